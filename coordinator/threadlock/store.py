@@ -1,0 +1,134 @@
+"""The one small interface behind which lock state lives: etcd (`threadlock.etcd.store`) or
+the embedded in-memory store (`threadlock.memory`). Both pass one conformance suite.
+
+The model is etcd's own lock recipe (client/v3/concurrency/mutex.go):
+- A *contender* is one key per (lock key, uid) attached to a lease; its create revision is
+  both its place in the FIFO queue and its fencing token. The lowest revision holds the lock.
+- A lease expires unless renewed, deleting its contenders: a crashed holder frees the lock.
+- A *tombstone* (per uid, on a short-lived lease) remembers a release for a while, so that a
+  repeated Release or a late retry of an Acquire is recognised rather than acting again.
+- A *session* is a lease with a session record; contenders may live under it.
+
+Every method takes an absolute `deadline` (time.monotonic()) and raises
+`threadlock.errors.Unavailable` when the store cannot answer before it, never hangs.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+from threadlock.errors import NotFound
+from threadlock.internal import state_pb2
+
+
+class LeaseGone(NotFound):
+    """The lease a write was attached to no longer exists."""
+
+
+@dataclass(frozen=True)
+class Contender:
+    key: str
+    uid: str
+    revision: int  # create revision: queue position and fencing token
+    lease: int
+    entry: state_pb2.Entry
+
+
+class Outcome(enum.Enum):
+    GRANTED = "granted"  # nobody held or waited: the new contender holds the lock
+    QUEUED = "queued"  # the new contender waits behind `predecessor`
+    BUSY = "busy"  # try-once and the lock is taken: nothing was written
+    EXISTS = "exists"  # the uid is already a contender (a retried request_id)
+    RELEASED = "released"  # the uid has a tombstone: that request was released already
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    outcome: Outcome
+    contender: Contender | None = None  # GRANTED, QUEUED, EXISTS
+    predecessor: Contender | None = None  # QUEUED
+    holder: Contender | None = None  # BUSY
+    count: int = 0  # contenders of the key, holder included (BUSY, QUEUED)
+
+
+class Removed(enum.Enum):
+    REMOVED = "removed"  # this call deleted the contender
+    ALREADY = "already"  # a tombstone says an earlier call did
+    GONE = "gone"  # no contender, no tombstone: expired, or never existed
+
+
+@dataclass(frozen=True)
+class Ahead:
+    alive: bool  # the contender still exists
+    predecessor: Contender | None  # the contender just before it, None if it holds the lock
+    revision: int  # store revision of this read; watch from revision + 1
+
+
+class Store(Protocol):
+    # Leases -------------------------------------------------------------------------------
+    async def grant(self, ttl: int, deadline: float) -> int:
+        """A new lease of `ttl` seconds; returns its id."""
+
+    async def revoke(self, lease: int, deadline: float) -> None:
+        """End a lease and delete its keys; no error if it is already gone."""
+
+    async def renew(self, lease: int, deadline: float) -> int:
+        """Reset the lease's TTL; returns the TTL in seconds, 0 if the lease is gone."""
+
+    async def time_to_live(self, lease: int, deadline: float) -> int:
+        """Seconds the lease has left without renewing it; 0 if it is gone."""
+
+    # Contenders ---------------------------------------------------------------------------
+    async def enqueue(self, key: str, uid: str, entry: state_pb2.Entry, lease: int,
+                      queue: bool, deadline: float) -> Enqueued:
+        """In one atomic step: grant if `key` has no contender at all; else, if `uid` is not
+        a contender or tombstone yet, queue it (`queue`) or report the holder (try-once).
+        Raises LeaseGone if `lease` does not exist."""
+
+    async def get(self, key: str, uid: str, deadline: float) -> Contender | None:
+        """The contender (key, uid), if it exists."""
+
+    async def ahead(self, c: Contender, deadline: float) -> Ahead:
+        """Whether `c` still exists, and the contender right before it."""
+
+    async def wait_gone(self, keys: list[tuple[str, str]], after: int, deadline: float) -> None:
+        """Return once any of the contenders `keys` is deleted after revision `after`, or the
+        store asks for a re-read (reconnect, compaction), or at `deadline`. A wake-up is only
+        a hint: callers re-read with `ahead`."""
+
+    async def mark_granted(self, c: Contender, entry: state_pb2.Entry, deadline: float) -> bool:
+        """Store `entry` (now with acquired_at) for `c`, keeping its lease; False if `c` is
+        gone."""
+
+    async def remove(self, key: str, uid: str, revision: int, tombstone_lease: int,
+                     deadline: float) -> Removed:
+        """Delete the contender if it is still the one created at `revision`, and leave a
+        tombstone for `uid` on `tombstone_lease` (0 = none), atomically."""
+
+    async def discard(self, key: str, uid: str, deadline: float) -> None:
+        """Delete the contender (key, uid) whatever its revision (cleanup after a failed
+        write whose outcome is unknown)."""
+
+    async def head(self, key: str, deadline: float) -> tuple[Contender | None, int]:
+        """The holder of `key` and the number of its contenders, holder included."""
+
+    async def scan(self, prefix: str, exact: bool, after: str, max_keys: int,
+                   deadline: float) -> tuple[list[list[Contender]], bool]:
+        """Contenders grouped by key (keys ascending, each group in queue order) for the key
+        `prefix` (exact) or every key starting with it, after key `after`; at most `max_keys`
+        groups, and whether more follow."""
+
+    # Sessions -----------------------------------------------------------------------------
+    async def put_session(self, lease: int, nonce: str, record: state_pb2.SessionRecord,
+                          deadline: float) -> None:
+        """Record a session on its lease. Raises LeaseGone if the lease is gone."""
+
+    async def session_exists(self, lease: int, nonce: str, deadline: float) -> bool: ...
+
+    # Health -------------------------------------------------------------------------------
+    async def ping(self, deadline: float) -> None:
+        """A linearizable read: raises Unavailable unless the store serves requests."""
+
+    async def close(self) -> None: ...
