@@ -1,0 +1,104 @@
+"""A thin asyncio client for the parts of etcd's v3 API threadlock uses, over grpcio stubs
+generated from a wire-compatible subset of etcd's protos (protos/threadlock/internal/etcd).
+
+Why not a library: python-etcd3 is synchronous and no longer imports with protobuf 5+;
+etcd3aio retries a transaction on deadline (a lock grant must never be replayed blindly) and
+aetcd has no TLS. This layer is small, async, and only depends on grpcio and protobuf.
+
+Every call takes an absolute deadline (time.monotonic()) and fails with `Unavailable` when
+etcd does not answer before it (capped at `op_timeout` per call). Unary calls are never
+retried here: a Txn whose answer was lost may have been applied, so the caller decides.
+With several endpoints, a failed call moves the client to the next one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import grpc
+import grpc.aio
+
+from threadlock.errors import LockError, Unavailable
+from threadlock.internal.etcd import rpc_pb2_grpc
+from threadlock.store import LeaseGone
+
+T = TypeVar("T")
+
+_TRANSIENT = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
+              grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.ABORTED,
+              grpc.StatusCode.CANCELLED, grpc.StatusCode.UNKNOWN}
+
+
+@dataclass(frozen=True)
+class Tls:
+    ca: bytes | None
+    cert: bytes | None
+    key: bytes | None
+
+
+class Stubs:
+    """The three etcd services on one channel."""
+
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self.channel = channel
+        self.kv = rpc_pb2_grpc.KVStub(channel)
+        self.lease = rpc_pb2_grpc.LeaseStub(channel)
+        self.watch = rpc_pb2_grpc.WatchStub(channel)
+
+
+def translate(exc: grpc.aio.AioRpcError, what: str) -> LockError:
+    """etcd's gRPC errors as coordinator errors."""
+    details = exc.details() or ""
+    if exc.code() == grpc.StatusCode.NOT_FOUND and "lease not found" in details:
+        return LeaseGone(f"{what}: lease not found")
+    if exc.code() in _TRANSIENT:
+        return Unavailable(f"etcd unavailable during {what}: {exc.code().name}: {details}")
+    return LockError(f"etcd refused {what}: {exc.code().name}: {details}")
+
+
+class EtcdClient:
+    def __init__(self, endpoints: list[str], tls: Tls | None, op_timeout: float) -> None:
+        if not endpoints:
+            raise ValueError("etcd endpoints: at least one is required")
+        creds = (grpc.ssl_channel_credentials(tls.ca, tls.key, tls.cert) if tls else None)
+        options = [("grpc.keepalive_time_ms", 10_000), ("grpc.keepalive_timeout_ms", 5_000),
+                   ("grpc.keepalive_permit_without_calls", 1),
+                   ("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+        self._stubs = [
+            Stubs(grpc.aio.secure_channel(e, creds, options) if creds
+                  else grpc.aio.insecure_channel(e, options))
+            for e in (e.removeprefix("http://").removeprefix("https://") for e in endpoints)]
+        self._current = 0
+        self.op_timeout = op_timeout
+
+    @property
+    def stubs(self) -> Stubs:
+        return self._stubs[self._current]
+
+    def failover(self) -> None:
+        self._current = (self._current + 1) % len(self._stubs)
+
+    def timeout(self, deadline: float, what: str) -> float:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise Unavailable(f"deadline passed before etcd answered {what}")
+        return min(left, self.op_timeout)
+
+    async def call(self, pick: Callable[[Stubs], Any], request: Any, deadline: float,
+                   what: str) -> Any:
+        """One unary call: `pick` chooses the method, e.g. `lambda s: s.kv.Txn`."""
+        timeout = self.timeout(deadline, what)
+        try:
+            return await pick(self.stubs)(request, timeout=timeout)
+        except grpc.aio.AioRpcError as exc:
+            err = translate(exc, what)
+            if isinstance(err, Unavailable):
+                self.failover()
+            raise err from exc
+
+    async def close(self) -> None:
+        for s in self._stubs:
+            await s.channel.close()

@@ -1,0 +1,266 @@
+"""The etcd Store: each Store method is one etcd request (see store.py for the model).
+
+Keys under the configurable prefix P:
+    P k/<key>\\x00<uid>   a contender (holder or waiter) of <key>, on its lease
+    P t/<uid>            a tombstone: <uid> was released (on a rotating 90 s lease)
+    P s/<lease>/<nonce>  a session record, on the session's lease
+Keys may not contain control characters, so \\x00 ends <key> unambiguously and the
+contenders of one key are the range [P k/<key>\\x00, P k/<key>\\x01).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from threadlock.etcd.client import EtcdClient, Tls
+from threadlock.etcd.keepalive import LeaseKeeper
+from threadlock.etcd.watch import WatchHub
+from threadlock.internal import state_pb2
+from threadlock.internal.etcd import kv_pb2
+from threadlock.internal.etcd import rpc_pb2 as pb
+from threadlock.store import Ahead, Contender, Enqueued, LeaseGone, Outcome, Removed
+
+CMP, RNG = pb.Compare, pb.RangeRequest
+
+
+def _eq_create(key: bytes, rev: int, range_end: bytes = b"") -> pb.Compare:
+    return CMP(result=CMP.EQUAL, target=CMP.CREATE, key=key, range_end=range_end,
+               create_revision=rev)
+
+
+def _put(key: bytes, value: bytes, lease: int, ignore_lease: bool = False) -> pb.RequestOp:
+    return pb.RequestOp(request_put=pb.PutRequest(key=key, value=value, lease=lease,
+                                                  ignore_lease=ignore_lease))
+
+
+def _range(key: bytes, end: bytes = b"", **kw: object) -> pb.RequestOp:
+    return pb.RequestOp(request_range=RNG(key=key, range_end=end, **kw))  # type: ignore[arg-type]
+
+
+def _delete(key: bytes) -> pb.RequestOp:
+    return pb.RequestOp(request_delete_range=pb.DeleteRangeRequest(key=key))
+
+
+def prefix_end(prefix: bytes) -> bytes:
+    """The smallest key greater than every key starting with `prefix`."""
+    b = bytearray(prefix)
+    while b and b[-1] == 0xFF:
+        b.pop()
+    if not b:
+        return b"\x00"
+    b[-1] += 1
+    return bytes(b)
+
+
+class EtcdStore:
+    def __init__(self, client: EtcdClient, prefix: str) -> None:
+        self.client = client
+        self.p = prefix.encode()
+        self.keeper = LeaseKeeper(client)
+        self.hub = WatchHub(client)
+
+    @classmethod
+    async def connect(cls, endpoints: list[str], prefix: str, tls: Tls | None,
+                      op_timeout: float) -> EtcdStore:
+        """A store for `endpoints`; does not wait for etcd (health reports when it is up)."""
+        return cls(EtcdClient(endpoints, tls, op_timeout), prefix)
+
+    # Key layout ---------------------------------------------------------------------------
+    def _group(self, key: str) -> tuple[bytes, bytes]:
+        base = self.p + b"k/" + key.encode()
+        return base + b"\x00", base + b"\x01"
+
+    def _ckey(self, key: str, uid: str) -> bytes:
+        return self._group(key)[0] + uid.encode()
+
+    def _tomb(self, uid: str) -> bytes:
+        return self.p + b"t/" + uid.encode()
+
+    def _session(self, lease: int, nonce: str) -> bytes:
+        return self.p + f"s/{lease:x}/{nonce}".encode()
+
+    def _contender(self, kv: kv_pb2.KeyValue) -> Contender:
+        rest = kv.key[len(self.p) + 2:]
+        key, _, uid = rest.partition(b"\x00")
+        entry = state_pb2.Entry()
+        entry.ParseFromString(kv.value)
+        return Contender(key.decode(), uid.decode(), kv.create_revision, kv.lease, entry)
+
+    async def _txn(self, req: pb.TxnRequest, deadline: float, what: str) -> pb.TxnResponse:
+        resp: pb.TxnResponse = await self.client.call(lambda s: s.kv.Txn, req, deadline, what)
+        return resp
+
+    # Leases -------------------------------------------------------------------------------
+    async def grant(self, ttl: int, deadline: float) -> int:
+        resp = await self.client.call(lambda s: s.lease.LeaseGrant,
+                                      pb.LeaseGrantRequest(TTL=ttl), deadline, "lease grant")
+        if resp.error:
+            raise LeaseGone(f"lease grant: {resp.error}")
+        return int(resp.ID)
+
+    async def revoke(self, lease: int, deadline: float) -> None:
+        with contextlib.suppress(LeaseGone):
+            await self.client.call(lambda s: s.lease.LeaseRevoke,
+                                   pb.LeaseRevokeRequest(ID=lease), deadline, "lease revoke")
+
+    async def renew(self, lease: int, deadline: float) -> int:
+        return await self.keeper.renew(lease, deadline)
+
+    async def time_to_live(self, lease: int, deadline: float) -> int:
+        resp = await self.client.call(lambda s: s.lease.LeaseTimeToLive,
+                                      pb.LeaseTimeToLiveRequest(ID=lease), deadline,
+                                      "lease time-to-live")
+        return max(int(resp.TTL), 0)
+
+    # Contenders ---------------------------------------------------------------------------
+    async def enqueue(self, key: str, uid: str, entry: state_pb2.Entry, lease: int,
+                      queue: bool, deadline: float) -> Enqueued:
+        lo, hi = self._group(key)
+        me, tomb = self._ckey(key, uid), self._tomb(uid)
+        put_me = _put(me, entry.SerializeToString(), lease)
+        if queue:  # join the queue; read ourselves and the contender just before us
+            then = [put_me, _range(lo, hi, sort_order=RNG.DESCEND, sort_target=RNG.CREATE,
+                                   limit=2)]
+        else:  # try once: only read the holder
+            then = [_range(lo, hi, sort_order=RNG.ASCEND, sort_target=RNG.CREATE, limit=1)]
+        req = pb.TxnRequest(
+            # Nobody holds or waits for the key (an empty range compares as create == 0),
+            # and this uid was not released already:
+            compare=[_eq_create(lo, 0, hi), _eq_create(tomb, 0)],
+            # -> it is ours.
+            success=[put_me],
+            failure=[pb.RequestOp(request_txn=pb.TxnRequest(
+                # Else, unless this uid is already a contender or was released:
+                compare=[_eq_create(me, 0), _eq_create(tomb, 0)],
+                # -> queue (or report the holder),
+                success=then,
+                # -> else report the existing contender / the tombstone.
+                failure=[_range(me), _range(tomb, count_only=True)]))])
+        resp = await self._txn(req, deadline, "acquire")
+        if resp.succeeded:
+            return Enqueued(Outcome.GRANTED, Contender(key, uid, resp.header.revision, lease,
+                                                       entry), count=1)
+        inner = resp.responses[0].response_txn
+        if not inner.succeeded:
+            existing = inner.responses[0].response_range.kvs
+            if existing:
+                return Enqueued(Outcome.EXISTS, self._contender(existing[0]))
+            return Enqueued(Outcome.RELEASED)
+        found = inner.responses[-1].response_range
+        if not queue:
+            holder = self._contender(found.kvs[0]) if found.kvs else None
+            return Enqueued(Outcome.BUSY, holder=holder, count=int(found.count))
+        mine = self._contender(found.kvs[0])
+        pred = self._contender(found.kvs[1]) if len(found.kvs) > 1 else None
+        return Enqueued(Outcome.QUEUED, mine, predecessor=pred, count=int(found.count))
+
+    async def get(self, key: str, uid: str, deadline: float) -> Contender | None:
+        resp = await self.client.call(lambda s: s.kv.Range, RNG(key=self._ckey(key, uid)),
+                                      deadline, "read")
+        return self._contender(resp.kvs[0]) if resp.kvs else None
+
+    async def ahead(self, c: Contender, deadline: float) -> Ahead:
+        lo, hi = self._group(c.key)
+        resp = await self._txn(pb.TxnRequest(success=[
+            # Do we still exist (with our revision)?
+            _range(self._ckey(c.key, c.uid), keys_only=True),
+            # The newest contender older than us, if any.
+            _range(lo, hi, max_create_revision=c.revision - 1, sort_order=RNG.DESCEND,
+                   sort_target=RNG.CREATE, limit=1)]), deadline, "queue read")
+        mine, before = (r.response_range.kvs for r in resp.responses)
+        alive = bool(mine) and mine[0].create_revision == c.revision
+        pred = self._contender(before[0]) if before else None
+        return Ahead(alive, pred, resp.header.revision)
+
+    async def wait_gone(self, keys: list[tuple[str, str]], after: int, deadline: float) -> None:
+        await self.hub.wait_deleted([self._ckey(k, u) for k, u in keys], after, deadline)
+
+    async def mark_granted(self, c: Contender, entry: state_pb2.Entry, deadline: float) -> bool:
+        me = self._ckey(c.key, c.uid)
+        resp = await self._txn(pb.TxnRequest(
+            compare=[_eq_create(me, c.revision)],  # still the same contender
+            success=[_put(me, entry.SerializeToString(), 0, ignore_lease=True)]),  # keep lease
+            deadline, "grant")
+        return bool(resp.succeeded)
+
+    async def remove(self, key: str, uid: str, revision: int, tombstone_lease: int,
+                     deadline: float) -> Removed:
+        me, tomb = self._ckey(key, uid), self._tomb(uid)
+        then = [_delete(me)]
+        if tombstone_lease:
+            then.append(_put(tomb, b"", tombstone_lease))
+        resp = await self._txn(pb.TxnRequest(
+            compare=[_eq_create(me, revision)],  # the very contender the token names
+            success=then,  # -> delete it, remember the release
+            failure=[_range(tomb, count_only=True)]),  # -> was it released before?
+            deadline, "release")
+        if resp.succeeded:
+            return Removed.REMOVED
+        return Removed.ALREADY if resp.responses[0].response_range.count else Removed.GONE
+
+    async def discard(self, key: str, uid: str, deadline: float) -> None:
+        await self.client.call(lambda s: s.kv.DeleteRange,
+                               pb.DeleteRangeRequest(key=self._ckey(key, uid)), deadline,
+                               "delete")
+
+    async def head(self, key: str, deadline: float) -> tuple[Contender | None, int]:
+        lo, hi = self._group(key)
+        resp = await self.client.call(
+            lambda s: s.kv.Range,
+            RNG(key=lo, range_end=hi, sort_order=RNG.ASCEND, sort_target=RNG.CREATE, limit=1),
+            deadline, "read")
+        return (self._contender(resp.kvs[0]) if resp.kvs else None), int(resp.count)
+
+    async def scan(self, prefix: str, exact: bool, after: str, max_keys: int,
+                   deadline: float) -> tuple[list[list[Contender]], bool]:
+        if exact:
+            start, end = self._group(prefix)
+        else:
+            start = self.p + b"k/" + prefix.encode()
+            end = prefix_end(start)
+        if after:
+            start = max(start, self._group(after)[1])
+        groups: list[list[Contender]] = []
+        while len(groups) <= max_keys and start < end:
+            resp = await self.client.call(
+                lambda s: s.kv.Range, RNG(key=start, range_end=end, limit=max_keys * 4 + 16),
+                deadline, "status read")
+            batch = [self._contender(kv) for kv in resp.kvs]
+            for c in batch:
+                if groups and groups[-1][0].key == c.key:
+                    groups[-1].append(c)
+                else:
+                    groups.append([c])
+            if not resp.more:
+                break
+            start = resp.kvs[-1].key + b"\x00"
+        more = len(groups) > max_keys or (start < end and bool(groups) and resp.more)
+        groups = groups[:max_keys]
+        for g in groups:
+            g.sort(key=lambda c: c.revision)
+        return groups, more
+
+    # Sessions -----------------------------------------------------------------------------
+    async def put_session(self, lease: int, nonce: str, record: state_pb2.SessionRecord,
+                          deadline: float) -> None:
+        await self.client.call(lambda s: s.kv.Put, pb.PutRequest(
+            key=self._session(lease, nonce), value=record.SerializeToString(), lease=lease),
+            deadline, "session write")
+
+    async def session_exists(self, lease: int, nonce: str, deadline: float) -> bool:
+        resp = await self.client.call(lambda s: s.kv.Range, RNG(
+            key=self._session(lease, nonce), count_only=True), deadline, "session read")
+        return bool(resp.count)
+
+    # Health -------------------------------------------------------------------------------
+    async def ping(self, deadline: float) -> None:
+        await self.client.call(lambda s: s.kv.Range, RNG(key=self.p, count_only=True),
+                               deadline, "health read")
+
+    async def close(self) -> None:
+        await self.hub.close()
+        await self.keeper.close()
+        await self.client.close()
+
+
+__all__ = ["EtcdStore", "Tls", "prefix_end"]

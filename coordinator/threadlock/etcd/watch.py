@@ -1,0 +1,131 @@
+"""Deletion watches for queued contenders, multiplexed over one etcd Watch stream.
+
+Each waiter registers the keys it waits on (its predecessor and itself) with its own future:
+one wake-up per waiter, no shared condition, no thundering herd (a waiter watches only the
+contender right before it, as in etcd's concurrency.Mutex).
+
+The stream runs while anyone waits. When it breaks (etcd restarted, member lost), it is
+reopened with backoff and every watch is created again from its start revision, so no deletion
+in between is missed. If that revision was compacted away, etcd cancels the watch; the waiter
+is then woken to re-read the state instead of waiting on silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import grpc.aio
+
+from threadlock.etcd.client import EtcdClient
+from threadlock.internal.etcd import kv_pb2, rpc_pb2
+
+log = logging.getLogger("threadlock.etcd.watch")
+
+
+@dataclass
+class _Watch:
+    key: bytes
+    start: int  # first revision of interest
+    wake: asyncio.Future[None]
+
+
+class WatchHub:
+    def __init__(self, client: EtcdClient) -> None:
+        self._client = client
+        self._watches: dict[int, _Watch] = {}
+        self._ids = itertools.count(1)
+        self._outbox: asyncio.Queue[rpc_pb2.WatchRequest] = asyncio.Queue()
+        self._runner: asyncio.Task[None] | None = None
+
+    async def wait_deleted(self, keys: list[bytes], after: int, deadline: float) -> None:
+        """Return when any of `keys` is deleted after revision `after`, when the hub asks for
+        a re-read, or at `deadline`."""
+        wake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        ids = [next(self._ids) for _ in keys]
+        for wid, key in zip(ids, keys, strict=True):
+            self._watches[wid] = _Watch(key, after + 1, wake)
+            self._outbox.put_nowait(_create(wid, self._watches[wid]))
+        self._ensure_running()
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(wake), max(deadline - time.monotonic(), 0))
+        finally:
+            for wid in ids:
+                if self._watches.pop(wid, None) is not None:
+                    self._outbox.put_nowait(rpc_pb2.WatchRequest(
+                        cancel_request=rpc_pb2.WatchCancelRequest(watch_id=wid)))
+
+    def _ensure_running(self) -> None:
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        backoff = 0.05
+        while self._watches:
+            call = self._client.stubs.watch.Watch()
+            sender = asyncio.create_task(self._send(call))
+            try:
+                while True:
+                    resp = await call.read()
+                    if resp is grpc.aio.EOF:
+                        break
+                    backoff = 0.05
+                    self._dispatch(resp)
+                    if not self._watches and self._outbox.empty():
+                        break
+            except grpc.aio.AioRpcError as exc:
+                log.warning("etcd watch stream broke (%s); resuming", exc.code().name)
+                self._client.failover()
+            finally:
+                sender.cancel()
+                call.cancel()
+            # Re-create every live watch from its own start revision on the next stream.
+            self._outbox = asyncio.Queue()
+            for wid, w in self._watches.items():
+                self._outbox.put_nowait(_create(wid, w))
+            if self._watches:
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+
+    async def _send(self, call: Any) -> None:
+        while True:
+            req = await self._outbox.get()
+            await call.write(req)
+
+    def _dispatch(self, resp: rpc_pb2.WatchResponse) -> None:
+        w = self._watches.get(resp.watch_id)
+        if w is None:
+            return
+        if resp.canceled:  # compacted or refused: wake the waiter to re-read
+            log.info("etcd cancelled watch %s (%s)", resp.watch_id, resp.cancel_reason)
+            self._watches.pop(resp.watch_id, None)
+            _wake(w)
+            return
+        if any(ev.type == kv_pb2.Event.DELETE for ev in resp.events):
+            _wake(w)
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(BaseException):
+                await self._runner
+        for w in self._watches.values():
+            _wake(w)
+
+
+def _create(wid: int, w: _Watch) -> rpc_pb2.WatchRequest:
+    return rpc_pb2.WatchRequest(create_request=rpc_pb2.WatchCreateRequest(
+        key=w.key, start_revision=w.start, watch_id=wid,
+        filters=[rpc_pb2.WatchCreateRequest.NOPUT]))
+
+
+def _wake(w: _Watch) -> None:
+    if not w.wake.done():
+        w.wake.set_result(None)

@@ -1,0 +1,330 @@
+"""LockManager: the lock protocol, written once over the `Store` interface.
+
+Acquire (see store.py for the data model):
+  1. a lease: the caller's session, or a new one with the requested TTL;
+  2. `store.enqueue`: one atomic step that grants, queues, or reports busy;
+  3. a queued contender waits for its predecessor's deletion (watch, not polling), re-reads,
+     and holds the lock once nobody is ahead; the coordinator renews its lease meanwhile;
+  4. on timeout, cancellation or any error the contender leaves the queue, with a fresh,
+     bounded deadline (the caller's may be spent), and its own lease is revoked.
+
+Public methods are policy (validation, deadlines, cleanup); `_wait` and the store calls are
+single idempotent steps. Example, through the gRPC service or directly:
+
+    manager = LockManager(MemoryStore(), Limits())
+    result = await manager.acquire(AcquireSpec("conv_1", "worker-1", ttl=30, wait=10), 15)
+    if isinstance(result, Grant): ...  # else Busy: result.holder says who has it
+
+Failure modes: Unavailable when the store cannot answer in time (nothing is granted twice: a
+grant is a single compare-and-put); Aborted when a queued lease expired; NotFound for a token
+whose lease is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable
+
+from threadlock import tokens
+from threadlock.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from threadlock.internal import state_pb2
+from threadlock.model import (
+    AcquireSpec,
+    Busy,
+    Grant,
+    HolderInfo,
+    Limits,
+    LockState,
+    SessionGrant,
+    WaiterInfo,
+    check_acquire,
+    check_text,
+    check_ttl,
+)
+from threadlock.store import Contender, LeaseGone, Outcome, Removed, Store
+
+log = logging.getLogger("threadlock.locks")
+
+CLEANUP_TIMEOUT = 5.0  # a fresh budget for cleanup after the caller's deadline is spent
+TOMBSTONE_TTL = 90  # tombstones live 60-90 s: one lease serves all releases of 30 s
+TOMBSTONE_ROTATE = 30.0
+
+
+def _now_us() -> int:
+    return int(time.time() * 1_000_000)
+
+
+def holder_info(c: Contender, ttl_left: int) -> HolderInfo:
+    e = c.entry
+    acquired = (e.acquired_at_us or e.queued_at_us) / 1e6
+    expires = time.time() + ttl_left if ttl_left > 0 else 0.0
+    return HolderInfo(e.owner, c.revision, acquired, expires, dict(e.metadata))
+
+
+class LockManager:
+    def __init__(self, store: Store, limits: Limits) -> None:
+        self.store = store
+        self.limits = limits
+        self._tombstone: tuple[int, float] | None = None  # (lease, granted at)
+        self._tombstone_lock = asyncio.Lock()
+
+    async def close(self) -> None:
+        """Nothing to flush: every lock lives in the store."""
+
+    # Acquire ------------------------------------------------------------------------------
+    async def acquire(self, spec: AcquireSpec, timeout: float) -> Grant | Busy:
+        spec = check_acquire(spec, self.limits)
+        start = time.monotonic()
+        deadline = start + timeout
+        wait_until = start + min(spec.wait, timeout)
+        session = tokens.decode_session(spec.session_id) if spec.session_id else None
+        uid = tokens.new_uid(spec.key, spec.request_id)
+        entry = state_pb2.Entry(owner=spec.owner, metadata=spec.metadata, ttl_seconds=int(spec.ttl),
+                                queued_at_us=_now_us(), request_id=spec.request_id,
+                                session=session.lease if session else 0)
+        own = 0 if session else await self.store.grant(int(spec.ttl), deadline)
+        lease = session.lease if session else own
+        try:
+            r = await self.store.enqueue(spec.key, uid, entry, lease, spec.wait > 0, deadline)
+        except LeaseGone as exc:
+            raise NotFound("session_id: the session has ended (expired or closed)") from exc
+        except BaseException:
+            # The write may have happened: undo it under a fresh budget, then report.
+            await self._cleanup(self._discard(spec.key, uid, own))
+            raise
+        if own and r.outcome not in (Outcome.GRANTED, Outcome.QUEUED):
+            await self._cleanup(self.store.revoke(own, time.monotonic() + CLEANUP_TIMEOUT))
+        if r.outcome is Outcome.GRANTED:
+            assert r.contender is not None
+            self._log("granted", r.contender)
+            return await self._grant(r.contender, spec.session_id, fresh=True, deadline=deadline)
+        if r.outcome is Outcome.BUSY:
+            assert r.holder is not None
+            return await self._busy(spec.key, r.holder, r.count, 0.0, deadline)
+        if r.outcome is Outcome.RELEASED:
+            raise FailedPrecondition(f"request_id: {spec.request_id!r} was already used for a "
+                                     f"lock on {spec.key!r} that has been released; use a new one")
+        assert r.contender is not None
+        if r.outcome is Outcome.EXISTS and r.contender.entry.owner != spec.owner:
+            raise FailedPrecondition(f"request_id: {spec.request_id!r} is already used by owner "
+                                     f"{r.contender.entry.owner!r} for {spec.key!r}")
+        return await self._wait(r.contender, spec, wait_until, deadline)
+
+    async def _wait(self, c: Contender, spec: AcquireSpec, wait_until: float,
+                    deadline: float) -> Grant | Busy:
+        """Wait in the queue until `c` holds the lock or `wait_until` passes."""
+        keeper = None if c.entry.session else asyncio.create_task(self._keep(c))
+        try:
+            while True:
+                ahead = await self.store.ahead(c, deadline)
+                if not ahead.alive or (keeper is not None and keeper.done()):
+                    raise Aborted(f"the queued lease for {c.key!r} expired while waiting; "
+                                  "acquire again with a new request_id")
+                if ahead.predecessor is None:
+                    return await self._promote(c, spec, deadline)
+                if time.monotonic() >= wait_until:
+                    break
+                watched = [(c.key, ahead.predecessor.uid), (c.key, c.uid)]
+                await self.store.wait_gone(watched, ahead.revision, min(wait_until, deadline))
+        except BaseException:
+            await self._cleanup(self._leave(c))
+            raise
+        finally:
+            if keeper is not None:
+                keeper.cancel()
+        await self._cleanup(self._leave(c))
+        holder, count = await self.store.head(c.key, time.monotonic() + CLEANUP_TIMEOUT)
+        waited = min(spec.wait, time.monotonic() - (wait_until - spec.wait))
+        return await self._busy(c.key, holder, count, waited, deadline)
+
+    async def _promote(self, c: Contender, spec: AcquireSpec, deadline: float) -> Grant:
+        entry = state_pb2.Entry()
+        entry.CopyFrom(c.entry)
+        if not entry.acquired_at_us:
+            entry.acquired_at_us = _now_us()
+            # Compare-and-put on the create revision: a contender whose lease expired
+            # meanwhile is never granted (etcd #9921).
+            if not await self.store.mark_granted(c, entry, deadline):
+                raise Aborted(f"the queued lease for {c.key!r} expired as it was granted; "
+                              "acquire again with a new request_id")
+        granted = Contender(c.key, c.uid, c.revision, c.lease, entry)
+        self._log("granted", granted)
+        return await self._grant(granted, spec.session_id, fresh=False, deadline=deadline)
+
+    async def _keep(self, c: Contender) -> None:
+        """Renew a queued contender's own lease every ttl/3; return when it is lost."""
+        ttl = c.entry.ttl_seconds
+        last_ok = time.monotonic()
+        while True:
+            await asyncio.sleep(ttl / 3)
+            try:
+                if await self.store.renew(c.lease, time.monotonic() + ttl / 3) <= 0:
+                    return
+                last_ok = time.monotonic()
+            except Unavailable:
+                if time.monotonic() - last_ok > ttl:
+                    return
+
+    async def _grant(self, c: Contender, session_id: str, *, fresh: bool,
+                     deadline: float) -> Grant:
+        e = c.entry
+        if e.session:
+            ttl_left = await self.store.time_to_live(e.session, deadline)
+        elif fresh:
+            ttl_left = e.ttl_seconds
+        else:  # a waiter's lease was renewed up to ttl/3 ago: give it a full TTL from now
+            ttl_left = await self.store.renew(c.lease, deadline)
+        if ttl_left <= 0:
+            raise Aborted(f"the lease for {c.key!r} expired as it was granted; acquire again")
+        token = tokens.encode_lease(tokens.LeaseRef(c.key, c.uid, c.lease, c.revision,
+                                                    bool(e.session)))
+        return Grant(c.key, e.owner, token, c.revision, (e.acquired_at_us or _now_us()) / 1e6,
+                     time.time() + ttl_left, ttl_left if not e.session else e.ttl_seconds,
+                     dict(e.metadata), session_id)
+
+    async def _busy(self, key: str, holder: Contender | None, count: int, waited: float,
+                    deadline: float) -> Busy:
+        if holder is None:
+            return Busy(key, None, max(count - 1, 0), waited)
+        ttl_left = await self.store.time_to_live(holder.lease, deadline)
+        return Busy(key, holder_info(holder, ttl_left), max(count - 1, 0), waited)
+
+    async def _leave(self, c: Contender) -> None:
+        deadline = time.monotonic() + CLEANUP_TIMEOUT
+        await self.store.remove(c.key, c.uid, c.revision, 0, deadline)
+        if not c.entry.session:
+            await self.store.revoke(c.lease, deadline)
+
+    async def _discard(self, key: str, uid: str, own_lease: int) -> None:
+        deadline = time.monotonic() + CLEANUP_TIMEOUT
+        if own_lease:
+            await self.store.revoke(own_lease, deadline)  # deletes whatever it carried
+        else:
+            await self.store.discard(key, uid, deadline)
+
+    async def _cleanup(self, step: Awaitable[None]) -> None:
+        """Run a cleanup step to completion even if the caller was cancelled; log failures
+        (an un-cleaned lease still expires on its own)."""
+        task = asyncio.ensure_future(step)
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, CLEANUP_TIMEOUT)
+            raise
+        except Exception as exc:
+            log.warning("cleanup failed; the lease will expire on its own: %s", exc)
+
+    # Release and renewal ------------------------------------------------------------------
+    async def release(self, token: str, timeout: float) -> bool:
+        ref = tokens.decode_lease(token)
+        deadline = time.monotonic() + timeout
+        try:
+            tomb = await self._tombstone_lease(deadline)
+            removed = await self.store.remove(ref.key, ref.uid, ref.revision, tomb, deadline)
+        except LeaseGone:  # the tombstone lease expired (e.g. a long etcd outage): renew it
+            self._tombstone = None
+            tomb = await self._tombstone_lease(deadline)
+            removed = await self.store.remove(ref.key, ref.uid, ref.revision, tomb, deadline)
+        if removed is Removed.REMOVED:
+            log.info("released", extra={"key": ref.key, "fencing_token": ref.revision})
+            if not ref.session:
+                await self._cleanup(self.store.revoke(ref.lease, deadline))
+            return True
+        if removed is Removed.ALREADY:
+            return False
+        raise NotFound(f"lease_token: no lease on {ref.key!r} matches this token: it expired, "
+                       "its session ended, or it was released long ago; nothing was changed")
+
+    async def keepalive_lease(self, token: str, timeout: float) -> tuple[float, int]:
+        ref = tokens.decode_lease(token)
+        deadline = time.monotonic() + timeout
+        ttl = await self.store.renew(ref.lease, deadline)
+        # A session outlives its locks: the lock itself must still exist.
+        if ttl > 0 and ref.session and await self.store.get(ref.key, ref.uid, deadline) is None:
+            ttl = 0
+        if ttl <= 0:
+            raise NotFound(f"lease_token: the lease on {ref.key!r} is gone (expired, released, "
+                           "or its session ended); stop the work it protected")
+        return time.time() + ttl, ttl
+
+    async def _tombstone_lease(self, deadline: float) -> int:
+        async with self._tombstone_lock:
+            now = time.monotonic()
+            if self._tombstone is None or now - self._tombstone[1] > TOMBSTONE_ROTATE:
+                self._tombstone = (await self.store.grant(TOMBSTONE_TTL, deadline), now)
+            return self._tombstone[0]
+
+    # Sessions -----------------------------------------------------------------------------
+    async def open_session(self, owner: str, ttl: float, timeout: float) -> SessionGrant:
+        check_text("owner", owner, self.limits.max_owner_bytes)
+        seconds = check_ttl("ttl", ttl, self.limits)
+        deadline = time.monotonic() + timeout
+        lease = await self.store.grant(seconds, deadline)
+        nonce = tokens.new_nonce()
+        record = state_pb2.SessionRecord(owner=owner, ttl_seconds=seconds, opened_at_us=_now_us())
+        try:
+            await self.store.put_session(lease, nonce, record, deadline)
+        except BaseException:
+            await self._cleanup(self.store.revoke(lease, time.monotonic() + CLEANUP_TIMEOUT))
+            raise
+        session_id = tokens.encode_session(tokens.SessionRef(lease, nonce))
+        return SessionGrant(session_id, time.time() + seconds, seconds)
+
+    async def keepalive_session(self, session_id: str, timeout: float) -> tuple[float, int]:
+        ref = tokens.decode_session(session_id)
+        ttl = await self.store.renew(ref.lease, time.monotonic() + timeout)
+        if ttl <= 0:
+            raise NotFound("session_id: the session has ended (expired or closed); "
+                           "its locks are free")
+        return time.time() + ttl, ttl
+
+    async def close_session(self, session_id: str, timeout: float) -> bool:
+        ref = tokens.decode_session(session_id)
+        deadline = time.monotonic() + timeout
+        if not await self.store.session_exists(ref.lease, ref.nonce, deadline):
+            return False
+        await self.store.revoke(ref.lease, deadline)  # deletes every lock of the session
+        return True
+
+    # Status -------------------------------------------------------------------------------
+    async def status(self, key: str | None, prefix: str | None, page_size: int,
+                     page_token: str, timeout: float) -> tuple[list[LockState], str]:
+        if key is not None:
+            check_text("key", key, self.limits.max_key_bytes)
+        if prefix:
+            check_text("prefix", prefix, self.limits.max_key_bytes)
+        if not 0 <= page_size <= 1000:
+            raise InvalidArgument("page_size", f"must be between 0 and 1000, got {page_size}")
+        after = _decode_page(page_token)
+        deadline = time.monotonic() + timeout
+        groups, more = await self.store.scan(key if key is not None else prefix or "",
+                                             key is not None, after, page_size or 100, deadline)
+        ttls = await asyncio.gather(*(self.store.time_to_live(g[0].lease, deadline)
+                                      for g in groups))
+        states = [LockState(g[0].key, holder_info(g[0], ttl),
+                            [WaiterInfo(w.entry.owner, i, w.entry.queued_at_us / 1e6,
+                                        dict(w.entry.metadata)) for i, w in enumerate(g[1:], 1)])
+                  for g, ttl in zip(groups, ttls, strict=True)]
+        token = _encode_page(groups[-1][0].key) if more and groups else ""
+        return states, token
+
+    def _log(self, what: str, c: Contender) -> None:
+        log.info(what, extra={"key": c.key, "owner": c.entry.owner, "fencing_token": c.revision})
+
+
+def _encode_page(last_key: str) -> str:
+    return base64.urlsafe_b64encode(last_key.encode()).decode()
+
+
+def _decode_page(token: str) -> str:
+    if not token:
+        return ""
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidArgument("page_token", "is not a token from a previous Status call") from exc

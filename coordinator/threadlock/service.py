@@ -1,0 +1,140 @@
+"""The gRPC face of LockManager: translate wire <-> domain, fail with `context.abort`.
+
+Each handler is one hop from its RPC to a LockManager method, whose store call is one etcd
+transaction. Deadlines: a call's own gRPC deadline bounds all its work, less a small margin
+so that the answer (or cleanup) still gets out in time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable
+from typing import NoReturn, TypeVar
+
+import grpc
+import grpc.aio
+from google.protobuf import duration_pb2, timestamp_pb2
+
+from threadlock.errors import LockError, status_of
+from threadlock.locks import LockManager
+from threadlock.model import AcquireSpec, Busy, Grant, HolderInfo
+from threadlock.v1 import lock_pb2 as pb
+from threadlock.v1 import lock_pb2_grpc
+
+T = TypeVar("T")
+Ctx = grpc.aio.ServicerContext[object, object]
+
+MARGIN = 0.25  # seconds kept back from the caller's deadline to answer in time
+DEFAULT_TIMEOUT = 30.0  # budget of a call that has no deadline (besides its wait)
+
+
+def _ts(unix: float) -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    if unix > 0:
+        ts.FromNanoseconds(int(unix * 1e9))
+    return ts
+
+
+def _dur(seconds: float) -> duration_pb2.Duration:
+    d = duration_pb2.Duration()
+    d.FromNanoseconds(int(max(seconds, 0.0) * 1e9))
+    return d
+
+
+def _seconds(d: duration_pb2.Duration) -> float:
+    return float(d.seconds) + d.nanos / 1e9
+
+
+def _budget(context: Ctx, extra: float = 0.0) -> float:
+    left = context.time_remaining()
+    if left is None:
+        return DEFAULT_TIMEOUT + extra
+    return max(left - MARGIN, 0.001)
+
+
+async def _run(context: Ctx, step: Awaitable[T]) -> T:
+    try:
+        return await step
+    except LockError as exc:
+        await _abort(context, exc)
+
+
+async def _abort(context: Ctx, exc: BaseException) -> NoReturn:
+    code, message = status_of(exc)
+    await context.abort(code, message)
+    raise AssertionError("unreachable")  # context.abort always raises
+
+
+def holder_pb(h: HolderInfo, now: float) -> pb.Holder:
+    return pb.Holder(owner=h.owner, fencing_token=h.fencing_token,
+                     acquired_at=_ts(h.acquired_at), expires_at=_ts(h.expires_at),
+                     held_for=_dur(now - h.acquired_at),
+                     expires_in=_dur(h.expires_at - now if h.expires_at else 0),
+                     metadata=h.metadata)
+
+
+def lease_pb(g: Grant) -> pb.Lease:
+    return pb.Lease(key=g.key, owner=g.owner, lease_token=g.lease_token,
+                    fencing_token=g.fencing_token, acquired_at=_ts(g.acquired_at),
+                    expires_at=_ts(g.expires_at), ttl=_dur(g.ttl), metadata=g.metadata,
+                    session_id=g.session_id)
+
+
+def busy_pb(b: Busy) -> pb.Busy:
+    now = time.time()
+    return pb.Busy(key=b.key, holder=holder_pb(b.holder, now) if b.holder else None,
+                   waiters=b.waiters, waited=_dur(b.waited), message=b.message(now))
+
+
+class LockServicer(lock_pb2_grpc.LockServiceServicer):
+    def __init__(self, manager: LockManager) -> None:
+        self.manager = manager
+
+    async def Acquire(self, request: pb.AcquireRequest, context: Ctx) -> pb.AcquireResponse:
+        spec = AcquireSpec(key=request.key, owner=request.owner, ttl=_seconds(request.ttl),
+                           wait=_seconds(request.wait), request_id=request.request_id,
+                           metadata=dict(request.metadata), session_id=request.session_id)
+        result = await _run(context, self.manager.acquire(spec, _budget(context, spec.wait)))
+        if isinstance(result, Grant):
+            return pb.AcquireResponse(lease=lease_pb(result))
+        return pb.AcquireResponse(busy=busy_pb(result))
+
+    async def KeepAlive(self, request: pb.KeepAliveRequest,
+                        context: Ctx) -> pb.KeepAliveResponse:
+        if request.WhichOneof("target") == "session_id":
+            step = self.manager.keepalive_session(request.session_id, _budget(context))
+        else:
+            step = self.manager.keepalive_lease(request.lease_token, _budget(context))
+        expires_at, ttl = await _run(context, step)
+        return pb.KeepAliveResponse(expires_at=_ts(expires_at), ttl=_dur(ttl))
+
+    async def Release(self, request: pb.ReleaseRequest, context: Ctx) -> pb.ReleaseResponse:
+        released = await _run(context, self.manager.release(request.lease_token,
+                                                            _budget(context)))
+        return pb.ReleaseResponse(released=released)
+
+    async def OpenSession(self, request: pb.OpenSessionRequest,
+                          context: Ctx) -> pb.OpenSessionResponse:
+        s = await _run(context, self.manager.open_session(request.owner, _seconds(request.ttl),
+                                                          _budget(context)))
+        return pb.OpenSessionResponse(session_id=s.session_id, expires_at=_ts(s.expires_at),
+                                      ttl=_dur(s.ttl))
+
+    async def CloseSession(self, request: pb.CloseSessionRequest,
+                           context: Ctx) -> pb.CloseSessionResponse:
+        closed = await _run(context, self.manager.close_session(request.session_id,
+                                                                _budget(context)))
+        return pb.CloseSessionResponse(closed=closed)
+
+    async def Status(self, request: pb.StatusRequest, context: Ctx) -> pb.StatusResponse:
+        which = request.WhichOneof("selector")
+        key = request.key if which == "key" else None
+        prefix = request.prefix if which == "prefix" else ""
+        states, token = await _run(context, self.manager.status(
+            key, prefix, request.page_size, request.page_token, _budget(context)))
+        now = time.time()
+        return pb.StatusResponse(next_page_token=token, locks=[
+            pb.LockState(key=s.key, holder=holder_pb(s.holder, now), waiters=[
+                pb.Waiter(owner=w.owner, position=w.position, queued_at=_ts(w.queued_at),
+                          metadata=w.metadata) for w in s.waiters])
+            for s in states])
