@@ -50,6 +50,7 @@ from threadlock.store import Contender, LeaseGone, Outcome, Removed, Store
 log = logging.getLogger("threadlock.locks")
 
 CLEANUP_TIMEOUT = 5.0  # a fresh budget for cleanup after the caller's deadline is spent
+FINAL_STEPS = 0.5  # budget kept for the reads and cleanup after a wait elapses
 TOMBSTONE_TTL = 90  # tombstones live 60-90 s: one lease serves all releases of 30 s
 TOMBSTONE_ROTATE = 30.0
 
@@ -80,7 +81,8 @@ class LockManager:
         spec = check_acquire(spec, self.limits)
         start = time.monotonic()
         deadline = start + timeout
-        wait_until = start + min(spec.wait, timeout)
+        # Stop waiting early enough to read the holder and leave the queue within the budget.
+        wait_until = min(start + spec.wait, deadline - min(FINAL_STEPS, timeout / 4))
         session = tokens.decode_session(spec.session_id) if spec.session_id else None
         uid = tokens.new_uid(spec.key, spec.request_id)
         entry = state_pb2.Entry(owner=spec.owner, metadata=spec.metadata, ttl_seconds=int(spec.ttl),
@@ -112,9 +114,9 @@ class LockManager:
         if r.outcome is Outcome.EXISTS and r.contender.entry.owner != spec.owner:
             raise FailedPrecondition(f"request_id: {spec.request_id!r} is already used by owner "
                                      f"{r.contender.entry.owner!r} for {spec.key!r}")
-        return await self._wait(r.contender, spec, wait_until, deadline)
+        return await self._wait(r.contender, spec, start, wait_until, deadline)
 
-    async def _wait(self, c: Contender, spec: AcquireSpec, wait_until: float,
+    async def _wait(self, c: Contender, spec: AcquireSpec, start: float, wait_until: float,
                     deadline: float) -> Grant | Busy:
         """Wait in the queue until `c` holds the lock or `wait_until` passes."""
         keeper = None if c.entry.session else asyncio.create_task(self._keep(c))
@@ -138,8 +140,7 @@ class LockManager:
                 keeper.cancel()
         await self._cleanup(self._leave(c))
         holder, count = await self.store.head(c.key, time.monotonic() + CLEANUP_TIMEOUT)
-        waited = min(spec.wait, time.monotonic() - (wait_until - spec.wait))
-        return await self._busy(c.key, holder, count, waited, deadline)
+        return await self._busy(c.key, holder, count, time.monotonic() - start, deadline)
 
     async def _promote(self, c: Contender, spec: AcquireSpec, deadline: float) -> Grant:
         entry = state_pb2.Entry()

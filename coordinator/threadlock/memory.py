@@ -82,8 +82,11 @@ class MemoryStore:
         queue_of = self._keys.get(key, {})
         # The branches of the etcd transaction, in its order.
         if not queue_of and uid not in self._tombstones:
-            return Enqueued(Outcome.GRANTED, contender=self._create(key, uid, entry, lease, held),
-                            count=1)
+            granted = state_pb2.Entry()
+            granted.CopyFrom(entry)
+            granted.acquired_at_us = entry.queued_at_us
+            return Enqueued(Outcome.GRANTED,
+                            contender=self._create(key, uid, granted, lease, held), count=1)
         if uid in queue_of:
             return Enqueued(Outcome.EXISTS, contender=_copy(queue_of[uid]))
         if uid in self._tombstones:

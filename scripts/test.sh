@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The one command that runs every check: ./scripts/test.sh [pytest args...]
+# Installs what is missing (scripts/setup.sh), then: ruff, mypy, generated-code freshness,
+# buf build + lint of protos/, and pytest (extra arguments go to pytest).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+./scripts/setup.sh
+# shellcheck disable=SC1091
+. .venv/bin/activate
+BUF=.tools/node_modules/.bin/buf
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "ruff check ."
+ruff check .
+step "mypy"
+mypy
+step "python scripts/gen_protos.py --check"
+python scripts/gen_protos.py --check
+step "buf build protos && buf lint protos"
+"$BUF" build protos
+"$BUF" lint protos
+step "pytest $*"
+exec pytest "$@"

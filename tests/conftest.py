@@ -1,0 +1,59 @@
+"""Shared fixtures. Add new fixtures in their own section below; keep each one small.
+
+etcd: tests run against a real etcd (tests/etcd_server.py), never a mock, and never skip for
+want of one: without an etcd binary the fixtures fail and say how to install it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from etcd_server import EtcdServer
+from harness import Coordinator, etcd_config, memory_config
+
+# --- etcd -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdServer]:
+    """One etcd shared by the whole session. Don't stop or kill it (use fresh_etcd); keep your
+    keys under ``key_prefix`` so tests never see each other's keys."""
+    server = EtcdServer(tmp_path_factory.mktemp("etcd-shared"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_etcd(tmp_path: Path) -> Iterator[EtcdServer]:
+    """An etcd of this test's own, which it may stop, kill and restart (same ports and data)."""
+    server = EtcdServer(tmp_path / "etcd")
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def key_prefix() -> str:
+    """A key prefix unique to this test, e.g. "/tl-test/1a2b3c4d/"."""
+    return f"/tl-test/{uuid.uuid4().hex[:8]}/"
+
+
+# --- coordinators ---------------------------------------------------------------------------
+
+
+@pytest_asyncio.fixture(params=["memory", "etcd"])
+async def coord(request: pytest.FixtureRequest, key_prefix: str) -> AsyncIterator[Coordinator]:
+    """One coordinator replica, once per backend: the embedded store and a real etcd."""
+    if request.param == "memory":
+        config = memory_config()
+    else:
+        server: EtcdServer = request.getfixturevalue("etcd")
+        config = etcd_config(server.endpoint, key_prefix)
+    c = await Coordinator(config).start()
+    yield c
+    await c.stop()
