@@ -54,16 +54,16 @@ def _pack(prefix: str, msg: state_pb2.LeaseToken | state_pb2.SessionToken) -> st
     return prefix + base64.urlsafe_b64encode(msg.SerializeToString()).decode().rstrip("=")
 
 
-def _unpack(field: str, token: str, prefix: str) -> bytes:
+def _unpack(field: str, token: str, prefix: str, what: str) -> bytes:
     if not token:
         raise InvalidArgument(field, "must not be empty")
     if not token.startswith(prefix) or len(token) > 2048:
-        raise InvalidArgument(field, "is not a threadlock token")
+        raise InvalidArgument(field, f"is not a threadlock {what}")
     body = token[len(prefix):]
     try:
         return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except (binascii.Error, ValueError) as exc:
-        raise InvalidArgument(field, "is not a threadlock token") from exc
+        raise InvalidArgument(field, f"is not a threadlock {what}") from exc
 
 
 def encode_lease(ref: LeaseRef) -> str:
@@ -74,7 +74,7 @@ def encode_lease(ref: LeaseRef) -> str:
 def decode_lease(token: str, field: str = "lease_token") -> LeaseRef:
     msg = state_pb2.LeaseToken()
     try:
-        msg.ParseFromString(_unpack(field, token, _LEASE_PREFIX))
+        msg.ParseFromString(_unpack(field, token, _LEASE_PREFIX, "token"))
     except DecodeError as exc:
         raise InvalidArgument(field, "is not a threadlock token") from exc
     if not msg.key or not msg.uid or msg.lease <= 0 or msg.revision <= 0:
@@ -89,7 +89,7 @@ def encode_session(ref: SessionRef) -> str:
 def decode_session(token: str, field: str = "session_id") -> SessionRef:
     msg = state_pb2.SessionToken()
     try:
-        msg.ParseFromString(_unpack(field, token, _SESSION_PREFIX))
+        msg.ParseFromString(_unpack(field, token, _SESSION_PREFIX, "session id"))
     except DecodeError as exc:
         raise InvalidArgument(field, "is not a threadlock session id") from exc
     if msg.lease <= 0 or not msg.nonce:
