@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,17 +24,16 @@ async def _queued(c: Coordinator, key: str) -> bool:
 
 async def test_sigkilled_holder_frees_the_lock_within_ttl_plus_one_second(
         coord: Coordinator) -> None:
-    holder = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("holder_proc.py")), coord.address,
-         "conv_crash", str(TTL)], stdout=subprocess.PIPE, text=True)
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, str(Path(__file__).with_name("holder_proc.py")), coord.address,
+        "conv_crash", str(TTL), stdout=asyncio.subprocess.PIPE)
     try:
         assert holder.stdout is not None
-        line = await asyncio.wait_for(asyncio.to_thread(holder.stdout.readline), 30)
-        doomed_token = int(line)
+        doomed_token = int(await asyncio.wait_for(holder.stdout.readline(), 30))
         waiter = asyncio.create_task(coord.lease("conv_crash", "survivor", wait=30, timeout=60))
         await eventually(functools.partial(_queued, coord, "conv_crash"))
         await asyncio.sleep(0.5)  # let the holder renew at least once more
-        os.kill(holder.pid, signal.SIGKILL)
+        holder.send_signal(signal.SIGKILL)
         killed = time.monotonic()
         # While the dead holder's lease runs out, a try-once newcomer stays out.
         newcomer = await coord.acquire("conv_crash", "newcomer")
@@ -44,7 +41,8 @@ async def test_sigkilled_holder_frees_the_lock_within_ttl_plus_one_second(
         lease = await asyncio.wait_for(waiter, 30)
         freed_after = time.monotonic() - killed
     finally:
-        holder.kill()
-        holder.wait()
+        if holder.returncode is None:
+            holder.kill()
+        await holder.wait()
     assert lease.owner == "survivor" and lease.fencing_token > doomed_token
     assert freed_after <= TTL + 1.0, f"lock came back {freed_after:.2f}s after the kill"

@@ -141,6 +141,7 @@ async def test_unavailable_acquire_is_safe_to_retry_with_its_request_id(
     assert err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
     fresh_etcd.restart()
     first = await eventually(functools.partial(_try_lease, lonely, "conv_r", "r-1"))
+    assert first is not None
     again = await lonely.lease("conv_r", "w1", request_id="r-1")
     assert again.lease_token == first.lease_token
     (state,) = await lonely.status("conv_r")
