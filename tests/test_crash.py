@@ -1,5 +1,6 @@
-"""A holder process that is SIGKILLed loses its lock when its TTL lapses, and the next waiter
-gets it within TTL + 1 s of the kill; a try-once newcomer does not jump ahead of that waiter."""
+"""Processes that die: a SIGKILLed holder loses its lock when its TTL lapses, and the next
+waiter gets it within TTL + 1 s of the kill (a try-once newcomer does not jump ahead); a
+SIGKILLed waiter leaves the queue at once, long before its TTL."""
 
 from __future__ import annotations
 
@@ -46,3 +47,25 @@ async def test_sigkilled_holder_frees_the_lock_within_ttl_plus_one_second(
         await holder.wait()
     assert lease.owner == "survivor" and lease.fencing_token > doomed_token
     assert freed_after <= TTL + 1.0, f"lock came back {freed_after:.2f}s after the kill"
+
+
+async def test_sigkilled_waiter_leaves_the_queue_at_once(coord: Coordinator) -> None:
+    await coord.lease("conv_gone", "holder", ttl=60)
+    waiter = await asyncio.create_subprocess_exec(
+        sys.executable, str(Path(__file__).with_name("holder_proc.py")), coord.address,
+        "conv_gone", "60", "60")
+    try:
+        await eventually(functools.partial(_queued, coord, "conv_gone"))
+        waiter.send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        await eventually(lambda: _no_waiters(coord, "conv_gone"))
+        # The disconnect removed the slot, not the 60 s TTL of its lease.
+        assert time.monotonic() - killed < 10
+    finally:
+        if waiter.returncode is None:
+            waiter.kill()
+        await waiter.wait()
+
+
+async def _no_waiters(c: Coordinator, key: str) -> bool:
+    return not await c.waiters(key)
