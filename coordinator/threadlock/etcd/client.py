@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
@@ -34,9 +35,17 @@ _TRANSIENT = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
 
 @dataclass(frozen=True)
 class Tls:
+    """PEM bytes: a CA to verify etcd, and a client certificate and key for mutual TLS."""
+
     ca: bytes | None
     cert: bytes | None
     key: bytes | None
+
+    @classmethod
+    def from_files(cls, ca: str | None, cert: str | None, key: str | None) -> Tls:
+        def read(path: str | None) -> bytes | None:
+            return Path(path).read_bytes() if path else None
+        return cls(read(ca), read(cert), read(key))
 
 
 class Stubs:

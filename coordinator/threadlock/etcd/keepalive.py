@@ -28,6 +28,7 @@ class LeaseKeeper:
         self._reader: asyncio.Task[None] | None = None
         self._pending: dict[int, list[asyncio.Future[int]]] = {}
         self._open_lock = asyncio.Lock()
+        self._write_lock = asyncio.Lock()  # gRPC allows one write in flight per stream
 
     async def renew(self, lease: int, deadline: float) -> int:
         """Renew `lease`; its TTL in seconds, or 0 if it no longer exists."""
@@ -36,7 +37,8 @@ class LeaseKeeper:
         self._pending.setdefault(lease, []).append(fut)
         try:
             call = await self._stream()
-            await asyncio.wait_for(call.write(rpc_pb2.LeaseKeepAliveRequest(ID=lease)), timeout)
+            async with asyncio.timeout(timeout), self._write_lock:
+                await call.write(rpc_pb2.LeaseKeepAliveRequest(ID=lease))
             return await asyncio.wait_for(fut, max(deadline - time.monotonic(), 0.001))
         except (TimeoutError, grpc.aio.AioRpcError, asyncio.InvalidStateError) as exc:
             await self._reset()

@@ -1,0 +1,233 @@
+"""The coordinator's configuration: one frozen `Config`, filled from command-line flags, then
+`THREADLOCK_*` environment variables, then built-in defaults (in that order of precedence).
+
+Every option has exactly one flag and one environment variable, so a container image or a Helm
+chart can configure the server without a command line. Values are validated here, once, with
+errors that name the flag and the variable, so a bad deployment fails at start-up and says why
+instead of failing on the first request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from threadlock.model import Limits
+
+# etcd refuses leases shorter than this (its minimum lease TTL), and caps them at this.
+ETCD_MIN_TTL = 2
+ETCD_MAX_TTL = 9_000_000_000
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("json", "text")
+
+# Read by the client subcommands (status, acquire, ...), not by the server.
+ADDRESS_ENV = "THREADLOCK_ADDRESS"
+
+
+@dataclass(frozen=True)
+class EtcdTls:
+    """Files for TLS to etcd: a CA to verify the servers, and a client certificate and key for
+    mutual TLS. Any may be None (a CA alone gives server-verified TLS)."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    listen: str = "127.0.0.1:50051"
+    # Empty: the embedded in-memory backend (one process, no etcd). Zero-setup default.
+    etcd_endpoints: list[str] = field(default_factory=list)
+    key_prefix: str = "/threadlock/"
+    etcd_tls: EtcdTls | None = None
+    etcd_timeout: float = 5.0  # seconds per etcd call
+    min_ttl: int = ETCD_MIN_TTL
+    max_ttl: int = 3600
+    max_wait: float = 600.0
+    health_interval: float = 1.0
+    shutdown_grace: float = 10.0
+    log_level: str = "INFO"
+    log_format: str = "json"
+
+    @property
+    def backend(self) -> str:
+        return "etcd" if self.etcd_endpoints else "memory"
+
+    def limits(self) -> Limits:
+        return Limits(min_ttl=self.min_ttl, max_ttl=self.max_ttl, max_wait=self.max_wait)
+
+
+@dataclass(frozen=True)
+class _Option:
+    dest: str
+    help: str
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.dest.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        return "THREADLOCK_" + self.dest.upper()
+
+
+# Flag/env names derive from `dest`: etcd_ca -> --etcd-ca / THREADLOCK_ETCD_CA.
+_OPTIONS = (
+    _Option("listen", "host:port to serve gRPC on (port 0 picks a free port)"),
+    _Option("etcd_endpoints", "comma-separated etcd endpoints, e.g. etcd-0:2379,etcd-1:2379; "
+                              "empty = embedded in-memory backend (single replica only)"),
+    _Option("key_prefix", "etcd key prefix for all lock state; must start and end with '/'"),
+    _Option("etcd_ca", "CA certificate file to verify etcd (enables TLS)"),
+    _Option("etcd_cert", "client certificate file for etcd mutual TLS"),
+    _Option("etcd_key", "client key file for etcd mutual TLS"),
+    _Option("etcd_timeout", "seconds allowed per etcd call"),
+    _Option("min_ttl", "smallest lease TTL in whole seconds (etcd's minimum is 2)"),
+    _Option("max_ttl", "largest lease TTL in whole seconds"),
+    _Option("max_wait", "longest an Acquire may queue, in seconds"),
+    _Option("health_interval", "seconds between store health checks"),
+    _Option("shutdown_grace", "seconds in-flight calls get to finish on SIGTERM"),
+    _Option("log_level", "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+    _Option("log_format", "json (one object per line) or text"),
+)
+
+# Every environment variable threadlock reads: the server options, then the client address.
+ENV_VARS: tuple[str, ...] = (*(o.env for o in _OPTIONS), ADDRESS_ENV)
+
+_DEFAULTS = Config()
+_BUILTIN: dict[str, object] = {
+    "listen": _DEFAULTS.listen, "etcd_endpoints": "", "key_prefix": _DEFAULTS.key_prefix,
+    "etcd_ca": "", "etcd_cert": "", "etcd_key": "", "etcd_timeout": _DEFAULTS.etcd_timeout,
+    "min_ttl": _DEFAULTS.min_ttl, "max_ttl": _DEFAULTS.max_ttl, "max_wait": _DEFAULTS.max_wait,
+    "health_interval": _DEFAULTS.health_interval, "shutdown_grace": _DEFAULTS.shutdown_grace,
+    "log_level": _DEFAULTS.log_level, "log_format": _DEFAULTS.log_format,
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one flag per option. Flags default to None so that `from_args` can tell "not given"
+    apart and fall back to the environment, then to the built-in default."""
+    group = parser.add_argument_group("server options (flag > environment > default)")
+    for opt in _OPTIONS:
+        default = _BUILTIN[opt.dest]
+        shown = f"default {default!r}" if default != "" else "default unset"
+        group.add_argument(opt.flag, dest=opt.dest, default=None, metavar=opt.dest.upper(),
+                           help=f"{opt.help} (env {opt.env}; {shown})")
+
+
+def from_args(ns: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Config:
+    """Build and validate a Config from parsed flags and `environ` (default os.environ).
+    Raises ValueError naming the offending option (and its variable, if that is the source)."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, str] = {}
+    names: dict[str, str] = {}  # dest -> how to name it in an error: where the value came from
+    for opt in _OPTIONS:
+        value = getattr(ns, opt.dest, None)
+        names[opt.dest] = opt.flag
+        if value is None and opt.env in env:
+            value, names[opt.dest] = env[opt.env], f"{opt.flag} (from {opt.env})"
+        raw[opt.dest] = str(_BUILTIN[opt.dest] if value is None else value).strip()
+
+    def get(dest: str, parse: Callable[[str, str], Any] = lambda s, _n: s) -> Any:
+        return parse(raw[dest], names[dest])
+
+    endpoints = [e.strip() for e in get("etcd_endpoints").split(",") if e.strip()]
+    ca, cert, key = (get(n) or None for n in ("etcd_ca", "etcd_cert", "etcd_key"))
+    tls = EtcdTls(ca, cert, key) if (ca or cert or key) else None
+    config = Config(
+        listen=get("listen"),
+        etcd_endpoints=endpoints,
+        key_prefix=get("key_prefix"),
+        etcd_tls=tls,
+        etcd_timeout=get("etcd_timeout", _seconds(positive=True)),
+        min_ttl=get("min_ttl", _whole),
+        max_ttl=get("max_ttl", _whole),
+        max_wait=get("max_wait", _seconds(positive=False)),
+        health_interval=get("health_interval", _seconds(positive=True)),
+        shutdown_grace=get("shutdown_grace", _seconds(positive=False)),
+        log_level=get("log_level", _choice(LOG_LEVELS, upper=True)),
+        log_format=get("log_format", _choice(LOG_FORMATS, upper=False)),
+    )
+    validate(config, names)
+    return config
+
+
+def validate(config: Config, names: Mapping[str, str] | None = None) -> None:
+    """Cross-field checks; raises ValueError naming the option (`names` maps an option to how
+    the user set it, e.g. "--min-ttl (from THREADLOCK_MIN_TTL)")."""
+    def flag(dest: str) -> str:
+        return (names or {}).get(dest) or "--" + dest.replace("_", "-")
+
+    listen = config.listen
+    if not listen.startswith("unix:"):
+        host, sep, port = listen.rpartition(":")
+        if not sep or not host or not port.isdigit() or int(port) > 65535:
+            raise ValueError(f"{flag('listen')}: must be host:port (port 0-65535) or "
+                             f"unix:PATH, got {listen!r}")
+    for endpoint in config.etcd_endpoints:
+        if any(c.isspace() for c in endpoint):
+            raise ValueError(f"{flag('etcd_endpoints')}: bad endpoint {endpoint!r}")
+    prefix = config.key_prefix
+    if not (prefix.startswith("/") and prefix.endswith("/")) or not prefix.isprintable():
+        raise ValueError(f"{flag('key_prefix')}: must start and end with '/', got {prefix!r}")
+    _validate_tls(config, flag)
+    # The in-memory backend has no lease floor of its own; etcd refuses leases below 2 s.
+    floor = ETCD_MIN_TTL if config.etcd_endpoints else 1
+    if config.min_ttl < floor:
+        why = " (etcd's minimum lease TTL)" if config.etcd_endpoints else ""
+        raise ValueError(f"{flag('min_ttl')}: must be at least {floor}{why}, "
+                         f"got {config.min_ttl}")
+    if not config.min_ttl <= config.max_ttl <= ETCD_MAX_TTL:
+        raise ValueError(f"{flag('max_ttl')}: must be between --min-ttl ({config.min_ttl}) "
+                         f"and {ETCD_MAX_TTL}, got {config.max_ttl}")
+
+
+def _validate_tls(config: Config, flag: Callable[[str], str]) -> None:
+    tls = config.etcd_tls
+    if tls is None:
+        return
+    if not config.etcd_endpoints:
+        raise ValueError(f"{flag('etcd_ca')}/{flag('etcd_cert')}/{flag('etcd_key')}: "
+                         f"TLS files given but no {flag('etcd_endpoints')}")
+    if (tls.cert_file is None) != (tls.key_file is None):
+        raise ValueError(f"{flag('etcd_cert')} and {flag('etcd_key')}: give both or neither")
+    for dest, path in (("etcd_ca", tls.ca_file), ("etcd_cert", tls.cert_file),
+                       ("etcd_key", tls.key_file)):
+        # Checked now so that a missing secret mount fails at start-up, not at first connect.
+        if path is not None and not os.path.isfile(path):
+            raise ValueError(f"{flag(dest)}: no such file: {path}")
+
+
+def _whole(value: str, name: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name}: must be a whole number of seconds, got {value!r}") from None
+
+
+def _seconds(*, positive: bool) -> Callable[[str, str], float]:
+    def parse(value: str, name: str) -> float:
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = math.nan
+        if not math.isfinite(seconds) or seconds < 0 or (positive and seconds == 0):
+            need = "a positive" if positive else "a non-negative"
+            raise ValueError(f"{name}: must be {need} number of seconds, got {value!r}")
+        return seconds
+    return parse
+
+
+def _choice(choices: tuple[str, ...], *, upper: bool) -> Callable[[str, str], str]:
+    def parse(value: str, name: str) -> str:
+        norm = value.upper() if upper else value.lower()
+        norm = "WARNING" if norm == "WARN" else norm
+        if norm not in choices:
+            raise ValueError(f"{name}: must be one of {', '.join(choices)}, got {value!r}")
+        return norm
+    return parse

@@ -1,0 +1,282 @@
+"""The coordinator process: store + LockManager + gRPC server, health and shutdown.
+
+`Server` wires the pieces together and owns their lifetime; `serve` runs one until SIGTERM or
+SIGINT. Besides threadlock.v1.LockService the server exposes the standard gRPC health service
+(grpc.health.v1, for Kubernetes gRPC probes and load balancers), which follows the store's
+reachability, and server reflection (so grpcurl/grpcui can discover the API).
+
+Shutdown is graceful: health turns NOT_SERVING first so that balancers stop sending new calls,
+then in-flight calls get `shutdown_grace` seconds to finish (a queued Acquire that is cut off
+leaves its queue, so nothing is left behind), then the store is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeAlias
+
+import grpc
+import grpc.aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from threadlock.config import Config
+from threadlock.errors import Unavailable
+from threadlock.locks import LockManager
+from threadlock.service import LockServicer
+from threadlock.store import Store
+from threadlock.v1 import lock_pb2, lock_pb2_grpc
+
+log = logging.getLogger("threadlock.server")
+
+LOCK_SERVICE = lock_pb2.DESCRIPTOR.services_by_name["LockService"].full_name
+HEALTH_SERVICES = ("", LOCK_SERVICE)  # "" is the whole server, as probes ask by default
+
+# Keepalive, so that the server notices dead clients (whose queued Acquires must leave the
+# queue) within ~30 s, and accepts client pings as often as every 10 s without answering
+# GOAWAY "too_many_pings". Names are gRPC core channel args (grpc/doc/keepalive.md).
+SERVER_OPTIONS: list[tuple[str, int]] = [
+    ("grpc.keepalive_time_ms", 20_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_pings_without_data", 0),
+    # GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS (server side).
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    # gRPC sets SO_REUSEPORT by default, so a second server on a busy port would start and
+    # silently take half the connections: with the memory backend, two separate lock tables.
+    ("grpc.so_reuseport", 0),
+]
+
+
+# After the grace period, calls still running are cancelled; a queued Acquire then leaves its
+# queue, which is a store write. This long is allowed for such cleanups before the store closes.
+DRAIN_TIMEOUT = 5.0
+
+_Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
+
+
+class StartupError(RuntimeError):
+    """The server cannot start for a reason the operator must fix (e.g. the port is taken)."""
+
+
+class _CallTracker(grpc.aio.ServerInterceptor):
+    """Remembers the tasks of running LockService calls, so that `Server.stop` can let the
+    cancelled ones finish their cleanup before it closes the store under them."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    async def intercept_service(
+            self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[_Handler | None]],
+            handler_call_details: grpc.HandlerCallDetails) -> _Handler | None:
+        handler = await continuation(handler_call_details)
+        if (handler is None or handler.unary_unary is None
+                or not handler_call_details.method.startswith(f"/{LOCK_SERVICE}/")):
+            return handler
+        inner: Any = handler.unary_unary
+
+        async def tracked(request: Any, context: Any) -> Any:
+            task = asyncio.current_task()
+            if task is not None:
+                self.tasks.add(task)
+            try:
+                return await inner(request, context)
+            finally:
+                if task is not None:
+                    self.tasks.discard(task)
+
+        return grpc.unary_unary_rpc_method_handler(
+            tracked, request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer)
+
+
+class Server:
+    """One coordinator: `await start()`, later `await stop()`; `await wait()` until stopped."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.port = 0
+        self.store: Store | None = None
+        self.manager: LockManager | None = None
+        self._server: grpc.aio.Server | None = None
+        self._calls = _CallTracker()
+        self._health = health.aio.HealthServicer()
+        self._serving: bool | None = None  # last status set, None before the first check
+        self._monitor: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._stopped = asyncio.Event()
+
+    @property
+    def backend(self) -> str:
+        return self.config.backend
+
+    async def start(self) -> int:
+        """Connect the store, start serving, and return the bound port."""
+        cfg = self.config
+        self.store = await self._open_store()
+        server = grpc.aio.server(interceptors=[self._calls], options=SERVER_OPTIONS)
+        try:
+            self.manager = LockManager(self.store, cfg.limits())
+            lock_pb2_grpc.add_LockServiceServicer_to_server(LockServicer(self.manager), server)
+            health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+            reflection.enable_server_reflection(
+                (LOCK_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+            try:
+                port = server.add_insecure_port(cfg.listen)
+            except RuntimeError:  # newer grpc raises; older ones returned 0
+                port = 0
+            if port == 0 and not cfg.listen.startswith("unix:"):
+                raise StartupError(f"cannot listen on {cfg.listen}: address in use, or not "
+                                   "an address of this host")
+            # Know the store's state before the first call arrives, so probes are right at once.
+            await self._check_health()
+            await server.start()
+        except BaseException:
+            await server.stop(None)
+            await self.store.close()
+            raise
+        self._server, self.port = server, port
+        self._monitor = asyncio.create_task(self._monitor_health(), name="threadlock-health")
+        return port
+
+    async def _open_store(self) -> Store:
+        cfg = self.config
+        if not cfg.etcd_endpoints:
+            from threadlock.memory import MemoryStore
+
+            log.warning("using the embedded in-memory backend: locks live only in this process "
+                        "and are lost when it exits; run ONE replica only (set "
+                        "--etcd-endpoints / THREADLOCK_ETCD_ENDPOINTS for more)",
+                        extra={"backend": "memory"})
+            return MemoryStore()
+        # Imported here so that the memory backend never needs the etcd client code.
+        from threadlock.etcd.client import Tls
+        from threadlock.etcd.store import EtcdStore
+
+        log.info("using etcd", extra={"backend": "etcd", "endpoints": cfg.etcd_endpoints,
+                                      "key_prefix": cfg.key_prefix,
+                                      "tls": cfg.etcd_tls is not None})
+        tls = None
+        if cfg.etcd_tls is not None:
+            tls = Tls.from_files(cfg.etcd_tls.ca_file, cfg.etcd_tls.cert_file,
+                                 cfg.etcd_tls.key_file)
+        return await EtcdStore.connect(cfg.etcd_endpoints, cfg.key_prefix, tls, cfg.etcd_timeout)
+
+    # Health -------------------------------------------------------------------------------
+    async def _monitor_health(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.health_interval)
+            await self._check_health()
+
+    async def _check_health(self) -> None:
+        assert self.store is not None
+        budget = min(self.config.health_interval, 2.0)
+        problem = ""
+        try:
+            # The outer timeout is a safety net: ping promises to honour its deadline, but a
+            # stuck health check would otherwise leave a stale SERVING in place.
+            async with asyncio.timeout(budget + 1.0):
+                await self.store.ping(time.monotonic() + budget)
+        except Unavailable as exc:
+            problem = str(exc) or "store unavailable"
+        except TimeoutError:
+            problem = f"store ping took longer than {budget + 1.0:g}s"
+        except Exception as exc:  # a bug in a store must not kill the health monitor
+            log.exception("store ping failed unexpectedly")
+            problem = f"{type(exc).__name__}: {exc}"
+        await self._set_serving(not problem, problem)
+
+    async def _set_serving(self, serving: bool, problem: str = "") -> None:
+        if self._stopping or serving == self._serving:
+            return
+        status = (health_pb2.HealthCheckResponse.SERVING if serving
+                  else health_pb2.HealthCheckResponse.NOT_SERVING)
+        for service in HEALTH_SERVICES:
+            await self._health.set(service, status)
+        # Log transitions only: a flapping or dead store must not flood the log every second.
+        if serving:
+            log.info("store reachable: health SERVING", extra={"backend": self.backend})
+        else:
+            log.warning("store unreachable: health NOT_SERVING",
+                        extra={"backend": self.backend, "error": problem})
+        self._serving = serving
+
+    # Shutdown -----------------------------------------------------------------------------
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop gracefully: NOT_SERVING, then up to `grace` seconds (None = config's
+        shutdown_grace) for in-flight calls, then close the store. A second call while
+        stopping shortens the grace period to its own (0 cancels in-flight calls now)."""
+        if grace is None:
+            grace = self.config.shutdown_grace
+        if self._stopping:
+            if self._server is not None:
+                await self._server.stop(grace)
+            await self._stopped.wait()
+            return
+        self._stopping = True
+        try:
+            if self._monitor is not None:
+                self._monitor.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._monitor
+            # Before refusing calls: balancers watching health move new traffic elsewhere.
+            await self._health.enter_graceful_shutdown()
+            if self._server is not None:
+                log.info("stopping: waiting up to %gs for in-flight calls", grace,
+                         extra={"grace": grace})
+                await self._server.stop(grace)
+            if self._calls.tasks:
+                await asyncio.wait(set(self._calls.tasks), timeout=DRAIN_TIMEOUT)
+            if self.manager is not None:
+                await self.manager.close()
+            if self.store is not None:
+                await self.store.close()
+            log.info("stopped")
+        finally:
+            self._stopped.set()
+
+    async def wait(self) -> None:
+        """Return once the server has stopped (after `stop` finished closing everything)."""
+        if self._server is not None:
+            await self._server.wait_for_termination()
+        await self._stopped.wait()
+
+
+def _address(listen: str, port: int) -> str:
+    if listen.startswith("unix:"):
+        return listen
+    host = listen.rpartition(":")[0]
+    return f"{host}:{port}"
+
+
+async def serve(config: Config) -> None:
+    """Run a coordinator until SIGTERM/SIGINT, then stop gracefully. A second signal during
+    the grace period stops at once."""
+    server = Server(config)
+    port = await server.start()
+    loop = asyncio.get_running_loop()
+    stopping: set[asyncio.Task[None]] = set()  # strong refs: the loop keeps only weak ones
+
+    def on_signal(sig: signal.Signals) -> None:
+        again = bool(stopping)
+        log.info("%s received: %s", sig.name,
+                 "stopping now" if again else "stopping gracefully", extra={"signal": sig.name})
+        task = loop.create_task(server.stop(0.0 if again else config.shutdown_grace))
+        stopping.add(task)
+        task.add_done_callback(stopping.discard)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        address = _address(config.listen, port)
+        log.info("listening on %s (backend: %s)", address, server.backend,
+                 extra={"address": address, "port": port, "backend": server.backend})
+        await server.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
