@@ -105,8 +105,10 @@ class LockServiceServicer:
 
     def Release(self, request, context):
         """Release gives the key back, or leaves the queue if the lease was still waiting. Only the
-        lease token releases; a token that does not hold the key changes nothing. Idempotent: a
-        repeated Release of the same token answers OK with released = false for at least 60 s.
+        lease token releases; a token that does not hold the key is refused with NOT_FOUND and
+        changes nothing (this includes a lease that expired: its holder lost the lock and must
+        know). Idempotent: a repeated Release of the same token answers OK with released = false
+        for at least 60 s.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
