@@ -25,6 +25,10 @@ def generate(out: Path) -> list[Path]:
         *map(str, files),
     ]
     subprocess.run(cmd, check=True)
+    for proto in files:  # protoc writes an empty *_pb2_grpc.py for files without services
+        if "\nservice " not in proto.read_text():
+            rel = proto.relative_to(PROTOS).with_suffix("")
+            (out / f"{rel}_pb2_grpc.py").unlink(missing_ok=True)
     made = sorted(p.relative_to(out) for p in out.rglob("*_pb2*.py*"))
     return made
 
