@@ -84,6 +84,16 @@ else
   THREADLOCK_ETCD_BIN at an etcd binary, then run ./scripts/setup.sh again."
 fi
 
+# --- openssl (the TLS tests make their certificates with it) -------------------------------
+if ! command -v openssl >/dev/null 2>&1; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "installing openssl (Debian)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+  else
+    die "openssl not found: the TLS tests need it (Debian/Ubuntu: sudo apt-get install openssl)"
+  fi
+fi
+
 # --- Buf CLI (proto lint) -----------------------------------------------------------------
 BUF=$ROOT/.tools/node_modules/.bin/buf
 if [[ -x $BUF && "$("$BUF" --version 2>/dev/null)" == "$BUF_VERSION" ]]; then
