@@ -355,3 +355,34 @@ async def test_status_paginates(coord: Coordinator) -> None:
 
 async def test_status_of_a_free_key_is_empty(coord: Coordinator) -> None:
     assert await coord.status("never-held") == []
+
+
+async def test_session_id_with_a_wrong_nonce_is_not_found(coord: Coordinator) -> None:
+    from threadlock import tokens
+    s = await _session(coord, ttl=30)
+    ref = tokens.decode_session(s.session_id)
+    forged = tokens.encode_session(tokens.SessionRef(ref.lease, "f" * 32))
+    err = await rpc_error(coord.acquire("sn", "proc-1", ttl=0, session_id=forged))
+    assert err.code() == grpc.StatusCode.NOT_FOUND
+    err = await rpc_error(coord.stub.KeepAlive(pb.KeepAliveRequest(session_id=forged),
+                                               timeout=10))
+    assert err.code() == grpc.StatusCode.NOT_FOUND
+    closed = await coord.stub.CloseSession(pb.CloseSessionRequest(session_id=forged), timeout=10)
+    assert not closed.closed
+    assert (await coord.lease("sn", "proc-1", ttl=0, session_id=s.session_id)).key == "sn"
+
+
+async def test_try_once_with_an_ended_session_on_a_busy_key_is_not_found(
+        coord: Coordinator) -> None:
+    await coord.lease("sb", "holder")
+    s = await _session(coord, ttl=30)
+    await coord.stub.CloseSession(pb.CloseSessionRequest(session_id=s.session_id), timeout=10)
+    err = await rpc_error(coord.acquire("sb", "proc-1", ttl=0, session_id=s.session_id))
+    assert err.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_session_lock_reports_the_session_ttl(coord: Coordinator) -> None:
+    s = await _session(coord, ttl=7)
+    lease = await coord.lease("st", "proc-1", ttl=0, session_id=s.session_id)
+    assert lease.ttl.seconds == 7
+    assert 0 < lease.expires_at.seconds - time.time() <= 7.5

@@ -27,7 +27,7 @@ import base64
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 from threadlock import tokens
 from threadlock.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound, Unavailable
@@ -50,6 +50,7 @@ from threadlock.store import Contender, LeaseGone, Outcome, Removed, Store
 log = logging.getLogger("threadlock.locks")
 
 CLEANUP_TIMEOUT = 5.0  # a fresh budget for cleanup after the caller's deadline is spent
+CLEANUP_RETRY_FOR = 300.0  # how long a failed session cleanup is retried in the background
 FINAL_STEPS = 0.5  # budget kept for the reads and cleanup after a wait elapses
 TOMBSTONE_TTL = 90  # tombstones live 60-90 s: one lease serves all releases of 30 s
 TOMBSTONE_ROTATE = 30.0
@@ -57,6 +58,18 @@ TOMBSTONE_ROTATE = 30.0
 
 def _now_us() -> int:
     return int(time.time() * 1_000_000)
+
+
+def _fresh() -> float:
+    """A new deadline for cleanup: the caller's may be spent already."""
+    return time.monotonic() + CLEANUP_TIMEOUT
+
+
+def _granted(entry: state_pb2.Entry, at_us: int) -> state_pb2.Entry:
+    out = state_pb2.Entry()
+    out.CopyFrom(entry)
+    out.acquired_at_us = at_us
+    return out
 
 
 def holder_info(c: Contender, ttl_left: int) -> HolderInfo:
@@ -72,9 +85,13 @@ class LockManager:
         self.limits = limits
         self._tombstone: tuple[int, float] | None = None  # (lease, granted at)
         self._tombstone_lock = asyncio.Lock()
+        self._retries: set[asyncio.Task[None]] = set()  # cleanups retried in the background
 
     async def close(self) -> None:
-        """Nothing to flush: every lock lives in the store."""
+        """Every lock lives in the store; only pending cleanup retries are dropped (what they
+        would have deleted lives on a lease, which ends on its own)."""
+        for task in self._retries:
+            task.cancel()
 
     # Acquire ------------------------------------------------------------------------------
     async def acquire(self, spec: AcquireSpec, timeout: float) -> Grant | Busy:
@@ -88,37 +105,52 @@ class LockManager:
         entry = state_pb2.Entry(owner=spec.owner, metadata=spec.metadata, ttl_seconds=int(spec.ttl),
                                 queued_at_us=_now_us(), request_id=spec.request_id,
                                 session=session.lease if session else 0)
+        granted_at = time.time()  # the lease's clock starts before its grant is requested
         own = 0 if session else await self.store.grant(int(spec.ttl), deadline)
         lease = session.lease if session else own
         try:
-            r = await self.store.enqueue(spec.key, uid, entry, lease, spec.wait > 0, deadline)
+            r = await self.store.enqueue(spec.key, uid, entry, lease, spec.wait > 0, deadline,
+                                         session.nonce if session else "")
         except LeaseGone as exc:
+            if own:
+                raise
             raise NotFound("session_id: the session has ended (expired or closed)") from exc
         except BaseException:
-            # The write may have happened: undo it under a fresh budget, then report.
-            await self._cleanup(self._discard(spec.key, uid, own))
+            # The write may have happened: undo what this attempt may have written (the entry
+            # queued, or granted at once), under a fresh budget, then report.
+            written = [entry, _granted(entry, entry.queued_at_us)]
+            await self._cleanup(lambda: self._undo(spec.key, uid, own, written),
+                                retry=not own)
             raise
         if own and r.outcome not in (Outcome.GRANTED, Outcome.QUEUED):
-            await self._cleanup(self.store.revoke(own, time.monotonic() + CLEANUP_TIMEOUT))
-        if r.outcome is Outcome.GRANTED:
-            assert r.contender is not None
-            self._log("granted", r.contender)
-            return await self._grant(r.contender, spec.session_id, fresh=True, deadline=deadline)
+            await self._cleanup(lambda: self.store.revoke(own, _fresh()), retry=False)
         if r.outcome is Outcome.BUSY:
-            assert r.holder is not None
             return await self._busy(spec.key, r.holder, r.count, 0.0, deadline)
         if r.outcome is Outcome.RELEASED:
             raise FailedPrecondition(f"request_id: {spec.request_id!r} was already used for a "
                                      f"lock on {spec.key!r} that has been released; use a new one")
-        assert r.contender is not None
-        if r.outcome is Outcome.EXISTS and r.contender.entry.owner != spec.owner:
+        c = r.contender
+        assert c is not None
+        if r.outcome is Outcome.EXISTS and c.entry.owner != spec.owner:
             raise FailedPrecondition(f"request_id: {spec.request_id!r} is already used by owner "
-                                     f"{r.contender.entry.owner!r} for {spec.key!r}")
-        return await self._wait(r.contender, spec, start, wait_until, deadline)
+                                     f"{c.entry.owner!r} for {spec.key!r}")
+        if r.outcome is Outcome.GRANTED:
+            try:
+                grant = await self._grant(c, spec.session_id, granted_at, deadline)
+            except BaseException:
+                await self._cleanup(lambda: self._leave(c, [c.entry]), retry=bool(session))
+                raise
+            self._log("granted", c)
+            return grant
+        # QUEUED, or EXISTS: a retry of this request_id resumes its slot. A try-once retry
+        # only looks; it must not take the slot away from the attempt that queued it.
+        owns_slot = r.outcome is Outcome.QUEUED or spec.wait > 0
+        return await self._wait(c, spec, owns_slot, start, wait_until, deadline)
 
-    async def _wait(self, c: Contender, spec: AcquireSpec, start: float, wait_until: float,
-                    deadline: float) -> Grant | Busy:
+    async def _wait(self, c: Contender, spec: AcquireSpec, owns_slot: bool, start: float,
+                    wait_until: float, deadline: float) -> Grant | Busy:
         """Wait in the queue until `c` holds the lock or `wait_until` passes."""
+        known = [c.entry]  # what this attempt wrote or read: only that may it delete
         keeper = None if c.entry.session else asyncio.create_task(self._keep(c))
         try:
             while True:
@@ -127,34 +159,40 @@ class LockManager:
                     raise Aborted(f"the queued lease for {c.key!r} expired while waiting; "
                                   "acquire again with a new request_id")
                 if ahead.predecessor is None:
-                    return await self._promote(c, spec, deadline)
+                    return await self._promote(c, spec, known, deadline)
                 if time.monotonic() >= wait_until:
                     break
                 watched = [(c.key, ahead.predecessor.uid), (c.key, c.uid)]
                 await self.store.wait_gone(watched, ahead.revision, min(wait_until, deadline))
         except BaseException:
-            await self._cleanup(self._leave(c))
+            await self._cleanup(lambda: self._leave(c, known), retry=bool(c.entry.session))
             raise
         finally:
             if keeper is not None:
                 keeper.cancel()
-        await self._cleanup(self._leave(c))
-        holder, count = await self.store.head(c.key, time.monotonic() + CLEANUP_TIMEOUT)
+        if owns_slot:
+            await self._cleanup(lambda: self._leave(c, known), retry=bool(c.entry.session))
+        try:
+            holder, count = await self.store.head(c.key, deadline)
+        except Unavailable:  # out of budget: say busy without naming the holder
+            holder, count = None, 0
         return await self._busy(c.key, holder, count, time.monotonic() - start, deadline)
 
-    async def _promote(self, c: Contender, spec: AcquireSpec, deadline: float) -> Grant:
-        entry = state_pb2.Entry()
-        entry.CopyFrom(c.entry)
+    async def _promote(self, c: Contender, spec: AcquireSpec, known: list[state_pb2.Entry],
+                       deadline: float) -> Grant:
+        entry = c.entry
         if not entry.acquired_at_us:
-            entry.acquired_at_us = _now_us()
+            entry = _granted(c.entry, _now_us())
+            known.append(entry)
             # Compare-and-put on the create revision: a contender whose lease expired
             # meanwhile is never granted (etcd #9921).
             if not await self.store.mark_granted(c, entry, deadline):
                 raise Aborted(f"the queued lease for {c.key!r} expired as it was granted; "
                               "acquire again with a new request_id")
         granted = Contender(c.key, c.uid, c.revision, c.lease, entry)
+        grant = await self._grant(granted, spec.session_id, None, deadline)
         self._log("granted", granted)
-        return await self._grant(granted, spec.session_id, fresh=False, deadline=deadline)
+        return grant
 
     async def _keep(self, c: Contender) -> None:
         """Renew a queued contender's own lease every ttl/3; return when it is lost."""
@@ -170,47 +208,58 @@ class LockManager:
                 if time.monotonic() - last_ok > ttl:
                     return
 
-    async def _grant(self, c: Contender, session_id: str, *, fresh: bool,
+    async def _grant(self, c: Contender, session_id: str, granted_at: float | None,
                      deadline: float) -> Grant:
+        """The Grant for `c`. `granted_at`: when its own lease was requested (a fresh lease);
+        None: renew it now, so that a waiter gets a full TTL from its grant."""
         e = c.entry
         if e.session:
-            ttl_left = await self.store.time_to_live(e.session, deadline)
-        elif fresh:
-            ttl_left = e.ttl_seconds
-        else:  # a waiter's lease was renewed up to ttl/3 ago: give it a full TTL from now
-            ttl_left = await self.store.renew(c.lease, deadline)
-        if ttl_left <= 0:
+            now = time.time()
+            left, ttl = await self.store.time_to_live(e.session, deadline)
+            expires = now + left
+        elif granted_at is not None:
+            ttl = left = e.ttl_seconds
+            expires = granted_at + ttl
+        else:
+            now = time.time()
+            ttl = left = await self.store.renew(c.lease, deadline)
+            expires = now + left
+        if left <= 0:
             raise Aborted(f"the lease for {c.key!r} expired as it was granted; acquire again")
         token = tokens.encode_lease(tokens.LeaseRef(c.key, c.uid, c.lease, c.revision,
                                                     bool(e.session)))
         return Grant(c.key, e.owner, token, c.revision, (e.acquired_at_us or _now_us()) / 1e6,
-                     time.time() + ttl_left, ttl_left if not e.session else e.ttl_seconds,
-                     dict(e.metadata), session_id)
+                     expires, ttl, dict(e.metadata), session_id)
 
     async def _busy(self, key: str, holder: Contender | None, count: int, waited: float,
                     deadline: float) -> Busy:
         if holder is None:
             return Busy(key, None, max(count - 1, 0), waited)
-        ttl_left = await self.store.time_to_live(holder.lease, deadline)
-        return Busy(key, holder_info(holder, ttl_left), max(count - 1, 0), waited)
+        try:
+            left = (await self.store.time_to_live(holder.lease, deadline))[0]
+        except Unavailable:
+            left = 0  # unknown: the holder is still worth naming
+        return Busy(key, holder_info(holder, left), max(count - 1, 0), waited)
 
-    async def _leave(self, c: Contender) -> None:
-        deadline = time.monotonic() + CLEANUP_TIMEOUT
-        await self.store.remove(c.key, c.uid, c.revision, 0, deadline)
-        if not c.entry.session:
+    async def _leave(self, c: Contender, known: list[state_pb2.Entry]) -> None:
+        """Leave the queue (or give up a grant nobody was told of): delete the contender if
+        it is still as this attempt knows it, then its own lease."""
+        deadline = _fresh()
+        if await self.store.discard(c.key, c.uid, known, deadline) and not c.entry.session:
             await self.store.revoke(c.lease, deadline)
 
-    async def _discard(self, key: str, uid: str, own_lease: int) -> None:
-        deadline = time.monotonic() + CLEANUP_TIMEOUT
+    async def _undo(self, key: str, uid: str, own_lease: int,
+                    written: list[state_pb2.Entry]) -> None:
         if own_lease:
-            await self.store.revoke(own_lease, deadline)  # deletes whatever it carried
+            await self.store.revoke(own_lease, _fresh())  # deletes whatever it carried
         else:
-            await self.store.discard(key, uid, deadline)
+            await self.store.discard(key, uid, written, _fresh())
 
-    async def _cleanup(self, step: Awaitable[None]) -> None:
-        """Run a cleanup step to completion even if the caller was cancelled; log failures
-        (an un-cleaned lease still expires on its own)."""
-        task = asyncio.ensure_future(step)
+    async def _cleanup(self, step: Callable[[], Awaitable[object]], *, retry: bool) -> None:
+        """Run a cleanup step to completion even if the caller was cancelled. If it fails and
+        `retry` (it concerns a session, whose lease would keep an orphan alive for the
+        session's life), keep retrying in the background; else the lease ends on its own."""
+        task = asyncio.ensure_future(step())
         try:
             await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -218,7 +267,25 @@ class LockManager:
                 await asyncio.wait_for(task, CLEANUP_TIMEOUT)
             raise
         except Exception as exc:
-            log.warning("cleanup failed; the lease will expire on its own: %s", exc)
+            if not retry:
+                log.warning("cleanup failed; the lease will expire on its own: %s", exc)
+                return
+            log.warning("cleanup failed; retrying in the background: %s", exc)
+            retrying = asyncio.create_task(self._retry(step))
+            self._retries.add(retrying)
+            retrying.add_done_callback(self._retries.discard)
+
+    async def _retry(self, step: Callable[[], Awaitable[object]]) -> None:
+        delay, give_up = 0.5, time.monotonic() + CLEANUP_RETRY_FOR
+        while time.monotonic() < give_up:
+            await asyncio.sleep(delay)
+            try:
+                await step()
+                return
+            except Exception:
+                delay = min(delay * 2, 10.0)
+        log.error("cleanup abandoned after %ss; the session's end will free it",
+                  CLEANUP_RETRY_FOR)
 
     # Release and renewal ------------------------------------------------------------------
     async def release(self, token: str, timeout: float) -> bool:
@@ -234,7 +301,7 @@ class LockManager:
         if removed is Removed.REMOVED:
             log.info("released", extra={"key": ref.key, "fencing_token": ref.revision})
             if not ref.session:
-                await self._cleanup(self.store.revoke(ref.lease, deadline))
+                await self._cleanup(lambda: self.store.revoke(ref.lease, _fresh()), retry=False)
             return True
         if removed is Removed.ALREADY:
             return False
@@ -244,14 +311,15 @@ class LockManager:
     async def keepalive_lease(self, token: str, timeout: float) -> tuple[float, int]:
         ref = tokens.decode_lease(token)
         deadline = time.monotonic() + timeout
-        ttl = await self.store.renew(ref.lease, deadline)
-        # A session outlives its locks: the lock itself must still exist.
-        if ttl > 0 and ref.session and await self.store.get(ref.key, ref.uid, deadline) is None:
-            ttl = 0
-        if ttl <= 0:
+        now = time.time()
+        # Renew, and check that the lock itself still exists: a lease can outlive its lock
+        # (a session's always does; a lock's own one briefly, if a revoke failed).
+        ttl, lock = await asyncio.gather(self.store.renew(ref.lease, deadline),
+                                         self.store.get(ref.key, ref.uid, deadline))
+        if ttl <= 0 or lock is None or lock.revision != ref.revision:
             raise NotFound(f"lease_token: the lease on {ref.key!r} is gone (expired, released, "
                            "or its session ended); stop the work it protected")
-        return time.time() + ttl, ttl
+        return now + ttl, ttl
 
     async def _tombstone_lease(self, deadline: float) -> int:
         async with self._tombstone_lock:
@@ -265,24 +333,29 @@ class LockManager:
         check_text("owner", owner, self.limits.max_owner_bytes)
         seconds = check_ttl("ttl", ttl, self.limits)
         deadline = time.monotonic() + timeout
+        granted_at = time.time()
         lease = await self.store.grant(seconds, deadline)
         nonce = tokens.new_nonce()
         record = state_pb2.SessionRecord(owner=owner, ttl_seconds=seconds, opened_at_us=_now_us())
         try:
             await self.store.put_session(lease, nonce, record, deadline)
         except BaseException:
-            await self._cleanup(self.store.revoke(lease, time.monotonic() + CLEANUP_TIMEOUT))
+            await self._cleanup(lambda: self.store.revoke(lease, _fresh()), retry=False)
             raise
         session_id = tokens.encode_session(tokens.SessionRef(lease, nonce))
-        return SessionGrant(session_id, time.time() + seconds, seconds)
+        return SessionGrant(session_id, granted_at + seconds, seconds)
 
     async def keepalive_session(self, session_id: str, timeout: float) -> tuple[float, int]:
         ref = tokens.decode_session(session_id)
-        ttl = await self.store.renew(ref.lease, time.monotonic() + timeout)
-        if ttl <= 0:
+        deadline = time.monotonic() + timeout
+        now = time.time()
+        ttl, exists = await asyncio.gather(self.store.renew(ref.lease, deadline),
+                                           self.store.session_exists(ref.lease, ref.nonce,
+                                                                     deadline))
+        if ttl <= 0 or not exists:
             raise NotFound("session_id: the session has ended (expired or closed); "
                            "its locks are free")
-        return time.time() + ttl, ttl
+        return now + ttl, ttl
 
     async def close_session(self, session_id: str, timeout: float) -> bool:
         ref = tokens.decode_session(session_id)
@@ -305,8 +378,8 @@ class LockManager:
         deadline = time.monotonic() + timeout
         groups, more = await self.store.scan(key if key is not None else prefix or "",
                                              key is not None, after, page_size or 100, deadline)
-        ttls = await asyncio.gather(*(self.store.time_to_live(g[0].lease, deadline)
-                                      for g in groups))
+        ttls = [left for left, _ in await asyncio.gather(
+            *(self.store.time_to_live(g[0].lease, deadline) for g in groups))]
         states = [LockState(g[0].key, holder_info(g[0], ttl),
                             [WaiterInfo(w.entry.owner, i, w.entry.queued_at_us / 1e6,
                                         dict(w.entry.metadata)) for i, w in enumerate(g[1:], 1)])

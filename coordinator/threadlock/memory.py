@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+import secrets
 import time
 from dataclasses import dataclass, field
 
@@ -37,8 +38,9 @@ class MemoryStore:
     """A `threadlock.store.Store` held in dicts on the running event loop."""
 
     def __init__(self) -> None:
-        self._revision = 1  # etcd's empty store is at revision 1; the first write makes 2
-        self._next_lease = 1
+        # Revisions are fencing tokens: seeded from the clock (microseconds) so that they keep
+        # increasing across restarts of this process, as etcd's do across its restarts.
+        self._revision = time.time_ns() // 1000
         self._leases: dict[int, _Lease] = {}
         # Insertion order is revision order: contenders are only ever appended, and
         # mark_granted replaces a value in place.
@@ -50,8 +52,10 @@ class MemoryStore:
     # Leases -------------------------------------------------------------------------------
     async def grant(self, ttl: int, deadline: float) -> int:
         ttl = max(int(ttl), 1)  # like etcd, which raises a too-short TTL to its minimum
-        lease_id = self._next_lease
-        self._next_lease += 1
+        # Random ids: a lease token from before a restart must not name a new lease.
+        lease_id = secrets.randbits(62) or 1
+        while lease_id in self._leases:
+            lease_id = secrets.randbits(62) or 1
         self._leases[lease_id] = _Lease(ttl, time.monotonic() + ttl, self._schedule(lease_id, ttl))
         return lease_id
 
@@ -67,17 +71,17 @@ class MemoryStore:
         held.timer = self._schedule(lease, held.ttl)
         return held.ttl
 
-    async def time_to_live(self, lease: int, deadline: float) -> int:
+    async def time_to_live(self, lease: int, deadline: float) -> tuple[int, int]:
         held = self._live(lease)
         if held is None:
-            return 0
-        return max(1, math.ceil(held.expires - time.monotonic()))
+            return 0, 0
+        return max(1, math.ceil(held.expires - time.monotonic())), held.ttl
 
     # Contenders ---------------------------------------------------------------------------
     async def enqueue(self, key: str, uid: str, entry: state_pb2.Entry, lease: int,
-                      queue: bool, deadline: float) -> Enqueued:
+                      queue: bool, deadline: float, session_nonce: str = "") -> Enqueued:
         held = self._live(lease)
-        if held is None:
+        if held is None or (session_nonce and session_nonce not in held.sessions):
             raise LeaseGone("lease not found")
         queue_of = self._keys.get(key, {})
         # The branches of the etcd transaction, in its order.
@@ -155,6 +159,8 @@ class MemoryStore:
         tomb = self._live(tombstone_lease) if tombstone_lease else None
         current = self._keys.get(key, {}).get(uid)
         if current is not None and current.revision == revision:
+            if tombstone_lease and tomb is None:
+                raise LeaseGone("lease not found")  # etcd fails the whole transaction
             self._revision += 1  # the delete and the tombstone put are one transaction
             self._delete(key, uid)
             if tomb is not None:
@@ -164,10 +170,14 @@ class MemoryStore:
             return Removed.ALREADY
         return Removed.GONE
 
-    async def discard(self, key: str, uid: str, deadline: float) -> None:
-        if uid in self._keys.get(key, {}):
-            self._revision += 1  # etcd does not bump the revision for deleting nothing
-            self._delete(key, uid)
+    async def discard(self, key: str, uid: str, values: list[state_pb2.Entry],
+                      deadline: float) -> bool:
+        current = self._keys.get(key, {}).get(uid)
+        if current is None or not any(current.entry == v for v in values):
+            return False
+        self._revision += 1
+        self._delete(key, uid)
+        return True
 
     async def head(self, key: str, deadline: float) -> tuple[Contender | None, int]:
         queue_of = self._keys.get(key)

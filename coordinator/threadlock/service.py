@@ -24,7 +24,7 @@ from threadlock.v1 import lock_pb2_grpc
 T = TypeVar("T")
 Ctx = grpc.aio.ServicerContext[object, object]
 
-MARGIN = 0.25  # seconds kept back from the caller's deadline to answer in time
+MARGIN = 0.25  # kept back from the caller's deadline to answer in time (a quarter, at most)
 DEFAULT_TIMEOUT = 30.0  # budget of a call that has no deadline (besides its wait)
 
 
@@ -49,7 +49,7 @@ def _budget(context: Ctx, extra: float = 0.0) -> float:
     left = context.time_remaining()
     if left is None:
         return DEFAULT_TIMEOUT + extra
-    return max(left - MARGIN, 0.001)
+    return max(left - min(MARGIN, left / 4), 0.001)
 
 
 async def _run(context: Ctx, step: Awaitable[T]) -> T:

@@ -77,16 +77,18 @@ class Store(Protocol):
     async def renew(self, lease: int, deadline: float) -> int:
         """Reset the lease's TTL; returns the TTL in seconds, 0 if the lease is gone."""
 
-    async def time_to_live(self, lease: int, deadline: float) -> int:
-        """Seconds the lease has left without renewing it; 0 if it is gone."""
+    async def time_to_live(self, lease: int, deadline: float) -> tuple[int, int]:
+        """(seconds left, at least 1 while alive; granted TTL) without renewing the lease;
+        (0, 0) if it is gone."""
 
     # Contenders ---------------------------------------------------------------------------
     async def enqueue(self, key: str, uid: str, entry: state_pb2.Entry, lease: int,
-                      queue: bool, deadline: float) -> Enqueued:
+                      queue: bool, deadline: float, session_nonce: str = "") -> Enqueued:
         """In one atomic step: grant if `key` has no contender at all (storing `entry` with
         acquired_at_us = queued_at_us); else, if `uid` is not a contender or tombstone yet,
         queue it (`queue`, `entry` as given) or report the holder (try-once).
-        Raises LeaseGone if `lease` does not exist."""
+        Raises LeaseGone if `lease` does not exist, or, with `session_nonce`, if the session
+        record (lease, nonce) does not (a session that ended, or a forged session id)."""
 
     async def get(self, key: str, uid: str, deadline: float) -> Contender | None:
         """The contender (key, uid), if it exists."""
@@ -108,9 +110,11 @@ class Store(Protocol):
         """Delete the contender if it is still the one created at `revision`, and leave a
         tombstone for `uid` on `tombstone_lease` (0 = none), atomically."""
 
-    async def discard(self, key: str, uid: str, deadline: float) -> None:
-        """Delete the contender (key, uid) whatever its revision (cleanup after a failed
-        write whose outcome is unknown)."""
+    async def discard(self, key: str, uid: str, values: list[state_pb2.Entry],
+                      deadline: float) -> bool:
+        """Delete the contender (key, uid) only if its entry is one of `values`: what the
+        caller itself wrote or last read. Another attempt of the same request_id may have
+        changed it since (granted it), and then it is not ours to delete. True if deleted."""
 
     async def head(self, key: str, deadline: float) -> tuple[Contender | None, int]:
         """The holder of `key` and the number of its contenders, holder included."""

@@ -28,6 +28,11 @@ from threadlock.store import LeaseGone
 
 T = TypeVar("T")
 
+# Streams (watch, lease keepalive) ask for a member with a leader, as etcd's own client does
+# (WithRequireLeader): a member cut off from quorum then ends the stream instead of keeping it
+# open and silent, and the client fails over to another member.
+LEADER_REQUIRED = (("hasleader", "true"),)
+
 _TRANSIENT = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
               grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.ABORTED,
               grpc.StatusCode.CANCELLED, grpc.StatusCode.UNKNOWN}

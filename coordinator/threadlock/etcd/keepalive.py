@@ -2,8 +2,12 @@
 
 etcd renews leases only through a bidirectional stream. Opening one per renewal would cost a
 stream setup per KeepAlive; instead every renewal of this replica goes through one stream,
-and each caller awaits its own future for the answer about its lease id. A broken stream
-fails the pending renewals with Unavailable and is reopened by the next renewal.
+and each caller awaits its own future for the answer about its lease id.
+
+A caller whose own deadline passes just drops its future: the stream is shared, so one
+impatient caller must not break it for the others. The stream is replaced only when it
+fails, or when it has stalled (requests written, no answer for `op_timeout`); then the
+renewals pending on it fail with Unavailable and the next renewal opens a new one.
 """
 
 from __future__ import annotations
@@ -17,54 +21,74 @@ import grpc
 import grpc.aio
 
 from threadlock.errors import Unavailable
-from threadlock.etcd.client import EtcdClient
+from threadlock.etcd.client import LEADER_REQUIRED, EtcdClient
 from threadlock.internal.etcd import rpc_pb2
+
+
+class _Stream:
+    def __init__(self, call: Any) -> None:
+        self.call = call
+        self.pending: dict[int, list[asyncio.Future[int]]] = {}
+        # One writer task: gRPC allows one write in flight per stream, and a write cancelled
+        # half-way (a caller's timeout) would end the whole call.
+        self.outbox: asyncio.Queue[int] = asyncio.Queue()
+        self.last_answer = time.monotonic()
+        self.tasks: list[asyncio.Task[None]] = []
+        self.closed = False
+
+    def fail(self, error: Exception) -> None:
+        self.closed = True
+        for futs in self.pending.values():
+            for fut in futs:
+                if not fut.done():
+                    fut.set_exception(error)
+        self.pending.clear()
 
 
 class LeaseKeeper:
     def __init__(self, client: EtcdClient) -> None:
         self._client = client
-        self._call: Any = None  # the open StreamStreamCall, if any
-        self._reader: asyncio.Task[None] | None = None
-        self._pending: dict[int, list[asyncio.Future[int]]] = {}
-        self._open_lock = asyncio.Lock()
-        self._write_lock = asyncio.Lock()  # gRPC allows one write in flight per stream
+        self._stream: _Stream | None = None
 
     async def renew(self, lease: int, deadline: float) -> int:
         """Renew `lease`; its TTL in seconds, or 0 if it no longer exists."""
         timeout = self._client.timeout(deadline, "lease renewal")
+        stream = self._open()
         fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._pending.setdefault(lease, []).append(fut)
+        stream.pending.setdefault(lease, []).append(fut)
+        stream.outbox.put_nowait(lease)
         try:
-            call = await self._stream()
-            async with asyncio.timeout(timeout), self._write_lock:
-                await call.write(rpc_pb2.LeaseKeepAliveRequest(ID=lease))
-            return await asyncio.wait_for(fut, max(deadline - time.monotonic(), 0.001))
-        except (TimeoutError, grpc.aio.AioRpcError, asyncio.InvalidStateError) as exc:
-            await self._reset()
-            raise Unavailable(f"etcd unavailable during lease renewal: {exc!r}") from exc
+            return await asyncio.wait_for(asyncio.shield(fut), timeout)
+        except TimeoutError as exc:
+            if time.monotonic() - stream.last_answer > self._client.op_timeout:
+                self._close(stream, Unavailable("etcd stopped answering lease renewals"))
+            raise Unavailable("etcd did not answer the lease renewal in time") from exc
         finally:
-            waiting = self._pending.get(lease)
+            if fut.done() and not fut.cancelled():
+                fut.exception()  # retrieved: a failure after we left is nobody's news
+            waiting = stream.pending.get(lease)
             if waiting is not None and fut in waiting:
                 waiting.remove(fut)
                 if not waiting:
-                    del self._pending[lease]
+                    del stream.pending[lease]
 
-    async def _stream(self) -> Any:
-        async with self._open_lock:
-            if self._call is None:
-                self._call = self._client.stubs.lease.LeaseKeepAlive()
-                self._reader = asyncio.create_task(self._read(self._call))
-            return self._call
+    def _open(self) -> _Stream:
+        if self._stream is None or self._stream.closed:
+            stream = _Stream(self._client.stubs.lease.LeaseKeepAlive(metadata=LEADER_REQUIRED))
+            stream.tasks = [asyncio.create_task(self._read(stream)),
+                            asyncio.create_task(self._write(stream))]
+            self._stream = stream
+        return self._stream
 
-    async def _read(self, call: Any) -> None:
-        error: BaseException = Unavailable("etcd closed the lease keepalive stream")
+    async def _read(self, stream: _Stream) -> None:
+        error = Unavailable("etcd closed the lease keepalive stream")
         try:
             while True:
-                resp = await call.read()
+                resp = await stream.call.read()
                 if resp is grpc.aio.EOF:
                     break
-                for fut in self._pending.pop(resp.ID, []):
+                stream.last_answer = time.monotonic()
+                for fut in stream.pending.pop(resp.ID, []):
                     if not fut.done():
                         fut.set_result(max(resp.TTL, 0))
         except grpc.aio.AioRpcError as exc:
@@ -73,22 +97,27 @@ class LeaseKeeper:
         except asyncio.CancelledError:
             pass
         finally:
-            if self._call is call:
-                self._call = None
-            for futs in self._pending.values():
-                for fut in futs:
-                    if not fut.done():
-                        fut.set_exception(error)
+            stream.fail(error)
 
-    async def _reset(self) -> None:
-        call, reader = self._call, self._reader
-        self._call = self._reader = None
-        if call is not None:
-            call.cancel()
-        if reader is not None:
-            reader.cancel()
-            with contextlib.suppress(BaseException):
-                await reader
+    async def _write(self, stream: _Stream) -> None:
+        try:
+            while True:
+                lease = await stream.outbox.get()
+                await stream.call.write(rpc_pb2.LeaseKeepAliveRequest(ID=lease))
+        except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as exc:
+            self._close(stream, Unavailable(f"etcd lease keepalive stream failed: {exc!r}"))
+
+    def _close(self, stream: _Stream, error: Exception) -> None:
+        stream.fail(error)
+        stream.call.cancel()
+        for task in stream.tasks:
+            if task is not asyncio.current_task():
+                task.cancel()
 
     async def close(self) -> None:
-        await self._reset()
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            self._close(stream, Unavailable("the coordinator is shutting down"))
+            for task in stream.tasks:
+                with contextlib.suppress(BaseException):
+                    await task

@@ -28,6 +28,15 @@ def _eq_create(key: bytes, rev: int, range_end: bytes = b"") -> pb.Compare:
                create_revision=rev)
 
 
+def _bytes(entry: state_pb2.Entry) -> bytes:
+    # Deterministic (sorted map keys): discard compares stored values byte for byte.
+    return entry.SerializeToString(deterministic=True)
+
+
+def _txn_op(req: pb.TxnRequest) -> pb.RequestOp:
+    return pb.RequestOp(request_txn=req)
+
+
 def _put(key: bytes, value: bytes, lease: int, ignore_lease: bool = False) -> pb.RequestOp:
     return pb.RequestOp(request_put=pb.PutRequest(key=key, value=value, lease=lease,
                                                   ignore_lease=ignore_lease))
@@ -106,18 +115,21 @@ class EtcdStore:
     async def renew(self, lease: int, deadline: float) -> int:
         return await self.keeper.renew(lease, deadline)
 
-    async def time_to_live(self, lease: int, deadline: float) -> int:
+    async def time_to_live(self, lease: int, deadline: float) -> tuple[int, int]:
         resp = await self.client.call(lambda s: s.lease.LeaseTimeToLive,
                                       pb.LeaseTimeToLiveRequest(ID=lease), deadline,
                                       "lease time-to-live")
-        return max(int(resp.TTL), 0)
+        if resp.TTL < 0:  # -1: expired or never existed
+            return 0, 0
+        # etcd rounds down: a live lease with under a second left reads 0.
+        return max(int(resp.TTL), 1), int(resp.grantedTTL)
 
     # Contenders ---------------------------------------------------------------------------
     async def enqueue(self, key: str, uid: str, entry: state_pb2.Entry, lease: int,
-                      queue: bool, deadline: float) -> Enqueued:
+                      queue: bool, deadline: float, session_nonce: str = "") -> Enqueued:
         lo, hi = self._group(key)
         me, tomb = self._ckey(key, uid), self._tomb(uid)
-        put_me = _put(me, entry.SerializeToString(), lease)
+        put_me = _put(me, _bytes(entry), lease)
         granted = state_pb2.Entry()
         granted.CopyFrom(entry)
         granted.acquired_at_us = entry.queued_at_us
@@ -131,7 +143,7 @@ class EtcdStore:
             # and this uid was not released already:
             compare=[_eq_create(lo, 0, hi), _eq_create(tomb, 0)],
             # -> it is ours.
-            success=[_put(me, granted.SerializeToString(), lease)],
+            success=[_put(me, _bytes(granted), lease)],
             failure=[pb.RequestOp(request_txn=pb.TxnRequest(
                 # Else, unless this uid is already a contender or was released:
                 compare=[_eq_create(me, 0), _eq_create(tomb, 0)],
@@ -139,10 +151,22 @@ class EtcdStore:
                 success=then,
                 # -> else report the existing contender / the tombstone.
                 failure=[_range(me), _range(tomb, count_only=True)]))])
+        if session_nonce:
+            req = pb.TxnRequest(
+                # The session record exists (it ended, or the session id is forged, if not):
+                compare=[CMP(result=CMP.GREATER, target=CMP.CREATE, create_revision=0,
+                             key=self._session(lease, session_nonce))],
+                # -> everything above; else nothing.
+                success=[_txn_op(req)])
         resp = await self._txn(req, deadline, "acquire")
+        revision = resp.header.revision  # nested responses carry no header of their own
+        if session_nonce:
+            if not resp.succeeded:
+                raise LeaseGone("session not found")
+            resp = resp.responses[0].response_txn
         if resp.succeeded:
-            return Enqueued(Outcome.GRANTED, Contender(key, uid, resp.header.revision, lease,
-                                                       granted), count=1)
+            return Enqueued(Outcome.GRANTED, Contender(key, uid, revision, lease, granted),
+                            count=1)
         inner = resp.responses[0].response_txn
         if not inner.succeeded:
             existing = inner.responses[0].response_range.kvs
@@ -182,7 +206,7 @@ class EtcdStore:
         me = self._ckey(c.key, c.uid)
         resp = await self._txn(pb.TxnRequest(
             compare=[_eq_create(me, c.revision)],  # still the same contender
-            success=[_put(me, entry.SerializeToString(), 0, ignore_lease=True)]),  # keep lease
+            success=[_put(me, _bytes(entry), 0, ignore_lease=True)]),  # keep lease
             deadline, "grant")
         return bool(resp.succeeded)
 
@@ -201,10 +225,20 @@ class EtcdStore:
             return Removed.REMOVED
         return Removed.ALREADY if resp.responses[0].response_range.count else Removed.GONE
 
-    async def discard(self, key: str, uid: str, deadline: float) -> None:
-        await self.client.call(lambda s: s.kv.DeleteRange,
-                               pb.DeleteRangeRequest(key=self._ckey(key, uid)), deadline,
-                               "delete")
+    async def discard(self, key: str, uid: str, values: list[state_pb2.Entry],
+                      deadline: float) -> bool:
+        me = self._ckey(key, uid)
+        req: pb.TxnRequest | None = None
+        for entry in reversed(values):  # if value == v1 delete, else if value == v2 ...
+            req = pb.TxnRequest(
+                compare=[CMP(result=CMP.EQUAL, target=CMP.VALUE, key=me, value=_bytes(entry))],
+                success=[_delete(me)], failure=[_txn_op(req)] if req else [])
+        if req is None:
+            return False
+        resp = await self._txn(req, deadline, "queue cleanup")
+        while not resp.succeeded and resp.responses:
+            resp = resp.responses[0].response_txn
+        return bool(resp.succeeded)
 
     async def head(self, key: str, deadline: float) -> tuple[Contender | None, int]:
         lo, hi = self._group(key)

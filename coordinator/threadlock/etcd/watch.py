@@ -23,7 +23,7 @@ from typing import Any
 import grpc
 import grpc.aio
 
-from threadlock.etcd.client import EtcdClient
+from threadlock.etcd.client import LEADER_REQUIRED, EtcdClient
 from threadlock.internal.etcd import kv_pb2, rpc_pb2
 
 log = logging.getLogger("threadlock.etcd.watch")
@@ -69,7 +69,7 @@ class WatchHub:
     async def _run(self) -> None:
         backoff = 0.05
         while self._watches:
-            call = self._client.stubs.watch.Watch()
+            call = self._client.stubs.watch.Watch(metadata=LEADER_REQUIRED)
             sender = asyncio.create_task(self._send(call))
             try:
                 while True:
