@@ -87,7 +87,10 @@ class LockServiceServicer:
 
         Retries: set request_id (e.g. a UUID per logical acquire). A retry with the same
         request_id returns the same lease (same lease_token and fencing_token), or resumes waiting
-        in the same queue slot; it never creates a second grant or a second slot.
+        in the same queue slot; it never creates a second grant or a second slot. This holds while
+        the lease lives and for at least 60 s after its Release (a later retry is refused with
+        FAILED_PRECONDITION); after a lease *expired*, the same request_id acquires anew. A
+        try-once retry (wait = 0) of a queued request only reports; it leaves the slot in place.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
