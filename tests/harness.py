@@ -28,10 +28,13 @@ def dur(seconds: float) -> duration_pb2.Duration:
 
 
 class Coordinator:
-    """One replica: a real Server (health, reflection, the lock service) on 127.0.0.1:0."""
+    """One replica: a real Server (health, reflection, the lock service) on 127.0.0.1:0.
+    `channel_credentials` makes `channel` a TLS channel (for a server with `config.tls`)."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config,
+                 channel_credentials: grpc.ChannelCredentials | None = None) -> None:
         self.config = config
+        self.channel_credentials = channel_credentials
         self.server = Server(config)
         self.address = ""
         self.channel: grpc.aio.Channel | None = None
@@ -40,7 +43,9 @@ class Coordinator:
     async def start(self) -> Coordinator:
         port = await self.server.start()
         self.address = f"127.0.0.1:{port}"
-        self.channel = grpc.aio.insecure_channel(self.address)
+        self.channel = (grpc.aio.insecure_channel(self.address)
+                        if self.channel_credentials is None
+                        else grpc.aio.secure_channel(self.address, self.channel_credentials))
         self.stub = lock_pb2_grpc.LockServiceStub(self.channel)
         return self
 

@@ -4,15 +4,13 @@ demands client certificates; one without TLS, or without a client certificate, i
 and fails calls with UNAVAILABLE within their deadline instead of hanging.
 
 The certificates (a CA, a server certificate for IP:127.0.0.1 and DNS:localhost, a client
-certificate) are made for each test by the ``openssl`` command line tool.
+certificate) are made for each test by the ``openssl`` command line tool (tests/certs.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import shutil
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,7 +19,8 @@ import grpc
 import grpc.aio
 import pytest
 import pytest_asyncio
-from etcd_server import EtcdServer, TlsFiles
+from certs import Pki, make_pki
+from etcd_server import EtcdServer
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from harness import Coordinator, etcd_config, eventually, rpc_error
 
@@ -32,80 +31,6 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.etcd]
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
-
-# A minimal config so that `openssl req` reads nothing from the system's openssl.cnf.
-_REQ_CONFIG = """\
-[req]
-distinguished_name = dn
-prompt = no
-[dn]
-[v3_ca]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-"""
-
-# clientAuth too: with --client-cert-auth, etcd's own gRPC gateway dials etcd with this
-# certificate (and logs "tls: bad certificate" on every start without it).
-_SERVER_EXT = """\
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth, clientAuth
-subjectAltName = IP:127.0.0.1, DNS:localhost
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-"""
-
-_CLIENT_EXT = """\
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = clientAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-"""
-
-
-@dataclasses.dataclass(frozen=True)
-class Pki:
-    server: TlsFiles
-    client: TlsFiles
-
-
-def _openssl(*args: str | Path) -> None:
-    binary = shutil.which("openssl")
-    if binary is None:
-        raise RuntimeError("these tests make their certificates with the openssl CLI: install "
-                           "it (Debian/Ubuntu: apt-get install openssl)")
-    proc = subprocess.run([binary, *map(str, args)], capture_output=True, text=True,
-                          timeout=60, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"openssl {' '.join(map(str, args))} failed ({proc.returncode}):\n"
-                           f"{proc.stdout}{proc.stderr}")
-
-
-def make_pki(out: Path) -> Pki:
-    """A fresh CA (EC P-256) and, signed by it, a server and a client certificate."""
-    out.mkdir(parents=True, exist_ok=True)
-    config = out / "req.cnf"
-    config.write_text(_REQ_CONFIG)
-    ca, ca_key = out / "ca.pem", out / "ca.key"
-    newkey = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
-    _openssl("req", "-x509", *newkey, "-config", config, "-extensions", "v3_ca",
-             "-subj", "/CN=threadlock test CA", "-days", "2", "-keyout", ca_key, "-out", ca)
-
-    def leaf(name: str, subject: str, extensions: str, serial: int) -> TlsFiles:
-        key, csr, cert, ext = (out / f"{name}{s}" for s in (".key", ".csr", ".pem", ".ext"))
-        ext.write_text(extensions)
-        _openssl("req", "-new", *newkey, "-config", config, "-subj", subject,
-                 "-keyout", key, "-out", csr)
-        _openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
-                 "-set_serial", str(serial), "-days", "2", "-sha256", "-extfile", ext,
-                 "-out", cert)
-        return TlsFiles(ca=ca, cert=cert, key=key)
-
-    return Pki(server=leaf("server", "/CN=localhost", _SERVER_EXT, 2),
-               client=leaf("client", "/CN=threadlock test client", _CLIENT_EXT, 3))
-
 
 @pytest.fixture
 def pki(tmp_path: Path) -> Pki:

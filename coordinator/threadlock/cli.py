@@ -5,6 +5,9 @@ take a lock around a script:
     TOKEN=$(threadlock acquire conv_1 --owner deploy --ttl 60 --wait 30) || exit
     ...; threadlock release "$TOKEN"
 
+The client subcommands speak TLS to a coordinator that serves it when given --tls-ca (the CA
+that verifies the server), and mutual TLS with --tls-cert/--tls-key as well.
+
 Exit codes: 0 success, 1 gRPC or start-up error ("error: CODE: details" on stderr), 2 bad
 usage or INVALID_ARGUMENT, 3 `acquire` found the key busy. Only results go to stdout.
 """
@@ -32,6 +35,10 @@ from threadlock.v1 import lock_pb2 as pb
 from threadlock.v1 import lock_pb2_grpc
 
 EXIT_ERROR, EXIT_USAGE, EXIT_BUSY = 1, 2, 3
+
+
+class _UsageError(Exception):
+    """Bad client options; the message names the option."""
 
 
 def _seconds_arg(text: str) -> float:
@@ -63,6 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
                                                             "127.0.0.1:50051"),
                         help=f"coordinator host:port (env {config_mod.ADDRESS_ENV}; "
                              "default 127.0.0.1:50051)")
+    # TLS options default to None so that the environment is read (and named in errors) later.
+    client.add_argument("--tls-ca", metavar="FILE",
+                        help="CA certificate (PEM) to verify the coordinator; enables TLS "
+                             f"(env {config_mod.CLIENT_TLS_CA_ENV})")
+    client.add_argument("--tls-cert", metavar="FILE",
+                        help="client certificate (PEM) for mutual TLS; needs --tls-key and "
+                             f"--tls-ca (env {config_mod.CLIENT_TLS_CERT_ENV})")
+    client.add_argument("--tls-key", metavar="FILE",
+                        help="private key (PEM) of --tls-cert "
+                             f"(env {config_mod.CLIENT_TLS_KEY_ENV})")
     client.add_argument("--timeout", type=_seconds_arg, default=10.0,
                         help="seconds before the call gives up (added to --wait for acquire)")
     client.add_argument("--json", action="store_true", help="print the response as JSON")
@@ -101,7 +118,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         return _serve(args)
     try:
-        with grpc.insecure_channel(args.address) as channel:
+        credentials = _channel_credentials(args)
+    except _UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        with (grpc.insecure_channel(args.address) if credentials is None
+              else grpc.secure_channel(args.address, credentials)) as channel:
             stub = lock_pb2_grpc.LockServiceStub(channel)
             handler = {"status": _status, "acquire": _acquire,
                        "keepalive": _keepalive, "release": _release}[args.command]
@@ -112,6 +135,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE if code == grpc.StatusCode.INVALID_ARGUMENT else EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+
+
+def _tls_file(args: argparse.Namespace, dest: str, env: str) -> tuple[str | None, str]:
+    """The file given by flag, else by `env`, and how to name it in an error."""
+    flag = "--" + dest.replace("_", "-")
+    value = getattr(args, dest, None)
+    if value:
+        return value, flag
+    return os.environ.get(env, "").strip() or None, f"{flag} (from {env})"
+
+
+def _channel_credentials(args: argparse.Namespace) -> grpc.ChannelCredentials | None:
+    """TLS credentials from --tls-ca/--tls-cert/--tls-key (or their variables); None for a
+    plaintext channel. Raises _UsageError naming the option."""
+    ca, ca_name = _tls_file(args, "tls_ca", config_mod.CLIENT_TLS_CA_ENV)
+    cert, cert_name = _tls_file(args, "tls_cert", config_mod.CLIENT_TLS_CERT_ENV)
+    key, key_name = _tls_file(args, "tls_key", config_mod.CLIENT_TLS_KEY_ENV)
+    if ca is None and cert is None and key is None:
+        return None
+    if (cert is None) != (key is None):
+        raise _UsageError(f"{cert_name} and {key_name}: give both or neither")
+    if ca is None:
+        raise _UsageError(f"{cert_name}/{key_name}: TLS also needs {ca_name}, the CA that "
+                          "verifies the coordinator")
+
+    def read(path: str | None, name: str) -> bytes | None:
+        if path is None:
+            return None
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except OSError as exc:
+            raise _UsageError(f"{name}: cannot read {path}: {exc.strerror or exc}") from None
+
+    return grpc.ssl_channel_credentials(root_certificates=read(ca, ca_name),
+                                        private_key=read(key, key_name),
+                                        certificate_chain=read(cert, cert_name))
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -25,8 +25,15 @@ ETCD_MAX_TTL = 9_000_000_000
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("json", "text")
 
-# Read by the client subcommands (status, acquire, ...), not by the server.
+# Read by the client subcommands (status, acquire, ...), not by the server. The client's
+# certificate has variables of its own, not THREADLOCK_TLS_CERT/KEY: in the coordinator's own
+# container those hold the server's certificate, which a `threadlock status` run there must not
+# present as its client certificate.
 ADDRESS_ENV = "THREADLOCK_ADDRESS"
+CLIENT_TLS_CA_ENV = "THREADLOCK_TLS_CA"
+CLIENT_TLS_CERT_ENV = "THREADLOCK_TLS_CLIENT_CERT"
+CLIENT_TLS_KEY_ENV = "THREADLOCK_TLS_CLIENT_KEY"
+CLIENT_ENV_VARS = (ADDRESS_ENV, CLIENT_TLS_CA_ENV, CLIENT_TLS_CERT_ENV, CLIENT_TLS_KEY_ENV)
 
 
 @dataclass(frozen=True)
@@ -40,8 +47,23 @@ class EtcdTls:
 
 
 @dataclass(frozen=True)
+class ServerTls:
+    """Files for TLS on the coordinator's own gRPC port: its certificate (chain) and key, and
+    optionally a CA that clients' certificates must be signed by (mutual TLS)."""
+
+    cert_file: str
+    key_file: str
+    client_ca_file: str | None = None
+
+    @property
+    def mutual(self) -> bool:
+        return self.client_ca_file is not None
+
+
+@dataclass(frozen=True)
 class Config:
     listen: str = "127.0.0.1:50051"
+    tls: ServerTls | None = None  # None: plaintext gRPC
     # Empty: the embedded in-memory backend (one process, no etcd). Zero-setup default.
     etcd_endpoints: list[str] = field(default_factory=list)
     key_prefix: str = "/threadlock/"
@@ -80,6 +102,11 @@ class _Option:
 # Flag/env names derive from `dest`: etcd_ca -> --etcd-ca / THREADLOCK_ETCD_CA.
 _OPTIONS = (
     _Option("listen", "host:port to serve gRPC on (port 0 picks a free port)"),
+    _Option("tls_cert", "server certificate (PEM, may include its chain) to serve gRPC over "
+                        "TLS; needs --tls-key"),
+    _Option("tls_key", "private key (PEM) of --tls-cert"),
+    _Option("tls_client_ca", "CA certificate (PEM) that clients' certificates must be signed "
+                             "by: mutual TLS (needs --tls-cert/--tls-key)"),
     _Option("etcd_endpoints", "comma-separated etcd endpoints, e.g. etcd-0:2379,etcd-1:2379; "
                               "empty = embedded in-memory backend (single replica only)"),
     _Option("key_prefix", "etcd key prefix for all lock state; must start and end with '/'"),
@@ -96,12 +123,13 @@ _OPTIONS = (
     _Option("log_format", "json (one object per line) or text"),
 )
 
-# Every environment variable threadlock reads: the server options, then the client address.
-ENV_VARS: tuple[str, ...] = (*(o.env for o in _OPTIONS), ADDRESS_ENV)
+# Every environment variable threadlock reads: the server options, then the client ones.
+ENV_VARS: tuple[str, ...] = (*(o.env for o in _OPTIONS), *CLIENT_ENV_VARS)
 
 _DEFAULTS = Config()
 _BUILTIN: dict[str, object] = {
-    "listen": _DEFAULTS.listen, "etcd_endpoints": "", "key_prefix": _DEFAULTS.key_prefix,
+    "listen": _DEFAULTS.listen, "tls_cert": "", "tls_key": "", "tls_client_ca": "",
+    "etcd_endpoints": "", "key_prefix": _DEFAULTS.key_prefix,
     "etcd_ca": "", "etcd_cert": "", "etcd_key": "", "etcd_timeout": _DEFAULTS.etcd_timeout,
     "min_ttl": _DEFAULTS.min_ttl, "max_ttl": _DEFAULTS.max_ttl, "max_wait": _DEFAULTS.max_wait,
     "health_interval": _DEFAULTS.health_interval, "shutdown_grace": _DEFAULTS.shutdown_grace,
@@ -139,8 +167,14 @@ def from_args(ns: argparse.Namespace, environ: Mapping[str, str] | None = None) 
     endpoints = [e.strip() for e in get("etcd_endpoints").split(",") if e.strip()]
     ca, cert, key = (get(n) or None for n in ("etcd_ca", "etcd_cert", "etcd_key"))
     tls = EtcdTls(ca, cert, key) if (ca or cert or key) else None
+    server_cert, server_key, client_ca = (get(n) for n in ("tls_cert", "tls_key",
+                                                          "tls_client_ca"))
+    # A half-given pair is kept ("" for the missing file) for validate() to name it.
+    server_tls = (ServerTls(server_cert, server_key, client_ca or None)
+                  if (server_cert or server_key or client_ca) else None)
     config = Config(
         listen=get("listen"),
+        tls=server_tls,
         etcd_endpoints=endpoints,
         key_prefix=get("key_prefix"),
         etcd_tls=tls,
@@ -175,6 +209,7 @@ def validate(config: Config, names: Mapping[str, str] | None = None) -> None:
     prefix = config.key_prefix
     if not (prefix.startswith("/") and prefix.endswith("/")) or not prefix.isprintable():
         raise ValueError(f"{flag('key_prefix')}: must start and end with '/', got {prefix!r}")
+    _validate_server_tls(config, flag)
     _validate_tls(config, flag)
     # The in-memory backend has no lease floor of its own; etcd refuses leases below 2 s.
     floor = ETCD_MIN_TTL if config.etcd_endpoints else 1
@@ -185,6 +220,22 @@ def validate(config: Config, names: Mapping[str, str] | None = None) -> None:
     if not config.min_ttl <= config.max_ttl <= ETCD_MAX_TTL:
         raise ValueError(f"{flag('max_ttl')}: must be between --min-ttl ({config.min_ttl}) "
                          f"and {ETCD_MAX_TTL}, got {config.max_ttl}")
+
+
+def _validate_server_tls(config: Config, flag: Callable[[str], str]) -> None:
+    tls = config.tls
+    if tls is None:
+        return
+    if not tls.cert_file and not tls.key_file:
+        raise ValueError(f"{flag('tls_client_ca')}: mutual TLS needs {flag('tls_cert')} and "
+                         f"{flag('tls_key')} as well")
+    if not tls.cert_file or not tls.key_file:
+        raise ValueError(f"{flag('tls_cert')} and {flag('tls_key')}: give both or neither")
+    for dest, path in (("tls_cert", tls.cert_file), ("tls_key", tls.key_file),
+                       ("tls_client_ca", tls.client_ca_file)):
+        # Checked now so that a missing secret mount fails at start-up, not at first connect.
+        if path is not None and not os.path.isfile(path):
+            raise ValueError(f"{flag(dest)}: no such file: {path}")
 
 
 def _validate_tls(config: Config, flag: Callable[[str], str]) -> None:

@@ -3,7 +3,8 @@
 `Server` wires the pieces together and owns their lifetime; `serve` runs one until SIGTERM or
 SIGINT. Besides threadlock.v1.LockService the server exposes the standard gRPC health service
 (grpc.health.v1, for Kubernetes gRPC probes and load balancers), which follows the store's
-reachability, and server reflection (so grpcurl/grpcui can discover the API).
+reachability, and server reflection (so grpcurl/grpcui can discover the API). With
+`config.tls` the port speaks only TLS (mutual TLS if a client CA is given), all services alike.
 
 Shutdown is graceful: health turns NOT_SERVING first so that balancers stop sending new calls,
 then in-flight calls get `shutdown_grace` seconds to finish (a queued Acquire that is cut off
@@ -16,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias
@@ -25,7 +27,7 @@ import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from threadlock.config import Config
+from threadlock.config import Config, ServerTls
 from threadlock.errors import Unavailable
 from threadlock.locks import LockManager
 from threadlock.service import LockServicer
@@ -118,6 +120,8 @@ class Server:
     async def start(self) -> int:
         """Connect the store, start serving, and return the bound port."""
         cfg = self.config
+        # Before the store: a bad certificate is an operator error to report at once.
+        credentials = server_credentials(cfg.tls) if cfg.tls is not None else None
         self.store = await self._open_store()
         server = grpc.aio.server(interceptors=[self._calls], options=SERVER_OPTIONS)
         try:
@@ -127,12 +131,14 @@ class Server:
             reflection.enable_server_reflection(
                 (LOCK_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
             try:
-                port = server.add_insecure_port(cfg.listen)
+                port = (server.add_insecure_port(cfg.listen) if credentials is None
+                        else server.add_secure_port(cfg.listen, credentials))
             except RuntimeError:  # newer grpc raises; older ones returned 0
                 port = 0
             if port == 0 and not cfg.listen.startswith("unix:"):
                 raise StartupError(f"cannot listen on {cfg.listen}: address in use, or not "
-                                   "an address of this host")
+                                   "an address of this host"
+                                   + (", or TLS files gRPC refuses" if credentials else ""))
             # Know the store's state before the first call arrives, so probes are right at once.
             await self._check_health()
             await server.start()
@@ -247,6 +253,58 @@ class Server:
         await self._stopped.wait()
 
 
+class _EncryptedKey(Exception):
+    pass
+
+
+def _no_password() -> bytes:
+    raise _EncryptedKey
+
+
+def server_credentials(tls: ServerTls) -> grpc.ServerCredentials:
+    """gRPC credentials from `tls`'s files, checked first so that a wrong file fails start-up
+    with a StartupError naming the option (gRPC itself only says "failed to bind")."""
+    files = {"--tls-cert": tls.cert_file, "--tls-key": tls.key_file}
+    if tls.client_ca_file is not None:
+        files["--tls-client-ca"] = tls.client_ca_file
+    data: dict[str, bytes] = {}
+    for flag, path in files.items():
+        try:
+            with open(path, "rb") as f:
+                data[flag] = f.read()
+        except OSError as exc:
+            raise StartupError(f"{flag}: cannot read {path}: {exc.strerror or exc}") from None
+    # Python's ssl module reads the same PEM files; SECLEVEL=0 so that it only checks that they
+    # parse and match, and refuses nothing (e.g. a small RSA key) that gRPC would accept.
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    for flag in ("--tls-cert", "--tls-client-ca"):
+        if flag in files:
+            try:
+                ctx.load_verify_locations(files[flag])
+            except ssl.SSLError:
+                raise StartupError(f"{flag}: no PEM certificate in {files[flag]}") from None
+    try:
+        ctx.load_cert_chain(tls.cert_file, tls.key_file, password=_no_password)
+    except _EncryptedKey:
+        raise StartupError(f"--tls-key: {tls.key_file} is encrypted; gRPC needs an "
+                           "unencrypted key") from None
+    except ssl.SSLError:
+        raise StartupError(f"--tls-key: {tls.key_file} is not a PEM private key, or not the "
+                           f"key of --tls-cert {tls.cert_file}") from None
+    return grpc.ssl_server_credentials(
+        [(data["--tls-key"], data["--tls-cert"])],
+        root_certificates=data.get("--tls-client-ca"),
+        require_client_auth=tls.client_ca_file is not None)
+
+
+def _tls_mode(config: Config) -> str:
+    """The TLS mode for the log: off, on, or mutual (clients must present a certificate)."""
+    if config.tls is None:
+        return "off"
+    return "mutual" if config.tls.mutual else "on"
+
+
 def _address(listen: str, port: int) -> str:
     if listen.startswith("unix:"):
         return listen
@@ -274,8 +332,10 @@ async def serve(config: Config) -> None:
         loop.add_signal_handler(sig, on_signal, sig)
     try:
         address = _address(config.listen, port)
-        log.info("listening on %s (backend: %s)", address, server.backend,
-                 extra={"address": address, "port": port, "backend": server.backend})
+        tls = _tls_mode(config)
+        log.info("listening on %s (backend: %s, TLS: %s)", address, server.backend, tls,
+                 extra={"address": address, "port": port, "backend": server.backend,
+                        "tls": tls})
         await server.wait()
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
