@@ -46,6 +46,7 @@ async def test_sigkilled_holder_frees_the_lock_within_ttl_plus_one_second(
             holder.kill()
         await holder.wait()
     assert lease.owner == "survivor" and lease.fencing_token > doomed_token
+    print(f"lock came back {freed_after:.2f}s after the kill (TTL {TTL}s)")  # seen with -s
     assert freed_after <= TTL + 1.0, f"lock came back {freed_after:.2f}s after the kill"
 
 
