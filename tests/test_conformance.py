@@ -4,6 +4,7 @@ backends (the embedded store and a real etcd). Fixture `coord` is one replica pe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import itertools
 import time
@@ -215,8 +216,16 @@ async def test_retried_queued_acquire_keeps_one_queue_slot(coord: Coordinator) -
     await asyncio.sleep(0.2)  # give a wrongful second slot time to appear
     assert await coord.waiters("idem-q") == ["w1"]
     await coord.release(holder.lease_token)
-    a, b = await asyncio.gather(first, second)
-    assert a.lease_token == b.lease_token and a.fencing_token == b.fencing_token
+    # The retry took the slot over: it gets the lease; the superseded first attempt (whose
+    # caller, in real life, gave up on it) answers ABORTED, or the very same lease.
+    a, b = await asyncio.gather(first, second, return_exceptions=True)
+    assert isinstance(b, pb.Lease) and b.owner == "w1"
+    if isinstance(a, pb.Lease):
+        assert a.lease_token == b.lease_token and a.fencing_token == b.fencing_token
+    else:
+        assert isinstance(a, grpc.aio.AioRpcError) and a.code() == grpc.StatusCode.ABORTED
+    (state,) = await coord.status("idem-q")
+    assert state.holder.fencing_token == b.fencing_token and not state.waiters
 
 
 async def test_request_id_reuse_is_refused(coord: Coordinator) -> None:
@@ -386,3 +395,26 @@ async def test_session_lock_reports_the_session_ttl(coord: Coordinator) -> None:
     lease = await coord.lease("st", "proc-1", ttl=0, session_id=s.session_id)
     assert lease.ttl.seconds == 7
     assert 0 < lease.expires_at.seconds - time.time() <= 7.5
+
+
+async def test_request_id_retry_under_another_session_is_refused(coord: Coordinator) -> None:
+    s1, s2 = await _session(coord, ttl=30), await _session(coord, ttl=30)
+    await coord.lease("rs", "proc-1", ttl=0, session_id=s1.session_id, request_id="rq")
+    for other in ({"session_id": s2.session_id, "ttl": 0}, {"ttl": 10}):
+        err = await rpc_error(coord.acquire("rs", "proc-1", request_id="rq", **other))
+        assert err.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_forged_session_keepalive_does_not_keep_it_alive(coord: Coordinator) -> None:
+    from threadlock import tokens
+    s = await _session(coord, ttl=2)
+    await coord.lease("fk", "proc-1", ttl=0, session_id=s.session_id)
+    ref = tokens.decode_session(s.session_id)
+    forged = tokens.encode_session(tokens.SessionRef(ref.lease, "0" * 32))
+
+    async def freed_despite_forger() -> bool:
+        with contextlib.suppress(grpc.aio.AioRpcError):
+            await coord.stub.KeepAlive(pb.KeepAliveRequest(session_id=forged), timeout=10)
+        return await _all_free(coord, ["fk"])
+
+    await eventually(freed_despite_forger, timeout=15, interval=0.3)

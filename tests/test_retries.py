@@ -15,11 +15,10 @@ from harness import eventually
 
 from threadlock.errors import LockError
 from threadlock.etcd.store import EtcdStore
-from threadlock.internal import state_pb2
 from threadlock.locks import LockManager
 from threadlock.memory import MemoryStore
 from threadlock.model import AcquireSpec, Grant, Limits
-from threadlock.store import Store
+from threadlock.store import Contender, Store
 
 pytestmark = pytest.mark.asyncio
 
@@ -36,23 +35,30 @@ async def store(request: pytest.FixtureRequest, key_prefix: str) -> AsyncIterato
     await s.close()
 
 
-class SlowCleanup:
-    """The real store, with its cleanup (discard) delayed: a cancelled attempt's cleanup is
-    then still in flight while a retry of the same request goes on."""
+class Slow:
+    """The real store, with chosen calls delayed: a cancelled attempt's cleanup (discard) or
+    renewal is then still in flight while a retry of the same request goes on."""
 
-    def __init__(self, inner: Store, delay: float) -> None:
-        self.inner, self.delay = inner, delay
+    def __init__(self, inner: Store, discard_delay: float = 0.0,
+                 renew_delay: float = 0.0) -> None:
+        self.inner = inner
+        self.discard_delay, self.renew_delay = discard_delay, renew_delay
         self.discards: list[bool] = []
+        self.renewing = asyncio.Event()
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
 
-    async def discard(self, key: str, uid: str, values: list[state_pb2.Entry],
-                      deadline: float) -> bool:
-        await asyncio.sleep(self.delay)
-        deleted = await self.inner.discard(key, uid, values, deadline)
+    async def discard(self, c: Contender, deadline: float) -> bool:
+        await asyncio.sleep(self.discard_delay)
+        deleted = await self.inner.discard(c, deadline)
         self.discards.append(deleted)
         return deleted
+
+    async def renew(self, lease: int, deadline: float) -> int:
+        self.renewing.set()
+        await asyncio.sleep(self.renew_delay)
+        return await self.inner.renew(lease, deadline)
 
 
 async def _holder_revision(store: Store, key: str) -> int:
@@ -81,7 +87,7 @@ async def test_failed_retry_of_a_session_acquire_keeps_the_grant(store: Store) -
 
 
 async def test_cancelled_attempt_cleanup_spares_the_retry_grant(store: Store) -> None:
-    slow = SlowCleanup(store, delay=0.3)
+    slow = Slow(store, discard_delay=0.3)
     m = LockManager(slow, Limits())  # type: ignore[arg-type]
     holder = await m.acquire(AcquireSpec("conv_2", "h", ttl=30, wait=0), 5)
     assert isinstance(holder, Grant)
@@ -105,7 +111,7 @@ async def _queued(m: LockManager, key: str) -> bool:
     return bool(states and states[0].waiters)
 
 
-async def _done(slow: SlowCleanup) -> bool:
+async def _done(slow: Slow) -> bool:
     return bool(slow.discards)
 
 
@@ -133,3 +139,45 @@ async def test_memory_fencing_tokens_keep_increasing_across_restarts() -> None:
         tokens.append(grant.fencing_token)
         await store.close()
     assert tokens[1] > tokens[0]
+
+
+async def test_stale_cleanup_of_a_cancelled_grant_spares_the_retry(store: Store) -> None:
+    """The attempt is cancelled after it marked the lock granted, while it renews the lease;
+    the client retries at once and gets the lock; the first attempt's cleanup lands late."""
+    slow = Slow(store, discard_delay=1.0, renew_delay=1.0)
+    m = LockManager(slow, Limits())  # type: ignore[arg-type]
+    holder = await m.acquire(AcquireSpec("conv_5", "h", ttl=30, wait=0), 5)
+    assert isinstance(holder, Grant)
+    spec = AcquireSpec("conv_5", "w1", ttl=30, wait=30, request_id="r5")
+    first = asyncio.create_task(m.acquire(spec, 40))
+    await eventually(functools.partial(_queued, m, "conv_5"))
+    slow.renewing.clear()
+    await m.release(holder.lease_token, 5)
+    await asyncio.wait_for(slow.renewing.wait(), 10)  # granted, now renewing: cancel it
+    first.cancel()
+    slow.renew_delay = 0.0
+    retry = await m.acquire(spec, 40)
+    assert isinstance(retry, Grant)
+    await eventually(lambda: _done(slow))
+    assert slow.discards == [False]
+    assert await _holder_revision(store, "conv_5") == retry.fencing_token
+    await m.keepalive_lease(retry.lease_token, 5)
+
+
+async def test_failed_peek_never_deletes_a_delivered_lock(store: Store) -> None:
+    slow = Slow(store, renew_delay=0.0)
+    m = LockManager(slow, Limits())  # type: ignore[arg-type]
+    spec = AcquireSpec("conv_6", "w1", ttl=30, wait=30, request_id="r6")
+    delivered = await m.acquire(spec, 5)
+    assert isinstance(delivered, Grant)
+    slow.renew_delay = 5.0
+    slow.renewing.clear()
+    peek = asyncio.create_task(m.acquire(AcquireSpec("conv_6", "w1", ttl=30, wait=0,
+                                                     request_id="r6"), 10))
+    await asyncio.wait_for(slow.renewing.wait(), 10)
+    peek.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await peek
+    await m.close()  # lets any cleanup finish
+    assert slow.discards == []
+    assert await _holder_revision(store, "conv_6") == delivered.fencing_token

@@ -65,9 +65,14 @@ def _fresh() -> float:
     return time.monotonic() + CLEANUP_TIMEOUT
 
 
-def _granted(entry: state_pb2.Entry, at_us: int) -> state_pb2.Entry:
+def _copy(entry: state_pb2.Entry) -> state_pb2.Entry:
     out = state_pb2.Entry()
     out.CopyFrom(entry)
+    return out
+
+
+def _granted(entry: state_pb2.Entry, at_us: int) -> state_pb2.Entry:
+    out = _copy(entry)
     out.acquired_at_us = at_us
     return out
 
@@ -85,13 +90,18 @@ class LockManager:
         self.limits = limits
         self._tombstone: tuple[int, float] | None = None  # (lease, granted at)
         self._tombstone_lock = asyncio.Lock()
-        self._retries: set[asyncio.Task[None]] = set()  # cleanups retried in the background
+        self._cleanups: set[asyncio.Task[None]] = set()
+        self._closed = False
 
     async def close(self) -> None:
-        """Every lock lives in the store; only pending cleanup retries are dropped (what they
-        would have deleted lives on a lease, which ends on its own)."""
-        for task in self._retries:
+        """Let cleanups in flight finish (bounded), then drop them: what they would have
+        deleted lives on a lease, which ends on its own."""
+        self._closed = True
+        if self._cleanups:
+            await asyncio.wait(self._cleanups, timeout=CLEANUP_TIMEOUT)
+        for task in list(self._cleanups):
             task.cancel()
+        await asyncio.gather(*self._cleanups, return_exceptions=True)
 
     # Acquire ------------------------------------------------------------------------------
     async def acquire(self, spec: AcquireSpec, timeout: float) -> Grant | Busy:
@@ -102,9 +112,10 @@ class LockManager:
         wait_until = min(start + spec.wait, deadline - min(FINAL_STEPS, timeout / 4))
         session = tokens.decode_session(spec.session_id) if spec.session_id else None
         uid = tokens.new_uid(spec.key, spec.request_id)
+        attempt = tokens.new_nonce()
         entry = state_pb2.Entry(owner=spec.owner, metadata=spec.metadata, ttl_seconds=int(spec.ttl),
                                 queued_at_us=_now_us(), request_id=spec.request_id,
-                                session=session.lease if session else 0)
+                                session=session.lease if session else 0, attempt=attempt)
         granted_at = time.time()  # the lease's clock starts before its grant is requested
         own = 0 if session else await self.store.grant(int(spec.ttl), deadline)
         lease = session.lease if session else own
@@ -116,14 +127,13 @@ class LockManager:
                 raise
             raise NotFound("session_id: the session has ended (expired or closed)") from exc
         except BaseException:
-            # The write may have happened: undo what this attempt may have written (the entry
-            # queued, or granted at once), under a fresh budget, then report.
-            written = [entry, _granted(entry, entry.queued_at_us)]
-            await self._cleanup(lambda: self._undo(spec.key, uid, own, written),
+            # The write may have happened: undo it if it did (and nobody took it over since).
+            await self._cleanup(lambda: self._undo(spec.key, uid, own, attempt), deadline,
                                 retry=not own)
             raise
         if own and r.outcome not in (Outcome.GRANTED, Outcome.QUEUED):
-            await self._cleanup(lambda: self.store.revoke(own, _fresh()), retry=False)
+            # Nothing was written with this lease.
+            await self._cleanup(lambda: self.store.revoke(own, _fresh()), deadline, retry=False)
         if r.outcome is Outcome.BUSY:
             return await self._busy(spec.key, r.holder, r.count, 0.0, deadline)
         if r.outcome is Outcome.RELEASED:
@@ -131,26 +141,53 @@ class LockManager:
                                      f"lock on {spec.key!r} that has been released; use a new one")
         c = r.contender
         assert c is not None
-        if r.outcome is Outcome.EXISTS and c.entry.owner != spec.owner:
-            raise FailedPrecondition(f"request_id: {spec.request_id!r} is already used by owner "
-                                     f"{c.entry.owner!r} for {spec.key!r}")
         if r.outcome is Outcome.GRANTED:
-            try:
-                grant = await self._grant(c, spec.session_id, granted_at, deadline)
-            except BaseException:
-                await self._cleanup(lambda: self._leave(c, [c.entry]), retry=bool(session))
-                raise
-            self._log("granted", c)
-            return grant
-        # QUEUED, or EXISTS: a retry of this request_id resumes its slot. A try-once retry
-        # only looks; it must not take the slot away from the attempt that queued it.
-        owns_slot = r.outcome is Outcome.QUEUED or spec.wait > 0
-        return await self._wait(c, spec, owns_slot, start, wait_until, deadline)
+            return await self._deliver(c, spec, granted_at, deadline, deletable=True)
+        if r.outcome is Outcome.QUEUED:
+            return await self._wait(c, spec, start, wait_until, deadline, attempt)
+        return await self._retried(c, spec, start, wait_until, deadline, attempt)
 
-    async def _wait(self, c: Contender, spec: AcquireSpec, owns_slot: bool, start: float,
-                    wait_until: float, deadline: float) -> Grant | Busy:
-        """Wait in the queue until `c` holds the lock or `wait_until` passes."""
-        known = [c.entry]  # what this attempt wrote or read: only that may it delete
+    async def _retried(self, c: Contender, spec: AcquireSpec, start: float, wait_until: float,
+                       deadline: float, attempt: str) -> Grant | Busy:
+        """A retry of a request_id whose contender `c` exists: continue with it."""
+        if c.entry.owner != spec.owner or c.entry.session != (
+                tokens.decode_session(spec.session_id).lease if spec.session_id else 0):
+            raise FailedPrecondition(f"request_id: {spec.request_id!r} is already used for "
+                                     f"{spec.key!r} by owner {c.entry.owner!r} or under another "
+                                     "session; use a new request_id")
+        granted = bool(c.entry.acquired_at_us)
+        if not granted and spec.wait == 0:
+            # A try-once retry only looks: it must not take the slot from the attempt that
+            # queued it (it would leave the queue when it gives up).
+            ahead = await self.store.ahead(c, deadline)
+            if not ahead.alive:
+                raise Aborted(f"the queued lease for {c.key!r} expired; acquire again")
+            if ahead.predecessor is not None:
+                holder, count = await self.store.head(c.key, deadline)
+                return await self._busy(c.key, holder, count, 0.0, deadline)
+        # Take it over, so that no earlier attempt's cleanup can delete what this one returns.
+        c = await self._take(c, attempt, deadline)
+        if granted:
+            # Possibly handed out already by an earlier attempt: never delete it on failure.
+            return await self._deliver(c, spec, None, deadline, deletable=False)
+        return await self._wait(c, spec, start, wait_until, deadline, attempt)
+
+    async def _take(self, c: Contender, attempt: str, deadline: float) -> Contender:
+        for _ in range(3):  # other attempts of this request_id may be taking it over too
+            entry = _copy(c.entry)
+            entry.attempt = attempt
+            taken = await self.store.claim(c, entry, deadline)
+            if taken is not None:
+                return taken
+            found = await self.store.get(c.key, c.uid, deadline)
+            if found is None or found.revision != c.revision:
+                raise Aborted(f"the lease for {c.key!r} expired; acquire again")
+            c = found
+        raise Aborted(f"other attempts with this request_id keep taking over {c.key!r}; retry")
+
+    async def _wait(self, c: Contender, spec: AcquireSpec, start: float, wait_until: float,
+                    deadline: float, attempt: str) -> Grant | Busy:
+        """Wait in the queue until `c` (this attempt's) holds the lock or `wait_until` passes."""
         keeper = None if c.entry.session else asyncio.create_task(self._keep(c))
         try:
             while True:
@@ -159,39 +196,45 @@ class LockManager:
                     raise Aborted(f"the queued lease for {c.key!r} expired while waiting; "
                                   "acquire again with a new request_id")
                 if ahead.predecessor is None:
-                    return await self._promote(c, spec, known, deadline)
-                if time.monotonic() >= wait_until:
                     break
+                if time.monotonic() >= wait_until:
+                    return await self._give_up(c, start, deadline)
                 watched = [(c.key, ahead.predecessor.uid), (c.key, c.uid)]
                 await self.store.wait_gone(watched, ahead.revision, min(wait_until, deadline))
+            # Nobody is ahead: mark it granted. The compare on our own last write also fails
+            # if the lease expired meanwhile (never grant a dead waiter: etcd #9921).
+            granted = await self.store.claim(c, _granted(c.entry, _now_us()), deadline)
+            if granted is None:
+                raise Aborted(f"the queued lease for {c.key!r} expired or was taken over as it "
+                              "was granted; acquire again")
+            c = granted
         except BaseException:
-            await self._cleanup(lambda: self._leave(c, known), retry=bool(c.entry.session))
+            await self._cleanup(lambda: self._leave(c), deadline, retry=bool(c.entry.session))
             raise
         finally:
             if keeper is not None:
                 keeper.cancel()
-        if owns_slot:
-            await self._cleanup(lambda: self._leave(c, known), retry=bool(c.entry.session))
+        return await self._deliver(c, spec, None, deadline, deletable=True)
+
+    async def _give_up(self, c: Contender, start: float, deadline: float) -> Busy:
+        await self._cleanup(lambda: self._leave(c), deadline, retry=bool(c.entry.session))
         try:
             holder, count = await self.store.head(c.key, deadline)
         except Unavailable:  # out of budget: say busy without naming the holder
             holder, count = None, 0
         return await self._busy(c.key, holder, count, time.monotonic() - start, deadline)
 
-    async def _promote(self, c: Contender, spec: AcquireSpec, known: list[state_pb2.Entry],
-                       deadline: float) -> Grant:
-        entry = c.entry
-        if not entry.acquired_at_us:
-            entry = _granted(c.entry, _now_us())
-            known.append(entry)
-            # Compare-and-put on the create revision: a contender whose lease expired
-            # meanwhile is never granted (etcd #9921).
-            if not await self.store.mark_granted(c, entry, deadline):
-                raise Aborted(f"the queued lease for {c.key!r} expired as it was granted; "
-                              "acquire again with a new request_id")
-        granted = Contender(c.key, c.uid, c.revision, c.lease, entry)
-        grant = await self._grant(granted, spec.session_id, None, deadline)
-        self._log("granted", granted)
+    async def _deliver(self, c: Contender, spec: AcquireSpec, granted_at: float | None,
+                       deadline: float, *, deletable: bool) -> Grant:
+        """Return the Grant for `c`; if that fails, give `c` up when it is ours to give."""
+        try:
+            grant = await self._grant(c, spec.session_id, granted_at, deadline)
+        except BaseException:
+            if deletable:
+                await self._cleanup(lambda: self._leave(c), deadline,
+                                    retry=bool(c.entry.session))
+            raise
+        self._log("granted", c)
         return grant
 
     async def _keep(self, c: Contender) -> None:
@@ -241,51 +284,48 @@ class LockManager:
             left = 0  # unknown: the holder is still worth naming
         return Busy(key, holder_info(holder, left), max(count - 1, 0), waited)
 
-    async def _leave(self, c: Contender, known: list[state_pb2.Entry]) -> None:
-        """Leave the queue (or give up a grant nobody was told of): delete the contender if
-        it is still as this attempt knows it, then its own lease."""
+    async def _leave(self, c: Contender) -> None:
+        """Leave the queue (or give up a grant nobody was told of): delete `c` if this
+        attempt still owns it, then its own lease."""
         deadline = _fresh()
-        if await self.store.discard(c.key, c.uid, known, deadline) and not c.entry.session:
+        if await self.store.discard(c, deadline) and not c.entry.session:
             await self.store.revoke(c.lease, deadline)
 
-    async def _undo(self, key: str, uid: str, own_lease: int,
-                    written: list[state_pb2.Entry]) -> None:
-        if own_lease:
-            await self.store.revoke(own_lease, _fresh())  # deletes whatever it carried
-        else:
-            await self.store.discard(key, uid, written, _fresh())
+    async def _undo(self, key: str, uid: str, own_lease: int, attempt: str) -> None:
+        """After an enqueue whose outcome is unknown: delete what it wrote, if it wrote."""
+        deadline = _fresh()
+        c = await self.store.get(key, uid, deadline)
+        if c is not None and c.entry.attempt == attempt:
+            await self._leave(c)
+        elif c is None and own_lease:
+            await self.store.revoke(own_lease, deadline)  # it carries nothing
 
-    async def _cleanup(self, step: Callable[[], Awaitable[object]], *, retry: bool) -> None:
-        """Run a cleanup step to completion even if the caller was cancelled. If it fails and
-        `retry` (it concerns a session, whose lease would keep an orphan alive for the
-        session's life), keep retrying in the background; else the lease ends on its own."""
-        task = asyncio.ensure_future(step())
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(task, CLEANUP_TIMEOUT)
-            raise
-        except Exception as exc:
-            if not retry:
-                log.warning("cleanup failed; the lease will expire on its own: %s", exc)
-                return
-            log.warning("cleanup failed; retrying in the background: %s", exc)
-            retrying = asyncio.create_task(self._retry(step))
-            self._retries.add(retrying)
-            retrying.add_done_callback(self._retries.discard)
+    async def _cleanup(self, step: Callable[[], Awaitable[object]], deadline: float, *,
+                       retry: bool) -> None:
+        """Run a cleanup step as a task of its own, which survives the caller's cancellation
+        and deadline: wait for it until `deadline` (an answer must not be late), then let it
+        finish in the background. With `retry` (a session's contender, which no lease expiry
+        would remove for the session's whole life) it is retried until it succeeds."""
+        if self._closed:
+            return
+        task = asyncio.create_task(self._run_cleanup(step, retry))
+        self._cleanups.add(task)
+        task.add_done_callback(self._cleanups.discard)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), max(deadline - time.monotonic(), 0))
 
-    async def _retry(self, step: Callable[[], Awaitable[object]]) -> None:
-        delay, give_up = 0.5, time.monotonic() + CLEANUP_RETRY_FOR
-        while time.monotonic() < give_up:
-            await asyncio.sleep(delay)
+    async def _run_cleanup(self, step: Callable[[], Awaitable[object]], retry: bool) -> None:
+        delay, give_up = 0.5, time.monotonic() + (CLEANUP_RETRY_FOR if retry else 0)
+        while True:
             try:
                 await step()
                 return
-            except Exception:
+            except Exception as exc:
+                if time.monotonic() >= give_up or self._closed:
+                    log.warning("cleanup failed; the lease will expire on its own: %s", exc)
+                    return
+                await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
-        log.error("cleanup abandoned after %ss; the session's end will free it",
-                  CLEANUP_RETRY_FOR)
 
     # Release and renewal ------------------------------------------------------------------
     async def release(self, token: str, timeout: float) -> bool:
@@ -301,7 +341,8 @@ class LockManager:
         if removed is Removed.REMOVED:
             log.info("released", extra={"key": ref.key, "fencing_token": ref.revision})
             if not ref.session:
-                await self._cleanup(lambda: self.store.revoke(ref.lease, _fresh()), retry=False)
+                await self._cleanup(lambda: self.store.revoke(ref.lease, _fresh()), deadline,
+                                    retry=False)
             return True
         if removed is Removed.ALREADY:
             return False
@@ -311,12 +352,14 @@ class LockManager:
     async def keepalive_lease(self, token: str, timeout: float) -> tuple[float, int]:
         ref = tokens.decode_lease(token)
         deadline = time.monotonic() + timeout
+        # Check that the lock itself exists before renewing: a lease can outlive its lock (a
+        # session's always does), and a token that names no lock must not keep any lease alive.
+        lock = await self.store.get(ref.key, ref.uid, deadline)
         now = time.time()
-        # Renew, and check that the lock itself still exists: a lease can outlive its lock
-        # (a session's always does; a lock's own one briefly, if a revoke failed).
-        ttl, lock = await asyncio.gather(self.store.renew(ref.lease, deadline),
-                                         self.store.get(ref.key, ref.uid, deadline))
-        if ttl <= 0 or lock is None or lock.revision != ref.revision:
+        ttl = 0
+        if lock is not None and (lock.revision, lock.lease) == (ref.revision, ref.lease):
+            ttl = await self.store.renew(ref.lease, deadline)
+        if ttl <= 0:
             raise NotFound(f"lease_token: the lease on {ref.key!r} is gone (expired, released, "
                            "or its session ended); stop the work it protected")
         return now + ttl, ttl
@@ -340,7 +383,8 @@ class LockManager:
         try:
             await self.store.put_session(lease, nonce, record, deadline)
         except BaseException:
-            await self._cleanup(lambda: self.store.revoke(lease, _fresh()), retry=False)
+            await self._cleanup(lambda: self.store.revoke(lease, _fresh()), deadline,
+                                retry=False)
             raise
         session_id = tokens.encode_session(tokens.SessionRef(lease, nonce))
         return SessionGrant(session_id, granted_at + seconds, seconds)
@@ -349,10 +393,10 @@ class LockManager:
         ref = tokens.decode_session(session_id)
         deadline = time.monotonic() + timeout
         now = time.time()
-        ttl, exists = await asyncio.gather(self.store.renew(ref.lease, deadline),
-                                           self.store.session_exists(ref.lease, ref.nonce,
-                                                                     deadline))
-        if ttl <= 0 or not exists:
+        ttl = 0
+        if await self.store.session_exists(ref.lease, ref.nonce, deadline):  # then renew
+            ttl = await self.store.renew(ref.lease, deadline)
+        if ttl <= 0:
             raise NotFound("session_id: the session has ended (expired or closed); "
                            "its locks are free")
         return now + ttl, ttl

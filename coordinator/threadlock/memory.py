@@ -43,7 +43,7 @@ class MemoryStore:
         self._revision = time.time_ns() // 1000
         self._leases: dict[int, _Lease] = {}
         # Insertion order is revision order: contenders are only ever appended, and
-        # mark_granted replaces a value in place.
+        # claim replaces a value in place.
         self._keys: dict[str, dict[str, Contender]] = {}
         self._tombstones: dict[str, int] = {}  # uid -> lease
         self._waiters: dict[tuple[str, str], set[asyncio.Future[None]]] = {}
@@ -75,7 +75,8 @@ class MemoryStore:
         held = self._live(lease)
         if held is None:
             return 0, 0
-        return max(1, math.ceil(held.expires - time.monotonic())), held.ttl
+        # Whole seconds rounded down, as etcd does: never more time than the lease has.
+        return max(1, math.floor(held.expires - time.monotonic())), held.ttl
 
     # Contenders ---------------------------------------------------------------------------
     async def enqueue(self, key: str, uid: str, entry: state_pb2.Entry, lease: int,
@@ -142,17 +143,18 @@ class MemoryStore:
                         del self._waiters[k]
             fut.cancel()
 
-    async def mark_granted(self, c: Contender, entry: state_pb2.Entry, deadline: float) -> bool:
+    async def claim(self, c: Contender, entry: state_pb2.Entry,
+                    deadline: float) -> Contender | None:
         queue_of = self._keys.get(c.key, {})
         current = queue_of.get(c.uid)
-        if current is None or current.revision != c.revision:
-            return False
+        if current is None or current.mod_revision != c.mod_revision:
+            return None
         stored = state_pb2.Entry()
         stored.CopyFrom(entry)
         # A put on an existing key: a new mod revision, the create revision (token) unchanged.
         self._revision += 1
-        queue_of[c.uid] = dataclasses.replace(current, entry=stored)
-        return True
+        queue_of[c.uid] = dataclasses.replace(current, entry=stored, mod_revision=self._revision)
+        return _copy(queue_of[c.uid])
 
     async def remove(self, key: str, uid: str, revision: int, tombstone_lease: int,
                      deadline: float) -> Removed:
@@ -170,13 +172,12 @@ class MemoryStore:
             return Removed.ALREADY
         return Removed.GONE
 
-    async def discard(self, key: str, uid: str, values: list[state_pb2.Entry],
-                      deadline: float) -> bool:
-        current = self._keys.get(key, {}).get(uid)
-        if current is None or not any(current.entry == v for v in values):
+    async def discard(self, c: Contender, deadline: float) -> bool:
+        current = self._keys.get(c.key, {}).get(c.uid)
+        if current is None or current.mod_revision != c.mod_revision:
             return False
         self._revision += 1
-        self._delete(key, uid)
+        self._delete(c.key, c.uid)
         return True
 
     async def head(self, key: str, deadline: float) -> tuple[Contender | None, int]:
@@ -254,7 +255,7 @@ class MemoryStore:
         stored = state_pb2.Entry()
         stored.CopyFrom(entry)
         self._revision += 1
-        c = Contender(key, uid, self._revision, lease, stored)
+        c = Contender(key, uid, self._revision, lease, stored, self._revision)
         self._keys.setdefault(key, {})[uid] = c
         held.contenders.add((key, uid))
         return _copy(c)

@@ -8,6 +8,10 @@ The model is etcd's own lock recipe (client/v3/concurrency/mutex.go):
 - A *tombstone* (per uid, on a short-lived lease) remembers a release for a while, so that a
   repeated Release or a late retry of an Acquire is recognised rather than acting again.
 - A *session* is a lease with a session record; contenders may live under it.
+- Retries of one request_id share a contender. Whoever proceeds with it *claims* it first
+  (a compare-and-put on its mod revision), and cleanup deletes only a contender whose mod
+  revision is still the one its own attempt wrote: a stale attempt never deletes a grant that
+  a later attempt handed out.
 
 Every method takes an absolute `deadline` (time.monotonic()) and raises
 `threadlock.errors.Unavailable` when the store cannot answer before it, never hangs.
@@ -34,6 +38,7 @@ class Contender:
     revision: int  # create revision: queue position and fencing token
     lease: int
     entry: state_pb2.Entry
+    mod_revision: int  # revision of the last write: who owns it now
 
 
 class Outcome(enum.Enum):
@@ -101,20 +106,18 @@ class Store(Protocol):
         store asks for a re-read (reconnect, compaction), or at `deadline`. A wake-up is only
         a hint: callers re-read with `ahead`."""
 
-    async def mark_granted(self, c: Contender, entry: state_pb2.Entry, deadline: float) -> bool:
-        """Store `entry` (now with acquired_at) for `c`, keeping its lease; False if `c` is
-        gone."""
+    async def claim(self, c: Contender, entry: state_pb2.Entry,
+                    deadline: float) -> Contender | None:
+        """Store `entry` for `c` (keeping its lease) if nobody wrote it since `c` was read
+        (same mod revision); the updated contender, or None if it changed or is gone."""
 
     async def remove(self, key: str, uid: str, revision: int, tombstone_lease: int,
                      deadline: float) -> Removed:
         """Delete the contender if it is still the one created at `revision`, and leave a
         tombstone for `uid` on `tombstone_lease` (0 = none), atomically."""
 
-    async def discard(self, key: str, uid: str, values: list[state_pb2.Entry],
-                      deadline: float) -> bool:
-        """Delete the contender (key, uid) only if its entry is one of `values`: what the
-        caller itself wrote or last read. Another attempt of the same request_id may have
-        changed it since (granted it), and then it is not ours to delete. True if deleted."""
+    async def discard(self, c: Contender, deadline: float) -> bool:
+        """Delete `c` if nobody wrote it since (same mod revision). True if deleted."""
 
     async def head(self, key: str, deadline: float) -> tuple[Contender | None, int]:
         """The holder of `key` and the number of its contenders, holder included."""

@@ -32,7 +32,7 @@ class _Stream:
         # One writer task: gRPC allows one write in flight per stream, and a write cancelled
         # half-way (a caller's timeout) would end the whole call.
         self.outbox: asyncio.Queue[int] = asyncio.Queue()
-        self.last_answer = time.monotonic()
+        self.unanswered_since: float | None = None  # first write not answered yet
         self.tasks: list[asyncio.Task[None]] = []
         self.closed = False
 
@@ -60,7 +60,8 @@ class LeaseKeeper:
         try:
             return await asyncio.wait_for(asyncio.shield(fut), timeout)
         except TimeoutError as exc:
-            if time.monotonic() - stream.last_answer > self._client.op_timeout:
+            since = stream.unanswered_since
+            if since is not None and time.monotonic() - since > self._client.op_timeout:
                 self._close(stream, Unavailable("etcd stopped answering lease renewals"))
             raise Unavailable("etcd did not answer the lease renewal in time") from exc
         finally:
@@ -87,7 +88,7 @@ class LeaseKeeper:
                 resp = await stream.call.read()
                 if resp is grpc.aio.EOF:
                     break
-                stream.last_answer = time.monotonic()
+                stream.unanswered_since = time.monotonic() if stream.pending else None
                 for fut in stream.pending.pop(resp.ID, []):
                     if not fut.done():
                         fut.set_result(max(resp.TTL, 0))
@@ -97,12 +98,14 @@ class LeaseKeeper:
         except asyncio.CancelledError:
             pass
         finally:
-            stream.fail(error)
+            self._close(stream, error)
 
     async def _write(self, stream: _Stream) -> None:
         try:
             while True:
                 lease = await stream.outbox.get()
+                if stream.unanswered_since is None:
+                    stream.unanswered_since = time.monotonic()
                 await stream.call.write(rpc_pb2.LeaseKeepAliveRequest(ID=lease))
         except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as exc:
             self._close(stream, Unavailable(f"etcd lease keepalive stream failed: {exc!r}"))

@@ -29,8 +29,11 @@ def _eq_create(key: bytes, rev: int, range_end: bytes = b"") -> pb.Compare:
 
 
 def _bytes(entry: state_pb2.Entry) -> bytes:
-    # Deterministic (sorted map keys): discard compares stored values byte for byte.
     return entry.SerializeToString(deterministic=True)
+
+
+def _eq_mod(key: bytes, rev: int) -> pb.Compare:
+    return CMP(result=CMP.EQUAL, target=CMP.MOD, key=key, mod_revision=rev)
 
 
 def _txn_op(req: pb.TxnRequest) -> pb.RequestOp:
@@ -93,7 +96,8 @@ class EtcdStore:
         key, _, uid = rest.partition(b"\x00")
         entry = state_pb2.Entry()
         entry.ParseFromString(kv.value)
-        return Contender(key.decode(), uid.decode(), kv.create_revision, kv.lease, entry)
+        return Contender(key.decode(), uid.decode(), kv.create_revision, kv.lease, entry,
+                         kv.mod_revision)
 
     async def _txn(self, req: pb.TxnRequest, deadline: float, what: str) -> pb.TxnResponse:
         resp: pb.TxnResponse = await self.client.call(lambda s: s.kv.Txn, req, deadline, what)
@@ -165,8 +169,8 @@ class EtcdStore:
                 raise LeaseGone("session not found")
             resp = resp.responses[0].response_txn
         if resp.succeeded:
-            return Enqueued(Outcome.GRANTED, Contender(key, uid, revision, lease, granted),
-                            count=1)
+            return Enqueued(Outcome.GRANTED,
+                            Contender(key, uid, revision, lease, granted, revision), count=1)
         inner = resp.responses[0].response_txn
         if not inner.succeeded:
             existing = inner.responses[0].response_range.kvs
@@ -202,13 +206,16 @@ class EtcdStore:
     async def wait_gone(self, keys: list[tuple[str, str]], after: int, deadline: float) -> None:
         await self.hub.wait_deleted([self._ckey(k, u) for k, u in keys], after, deadline)
 
-    async def mark_granted(self, c: Contender, entry: state_pb2.Entry, deadline: float) -> bool:
+    async def claim(self, c: Contender, entry: state_pb2.Entry,
+                    deadline: float) -> Contender | None:
         me = self._ckey(c.key, c.uid)
         resp = await self._txn(pb.TxnRequest(
-            compare=[_eq_create(me, c.revision)],  # still the same contender
-            success=[_put(me, _bytes(entry), 0, ignore_lease=True)]),  # keep lease
-            deadline, "grant")
-        return bool(resp.succeeded)
+            compare=[_eq_mod(me, c.mod_revision)],  # nobody wrote it since we read it
+            success=[_put(me, _bytes(entry), 0, ignore_lease=True)]),  # -> ours; keep lease
+            deadline, "claim")
+        if not resp.succeeded:
+            return None
+        return Contender(c.key, c.uid, c.revision, c.lease, entry, resp.header.revision)
 
     async def remove(self, key: str, uid: str, revision: int, tombstone_lease: int,
                      deadline: float) -> Removed:
@@ -225,19 +232,11 @@ class EtcdStore:
             return Removed.REMOVED
         return Removed.ALREADY if resp.responses[0].response_range.count else Removed.GONE
 
-    async def discard(self, key: str, uid: str, values: list[state_pb2.Entry],
-                      deadline: float) -> bool:
-        me = self._ckey(key, uid)
-        req: pb.TxnRequest | None = None
-        for entry in reversed(values):  # if value == v1 delete, else if value == v2 ...
-            req = pb.TxnRequest(
-                compare=[CMP(result=CMP.EQUAL, target=CMP.VALUE, key=me, value=_bytes(entry))],
-                success=[_delete(me)], failure=[_txn_op(req)] if req else [])
-        if req is None:
-            return False
-        resp = await self._txn(req, deadline, "queue cleanup")
-        while not resp.succeeded and resp.responses:
-            resp = resp.responses[0].response_txn
+    async def discard(self, c: Contender, deadline: float) -> bool:
+        me = self._ckey(c.key, c.uid)
+        resp = await self._txn(pb.TxnRequest(
+            compare=[_eq_mod(me, c.mod_revision)],  # still as its last writer left it
+            success=[_delete(me)]), deadline, "queue cleanup")
         return bool(resp.succeeded)
 
     async def head(self, key: str, deadline: float) -> tuple[Contender | None, int]:

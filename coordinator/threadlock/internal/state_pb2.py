@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fthreadlock/internal/state.proto\x12\x13threadlock.internal\"\xeb\x01\n\x05\x45ntry\x12\r\n\x05owner\x18\x01 \x01(\t\x12:\n\x08metadata\x18\x02 \x03(\x0b\x32(.threadlock.internal.Entry.MetadataEntry\x12\x13\n\x0bttl_seconds\x18\x03 \x01(\x03\x12\x14\n\x0cqueued_at_us\x18\x04 \x01(\x03\x12\x16\n\x0e\x61\x63quired_at_us\x18\x05 \x01(\x03\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x0f\n\x07session\x18\x07 \x01(\x03\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"I\n\rSessionRecord\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x13\n\x0bttl_seconds\x18\x02 \x01(\x03\x12\x14\n\x0copened_at_us\x18\x03 \x01(\x03\"X\n\nLeaseToken\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0b\n\x03uid\x18\x02 \x01(\t\x12\r\n\x05lease\x18\x03 \x01(\x03\x12\x10\n\x08revision\x18\x04 \x01(\x03\x12\x0f\n\x07session\x18\x05 \x01(\x08\",\n\x0cSessionToken\x12\r\n\x05lease\x18\x01 \x01(\x03\x12\r\n\x05nonce\x18\x02 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fthreadlock/internal/state.proto\x12\x13threadlock.internal\"\xfc\x01\n\x05\x45ntry\x12\r\n\x05owner\x18\x01 \x01(\t\x12:\n\x08metadata\x18\x02 \x03(\x0b\x32(.threadlock.internal.Entry.MetadataEntry\x12\x13\n\x0bttl_seconds\x18\x03 \x01(\x03\x12\x14\n\x0cqueued_at_us\x18\x04 \x01(\x03\x12\x16\n\x0e\x61\x63quired_at_us\x18\x05 \x01(\x03\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x0f\n\x07session\x18\x07 \x01(\x03\x12\x0f\n\x07\x61ttempt\x18\x08 \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"I\n\rSessionRecord\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x13\n\x0bttl_seconds\x18\x02 \x01(\x03\x12\x14\n\x0copened_at_us\x18\x03 \x01(\x03\"X\n\nLeaseToken\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0b\n\x03uid\x18\x02 \x01(\t\x12\r\n\x05lease\x18\x03 \x01(\x03\x12\x10\n\x08revision\x18\x04 \x01(\x03\x12\x0f\n\x07session\x18\x05 \x01(\x08\",\n\x0cSessionToken\x12\r\n\x05lease\x18\x01 \x01(\x03\x12\r\n\x05nonce\x18\x02 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,13 +34,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ENTRY_METADATAENTRY']._loaded_options = None
   _globals['_ENTRY_METADATAENTRY']._serialized_options = b'8\001'
   _globals['_ENTRY']._serialized_start=57
-  _globals['_ENTRY']._serialized_end=292
-  _globals['_ENTRY_METADATAENTRY']._serialized_start=245
-  _globals['_ENTRY_METADATAENTRY']._serialized_end=292
-  _globals['_SESSIONRECORD']._serialized_start=294
-  _globals['_SESSIONRECORD']._serialized_end=367
-  _globals['_LEASETOKEN']._serialized_start=369
-  _globals['_LEASETOKEN']._serialized_end=457
-  _globals['_SESSIONTOKEN']._serialized_start=459
-  _globals['_SESSIONTOKEN']._serialized_end=503
+  _globals['_ENTRY']._serialized_end=309
+  _globals['_ENTRY_METADATAENTRY']._serialized_start=262
+  _globals['_ENTRY_METADATAENTRY']._serialized_end=309
+  _globals['_SESSIONRECORD']._serialized_start=311
+  _globals['_SESSIONRECORD']._serialized_end=384
+  _globals['_LEASETOKEN']._serialized_start=386
+  _globals['_LEASETOKEN']._serialized_end=474
+  _globals['_SESSIONTOKEN']._serialized_start=476
+  _globals['_SESSIONTOKEN']._serialized_end=520
 # @@protoc_insertion_point(module_scope)

@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Entry(_message.Message):
-    __slots__ = ("owner", "metadata", "ttl_seconds", "queued_at_us", "acquired_at_us", "request_id", "session")
+    __slots__ = ("owner", "metadata", "ttl_seconds", "queued_at_us", "acquired_at_us", "request_id", "session", "attempt")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +22,7 @@ class Entry(_message.Message):
     ACQUIRED_AT_US_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     owner: str
     metadata: _containers.ScalarMap[str, str]
     ttl_seconds: int
@@ -29,7 +30,8 @@ class Entry(_message.Message):
     acquired_at_us: int
     request_id: str
     session: int
-    def __init__(self, owner: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., ttl_seconds: _Optional[int] = ..., queued_at_us: _Optional[int] = ..., acquired_at_us: _Optional[int] = ..., request_id: _Optional[str] = ..., session: _Optional[int] = ...) -> None: ...
+    attempt: str
+    def __init__(self, owner: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., ttl_seconds: _Optional[int] = ..., queued_at_us: _Optional[int] = ..., acquired_at_us: _Optional[int] = ..., request_id: _Optional[str] = ..., session: _Optional[int] = ..., attempt: _Optional[str] = ...) -> None: ...
 
 class SessionRecord(_message.Message):
     __slots__ = ("owner", "ttl_seconds", "opened_at_us")

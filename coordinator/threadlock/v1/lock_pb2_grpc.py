@@ -91,6 +91,7 @@ class LockServiceServicer:
         the lease lives and for at least 60 s after its Release (a later retry is refused with
         FAILED_PRECONDITION); after a lease *expired*, the same request_id acquires anew. A
         try-once retry (wait = 0) of a queued request only reports; it leaves the slot in place.
+        A retry takes the request over: an older attempt of it still in flight answers ABORTED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
