@@ -57,3 +57,12 @@ async def coord(request: pytest.FixtureRequest, key_prefix: str) -> AsyncIterato
     c = await Coordinator(config).start()
     yield c
     await c.stop()
+
+
+@pytest_asyncio.fixture
+async def coordinators() -> AsyncIterator[list[Coordinator]]:
+    """Coordinators a test starts itself (append them), stopped at its end."""
+    started: list[Coordinator] = []
+    yield started
+    for c in started:
+        await c.stop()

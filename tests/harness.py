@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -12,6 +13,7 @@ from typing import TypeVar
 import grpc
 import grpc.aio
 from google.protobuf import duration_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from threadlock.config import Config
 from threadlock.server import Server
@@ -111,3 +113,23 @@ async def rpc_error(call: Awaitable[object]) -> grpc.aio.AioRpcError:
     except grpc.aio.AioRpcError as exc:
         return exc
     raise AssertionError(f"expected a gRPC error, got {result!r}")
+
+
+def wait_serving(address: str, proc: subprocess.Popen[str],
+                 credentials: grpc.ChannelCredentials | None = None) -> None:
+    """Block until the `threadlock serve` process `proc` answers health SERVING (30 s)."""
+    channel = (grpc.secure_channel(address, credentials) if credentials
+               else grpc.insecure_channel(address))
+    with channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            assert proc.poll() is None, f"serve exited early with {proc.returncode}"
+            try:
+                resp = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
+                if resp.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.05)
+    raise AssertionError("serve did not become SERVING within 30 s")

@@ -12,13 +12,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import grpc.aio
 import pytest
-import pytest_asyncio
 from certs import Pki, make_pki
 from etcd_server import EtcdServer
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -48,15 +47,6 @@ def tls_etcd(tmp_path: Path, pki: Pki) -> Iterator[EtcdServer]:
 
 def _config(etcd: EtcdServer, key_prefix: str, tls: EtcdTls | None) -> Config:
     return dataclasses.replace(etcd_config(etcd.client_url, key_prefix), etcd_tls=tls)
-
-
-@pytest_asyncio.fixture
-async def coordinators() -> AsyncIterator[list[Coordinator]]:
-    """Coordinators a test starts, stopped at its end."""
-    started: list[Coordinator] = []
-    yield started
-    for c in started:
-        await c.stop()
 
 
 async def _start(coordinators: list[Coordinator], config: Config) -> Coordinator:

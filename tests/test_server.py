@@ -14,10 +14,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
 import pytest
 from etcd_server import EtcdServer
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from harness import wait_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 BUF = ROOT / ".tools" / "node_modules" / ".bin" / "buf"
@@ -38,28 +37,13 @@ def _cli(*args: str, address: str, check: bool = True) -> subprocess.CompletedPr
     return done
 
 
-def _wait_serving(address: str, proc: subprocess.Popen[str]) -> None:
-    stub = health_pb2_grpc.HealthStub(grpc.insecure_channel(address))
-    end = time.monotonic() + 30
-    while time.monotonic() < end:
-        assert proc.poll() is None, f"serve exited early with {proc.returncode}"
-        try:
-            resp = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
-            if resp.status == health_pb2.HealthCheckResponse.SERVING:
-                return
-        except grpc.RpcError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError("serve did not become SERVING within 30 s")
-
-
 def _start(extra_env: dict[str, str], log: Path) -> tuple[subprocess.Popen[str], str]:
     address = f"127.0.0.1:{_free_port()}"
     env = {**os.environ, "THREADLOCK_LISTEN": address, "THREADLOCK_SHUTDOWN_GRACE": "5",
            **extra_env}
     proc = subprocess.Popen([sys.executable, "-m", "threadlock", "serve"], env=env, text=True,
                             stdout=log.open("w"), stderr=subprocess.STDOUT)
-    _wait_serving(address, proc)
+    wait_serving(address, proc)
     return proc, address
 
 

@@ -19,16 +19,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import grpc.aio
 import pytest
-import pytest_asyncio
 from certs import Pki, make_pki
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from harness import Coordinator, memory_config, rpc_error
+from harness import Coordinator, memory_config, rpc_error, wait_serving
 
 from threadlock import cli
 from threadlock import config as config_mod
@@ -61,14 +60,6 @@ def _tls_config(pki: Pki, *, mutual: bool = False) -> Config:
 def _verify_only(pki: Pki) -> grpc.ChannelCredentials:
     """A TLS client that verifies the server with `pki`'s CA and has no certificate."""
     return grpc.ssl_channel_credentials(root_certificates=pki.server.ca.read_bytes())
-
-
-@pytest_asyncio.fixture
-async def coordinators() -> AsyncIterator[list[Coordinator]]:
-    started: list[Coordinator] = []
-    yield started
-    for c in started:
-        await c.stop()
 
 
 async def _start(coordinators: list[Coordinator], config: Config,
@@ -250,23 +241,6 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
                           capture_output=True, timeout=60)
 
 
-def _wait_serving(address: str, credentials: grpc.ChannelCredentials,
-                  proc: subprocess.Popen[str]) -> None:
-    with grpc.secure_channel(address, credentials) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        end = time.monotonic() + 30
-        while time.monotonic() < end:
-            assert proc.poll() is None, f"serve exited early with {proc.returncode}"
-            try:
-                resp = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
-                if resp.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                pass
-            time.sleep(0.05)
-    raise AssertionError("serve did not become SERVING within 30 s")
-
-
 @pytest.fixture(params=["tls", "mutual"])
 def tls_served(request: pytest.FixtureRequest, pki: Pki,
                tmp_path: Path) -> Iterator[tuple[str, bool, Path]]:
@@ -283,7 +257,7 @@ def tls_served(request: pytest.FixtureRequest, pki: Pki,
     proc = subprocess.Popen([sys.executable, "-m", "threadlock", "serve"], env=env, text=True,
                             stdout=log.open("w"), stderr=subprocess.STDOUT)
     try:
-        _wait_serving(address, pki.client.channel_credentials(), proc)
+        wait_serving(address, proc, pki.client.channel_credentials())
         yield address, mutual, log
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0

@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
 
 from threadlock import tokens
+from threadlock.cleanups import Cleanups, fresh_deadline
 from threadlock.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from threadlock.internal import state_pb2
 from threadlock.model import (
@@ -49,8 +48,6 @@ from threadlock.store import Contender, LeaseGone, Outcome, Removed, Store
 
 log = logging.getLogger("threadlock.locks")
 
-CLEANUP_TIMEOUT = 5.0  # a fresh budget for cleanup after the caller's deadline is spent
-CLEANUP_RETRY_FOR = 300.0  # how long a failed session cleanup is retried in the background
 FINAL_STEPS = 0.5  # budget kept for the reads and cleanup after a wait elapses
 TOMBSTONE_TTL = 90  # tombstones live 60-90 s: one lease serves all releases of 30 s
 TOMBSTONE_ROTATE = 30.0
@@ -58,11 +55,6 @@ TOMBSTONE_ROTATE = 30.0
 
 def _now_us() -> int:
     return int(time.time() * 1_000_000)
-
-
-def _fresh() -> float:
-    """A new deadline for cleanup: the caller's may be spent already."""
-    return time.monotonic() + CLEANUP_TIMEOUT
 
 
 def _copy(entry: state_pb2.Entry) -> state_pb2.Entry:
@@ -90,18 +82,11 @@ class LockManager:
         self.limits = limits
         self._tombstone: tuple[int, float] | None = None  # (lease, granted at)
         self._tombstone_lock = asyncio.Lock()
-        self._cleanups: set[asyncio.Task[None]] = set()
-        self._closed = False
+        self._cleanups = Cleanups()
 
     async def close(self) -> None:
-        """Let cleanups in flight finish (bounded), then drop them: what they would have
-        deleted lives on a lease, which ends on its own."""
-        self._closed = True
-        if self._cleanups:
-            await asyncio.wait(self._cleanups, timeout=CLEANUP_TIMEOUT)
-        for task in list(self._cleanups):
-            task.cancel()
-        await asyncio.gather(*self._cleanups, return_exceptions=True)
+        """Every lock lives in the store; only cleanups in flight need a moment."""
+        await self._cleanups.close()
 
     # Acquire ------------------------------------------------------------------------------
     async def acquire(self, spec: AcquireSpec, timeout: float) -> Grant | Busy:
@@ -128,12 +113,12 @@ class LockManager:
             raise NotFound("session_id: the session has ended (expired or closed)") from exc
         except BaseException:
             # The write may have happened: undo it if it did (and nobody took it over since).
-            await self._cleanup(lambda: self._undo(spec.key, uid, own, attempt), deadline,
-                                retry=not own)
+            await self._cleanups.run(lambda: self._undo(spec.key, uid, own, attempt),
+                                     deadline, retry=not own)
             raise
         if own and r.outcome not in (Outcome.GRANTED, Outcome.QUEUED):
             # Nothing was written with this lease.
-            await self._cleanup(lambda: self.store.revoke(own, _fresh()), deadline, retry=False)
+            await self._cleanups.run(lambda: self._revoke(own), deadline, retry=False)
         if r.outcome is Outcome.BUSY:
             return await self._busy(spec.key, r.holder, r.count, 0.0, deadline)
         if r.outcome is Outcome.RELEASED:
@@ -209,7 +194,7 @@ class LockManager:
                               "was granted; acquire again")
             c = granted
         except BaseException:
-            await self._cleanup(lambda: self._leave(c), deadline, retry=bool(c.entry.session))
+            await self._give_back(c, deadline)
             raise
         finally:
             if keeper is not None:
@@ -217,7 +202,7 @@ class LockManager:
         return await self._deliver(c, spec, None, deadline, deletable=True)
 
     async def _give_up(self, c: Contender, start: float, deadline: float) -> Busy:
-        await self._cleanup(lambda: self._leave(c), deadline, retry=bool(c.entry.session))
+        await self._give_back(c, deadline)
         try:
             holder, count = await self.store.head(c.key, deadline)
         except Unavailable:  # out of budget: say busy without naming the holder
@@ -231,8 +216,7 @@ class LockManager:
             grant = await self._grant(c, spec.session_id, granted_at, deadline)
         except BaseException:
             if deletable:
-                await self._cleanup(lambda: self._leave(c), deadline,
-                                    retry=bool(c.entry.session))
+                await self._give_back(c, deadline)
             raise
         self._log("granted", c)
         return grant
@@ -284,48 +268,29 @@ class LockManager:
             left = 0  # unknown: the holder is still worth naming
         return Busy(key, holder_info(holder, left), max(count - 1, 0), waited)
 
+    async def _give_back(self, c: Contender, deadline: float) -> None:
+        """Leave the queue (or drop an undelivered grant) as a cleanup: even if the caller
+        was cancelled, without delaying its answer past `deadline`; retried for a session."""
+        await self._cleanups.run(lambda: self._leave(c), deadline, retry=bool(c.entry.session))
+
     async def _leave(self, c: Contender) -> None:
         """Leave the queue (or give up a grant nobody was told of): delete `c` if this
         attempt still owns it, then its own lease."""
-        deadline = _fresh()
+        deadline = fresh_deadline()
         if await self.store.discard(c, deadline) and not c.entry.session:
             await self.store.revoke(c.lease, deadline)
 
+    async def _revoke(self, lease: int) -> None:
+        await self.store.revoke(lease, fresh_deadline())
+
     async def _undo(self, key: str, uid: str, own_lease: int, attempt: str) -> None:
         """After an enqueue whose outcome is unknown: delete what it wrote, if it wrote."""
-        deadline = _fresh()
+        deadline = fresh_deadline()
         c = await self.store.get(key, uid, deadline)
         if c is not None and c.entry.attempt == attempt:
             await self._leave(c)
         elif c is None and own_lease:
             await self.store.revoke(own_lease, deadline)  # it carries nothing
-
-    async def _cleanup(self, step: Callable[[], Awaitable[object]], deadline: float, *,
-                       retry: bool) -> None:
-        """Run a cleanup step as a task of its own, which survives the caller's cancellation
-        and deadline: wait for it until `deadline` (an answer must not be late), then let it
-        finish in the background. With `retry` (a session's contender, which no lease expiry
-        would remove for the session's whole life) it is retried until it succeeds."""
-        if self._closed:
-            return
-        task = asyncio.create_task(self._run_cleanup(step, retry))
-        self._cleanups.add(task)
-        task.add_done_callback(self._cleanups.discard)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(task), max(deadline - time.monotonic(), 0))
-
-    async def _run_cleanup(self, step: Callable[[], Awaitable[object]], retry: bool) -> None:
-        delay, give_up = 0.5, time.monotonic() + (CLEANUP_RETRY_FOR if retry else 0)
-        while True:
-            try:
-                await step()
-                return
-            except Exception as exc:
-                if time.monotonic() >= give_up or self._closed:
-                    log.warning("cleanup failed; the lease will expire on its own: %s", exc)
-                    return
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
 
     # Release and renewal ------------------------------------------------------------------
     async def release(self, token: str, timeout: float) -> bool:
@@ -341,8 +306,8 @@ class LockManager:
         if removed is Removed.REMOVED:
             log.info("released", extra={"key": ref.key, "fencing_token": ref.revision})
             if not ref.session:
-                await self._cleanup(lambda: self.store.revoke(ref.lease, _fresh()), deadline,
-                                    retry=False)
+                await self._cleanups.run(lambda: self._revoke(ref.lease), deadline,
+                                         retry=False)
             return True
         if removed is Removed.ALREADY:
             return False
@@ -383,8 +348,7 @@ class LockManager:
         try:
             await self.store.put_session(lease, nonce, record, deadline)
         except BaseException:
-            await self._cleanup(lambda: self.store.revoke(lease, _fresh()), deadline,
-                                retry=False)
+            await self._cleanups.run(lambda: self._revoke(lease), deadline, retry=False)
             raise
         session_id = tokens.encode_session(tokens.SessionRef(lease, nonce))
         return SessionGrant(session_id, granted_at + seconds, seconds)
