@@ -1,18 +1,29 @@
 """Processes that die: a SIGKILLed holder loses its lock when its TTL lapses, and the next
 waiter gets it within TTL + 1 s of the kill (a try-once newcomer does not jump ahead); a
-SIGKILLed waiter leaves the queue at once, long before its TTL."""
+SIGKILLed waiter leaves the queue at once, long before its TTL; a coordinator SIGKILLed while
+it queues a session's Acquire leaves no slot behind, though the session lives on."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import os
 import signal
+import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
 
+import grpc
+import grpc.aio
 import pytest
-from harness import Coordinator, eventually
+from etcd_server import EtcdServer
+from harness import Coordinator, dur, etcd_config, eventually, wait_serving
+
+from threadlock.v1 import lock_pb2 as pb
+from threadlock.v1 import lock_pb2_grpc
 
 pytestmark = pytest.mark.asyncio
 
@@ -70,3 +81,48 @@ async def test_sigkilled_waiter_leaves_the_queue_at_once(coord: Coordinator) -> 
 
 async def _no_waiters(c: Coordinator, key: str) -> bool:
     return not await c.waiters(key)
+
+
+async def test_session_waiter_of_a_killed_coordinator_leaves_no_slot(
+        etcd: EtcdServer, key_prefix: str, tmp_path: Path) -> None:
+    """A session outlives the coordinator that queued one of its Acquires: the queue slot
+    waits on a lease of its own, which lapses when that coordinator dies."""
+    here = await Coordinator(etcd_config(etcd.endpoint, key_prefix)).start()
+    port = _free_port()
+    env = {**os.environ, "THREADLOCK_LISTEN": f"127.0.0.1:{port}",
+           "THREADLOCK_ETCD_ENDPOINTS": etcd.endpoint, "THREADLOCK_KEY_PREFIX": key_prefix}
+    # A Popen, not asyncio: wait_serving polls it from a thread.
+    doomed = subprocess.Popen([sys.executable, "-m", "threadlock", "serve"], env=env,  # noqa: ASYNC220
+                              stdout=(tmp_path / "doomed.log").open("w"),
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        await asyncio.to_thread(wait_serving, f"127.0.0.1:{port}", doomed)
+        session = await here.stub.OpenSession(pb.OpenSessionRequest(owner="proc", ttl=dur(30)),
+                                              timeout=10)
+        await here.lease("conv_sw", "holder", ttl=60)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = lock_pb2_grpc.LockServiceStub(channel)
+            call = stub.Acquire(pb.AcquireRequest(key="conv_sw", owner="proc", wait=dur(60),
+                                                  session_id=session.session_id), timeout=90)
+            await eventually(functools.partial(_queued, here, "conv_sw"))
+            doomed.send_signal(signal.SIGKILL)
+            with contextlib.suppress(grpc.aio.AioRpcError):
+                await call
+
+        async def slot_gone() -> bool:  # the session itself is kept alive meanwhile
+            await here.stub.KeepAlive(pb.KeepAliveRequest(session_id=session.session_id),
+                                      timeout=10)
+            return await _no_waiters(here, "conv_sw")
+
+        await eventually(slot_gone, timeout=30, interval=0.5)
+    finally:
+        if doomed.poll() is None:
+            doomed.kill()
+        doomed.wait()
+        await here.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -7,18 +7,20 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
 from etcd_server import EtcdServer
 from harness import eventually
 
-from threadlock.errors import LockError
+from threadlock.errors import LockError, Unavailable
 from threadlock.etcd.store import EtcdStore
+from threadlock.internal import state_pb2
 from threadlock.locks import LockManager
 from threadlock.memory import MemoryStore
 from threadlock.model import AcquireSpec, Grant, Limits
-from threadlock.store import Contender, Store
+from threadlock.store import Contender, Enqueued, Store
 
 pytestmark = pytest.mark.asyncio
 
@@ -181,3 +183,109 @@ async def test_failed_peek_never_deletes_a_delivered_lock(store: Store) -> None:
     await m.close()  # lets any cleanup finish
     assert slow.discards == []
     assert await _holder_revision(store, "conv_6") == delivered.fencing_token
+
+
+class Faulty:
+    """The real store with one fault at a time: a claim that applies but whose answer is
+    lost, a claim held back, or an enqueue whose answer is lost and which lands late."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.lose_grant_claim = False
+        self.hold_takeover_claim = 0.0
+        self.late_enqueue: asyncio.Task[object] | None = None
+        self.lose_next_enqueue = False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    async def claim(self, c: Contender, entry: state_pb2.Entry, deadline: float,
+                    lease: int = 0) -> Contender | None:
+        if self.hold_takeover_claim and not entry.acquired_at_us:
+            await asyncio.sleep(self.hold_takeover_claim)
+        result = await self.inner.claim(c, entry, deadline, lease)
+        if self.lose_grant_claim and entry.acquired_at_us:
+            raise Unavailable("injected: the claim applied, its answer was lost")
+        return result
+
+    async def enqueue(self, *args: Any, **kwargs: Any) -> Enqueued:
+        if self.lose_next_enqueue:
+            self.lose_next_enqueue = False
+
+            async def land_late() -> object:
+                await asyncio.sleep(0.5)
+                try:
+                    return await self.inner.enqueue(*args, **kwargs)
+                except LockError as exc:
+                    return exc
+
+            self.late_enqueue = asyncio.create_task(land_late())
+            raise Unavailable("injected: the enqueue's answer was lost (it lands later)")
+        return await self.inner.enqueue(*args, **kwargs)
+
+
+async def test_lost_answer_of_a_grant_claim_leaves_no_orphan(store: Store) -> None:
+    faulty = Faulty(store)
+    m = LockManager(faulty, Limits())  # type: ignore[arg-type]
+    session = await m.open_session("proc", 60, 5)
+    holder = await m.acquire(AcquireSpec("conv_7", "h", ttl=30, wait=0), 5)
+    assert isinstance(holder, Grant)
+    waiter = asyncio.create_task(m.acquire(AcquireSpec(
+        "conv_7", "w", ttl=0, wait=30, session_id=session.session_id), 40))
+    await eventually(functools.partial(_queued, m, "conv_7"))
+    faulty.lose_grant_claim = True
+    await m.release(holder.lease_token, 5)
+    with pytest.raises(Unavailable):
+        await waiter
+    faulty.lose_grant_claim = False
+    # Its cleanup found its own write by its attempt id and removed it: the key is free,
+    # although the session (which would keep an orphan forever) is alive.
+    await eventually(functools.partial(_free, m, "conv_7"))
+    await m.keepalive_session(session.session_id, 5)
+
+
+async def _free(m: LockManager, key: str) -> bool:
+    states, _ = await m.status(key, None, 0, "", 5)
+    return not states
+
+
+async def test_late_session_enqueue_is_fenced_off(store: Store) -> None:
+    faulty = Faulty(store)
+    m = LockManager(faulty, Limits())  # type: ignore[arg-type]
+    session = await m.open_session("proc", 60, 5)
+    faulty.lose_next_enqueue = True
+    with pytest.raises(Unavailable):
+        await m.acquire(AcquireSpec("conv_8", "w", ttl=0, wait=0,
+                                    session_id=session.session_id), 5)
+    assert faulty.late_enqueue is not None
+    late = await asyncio.wait_for(faulty.late_enqueue, 10)
+    assert isinstance(late, LockError)  # fenced: it could not land
+    assert await _free(m, "conv_8")
+
+
+async def test_retry_that_finds_the_request_granted_meanwhile_never_deletes_it(
+        store: Store) -> None:
+    faulty = Faulty(store)
+    slow = Slow(faulty)  # type: ignore[arg-type]
+    m = LockManager(slow, Limits())  # type: ignore[arg-type]
+    holder = await m.acquire(AcquireSpec("conv_9", "h", ttl=30, wait=0), 5)
+    assert isinstance(holder, Grant)
+    spec = AcquireSpec("conv_9", "w1", ttl=30, wait=30, request_id="r9")
+    first = asyncio.create_task(m.acquire(spec, 40))
+    await eventually(functools.partial(_queued, m, "conv_9"))
+    # The retry reads the slot queued, but its take-over is held back while the first
+    # attempt is granted and answers; then the retry re-reads it granted.
+    faulty.hold_takeover_claim = 0.5
+    retry = asyncio.create_task(m.acquire(spec, 40))
+    await asyncio.sleep(0.1)
+    await m.release(holder.lease_token, 5)
+    delivered = await asyncio.wait_for(first, 10)
+    assert isinstance(delivered, Grant)
+    slow.renew_delay, slow.renewing = 5.0, asyncio.Event()
+    await asyncio.wait_for(slow.renewing.wait(), 10)  # the retry is finishing its grant:
+    retry.cancel()  # cut it off
+    with pytest.raises(asyncio.CancelledError):
+        await retry
+    slow.renew_delay = 0.0
+    await m.close()  # let its cleanup run to the end
+    assert await _holder_revision(store, "conv_9") == delivered.fencing_token

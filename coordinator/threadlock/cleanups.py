@@ -49,7 +49,8 @@ class Cleanups:
                 return
             except Exception as exc:
                 if time.monotonic() >= give_up or self._closed:
-                    log.warning("cleanup failed; the lease will expire on its own: %s", exc)
+                    log.warning("cleanup abandoned (what it would remove ends with its lease, "
+                                "or with its session): %s", exc)
                     return
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)

@@ -24,6 +24,7 @@ class _Lease:
     timer: asyncio.TimerHandle
     contenders: set[tuple[str, str]] = field(default_factory=set)
     tombstones: set[str] = field(default_factory=set)
+    fences: set[str] = field(default_factory=set)
     sessions: dict[str, state_pb2.SessionRecord] = field(default_factory=dict)
 
 
@@ -39,13 +40,15 @@ class MemoryStore:
 
     def __init__(self) -> None:
         # Revisions are fencing tokens: seeded from the clock (microseconds) so that they keep
-        # increasing across restarts of this process, as etcd's do across its restarts.
+        # increasing across restarts of this process, as etcd's do across its restarts (as
+        # long as the wall clock does not step back by more than the downtime).
         self._revision = time.time_ns() // 1000
         self._leases: dict[int, _Lease] = {}
         # Insertion order is revision order: contenders are only ever appended, and
         # claim replaces a value in place.
         self._keys: dict[str, dict[str, Contender]] = {}
         self._tombstones: dict[str, int] = {}  # uid -> lease
+        self._fences: dict[str, int] = {}  # attempt -> lease
         self._waiters: dict[tuple[str, str], set[asyncio.Future[None]]] = {}
         self._closed = False
 
@@ -74,19 +77,27 @@ class MemoryStore:
     async def time_to_live(self, lease: int, deadline: float) -> tuple[int, int]:
         held = self._live(lease)
         if held is None:
-            return 0, 0
+            return -1, 0
         # Whole seconds rounded down, as etcd does: never more time than the lease has.
-        return max(1, math.floor(held.expires - time.monotonic())), held.ttl
+        return max(0, math.floor(held.expires - time.monotonic())), held.ttl
 
     # Contenders ---------------------------------------------------------------------------
     async def enqueue(self, key: str, uid: str, entry: state_pb2.Entry, lease: int,
-                      queue: bool, deadline: float, session_nonce: str = "") -> Enqueued:
-        held = self._live(lease)
-        if held is None or (session_nonce and session_nonce not in held.sessions):
-            raise LeaseGone("lease not found")
+                      queue: bool, deadline: float,
+                      session: tuple[int, str] | None = None) -> Enqueued:
+        if session is not None:
+            owner = self._live(session[0])
+            if owner is None or session[1] not in owner.sessions or entry.attempt in self._fences:
+                raise LeaseGone("session not found")
         queue_of = self._keys.get(key, {})
+        writes = (not queue_of and uid not in self._tombstones) or (
+            queue and uid not in queue_of and uid not in self._tombstones)
+        held = self._live(lease)
+        if writes and held is None:  # etcd fails a put on a missing lease, not a read
+            raise LeaseGone("lease not found")
         # The branches of the etcd transaction, in its order.
         if not queue_of and uid not in self._tombstones:
+            assert held is not None
             granted = state_pb2.Entry()
             granted.CopyFrom(entry)
             granted.acquired_at_us = entry.queued_at_us
@@ -97,6 +108,7 @@ class MemoryStore:
         if uid in self._tombstones:
             return Enqueued(Outcome.RELEASED)
         if queue:
+            assert held is not None
             predecessor = _copy(next(reversed(queue_of.values())))
             created = self._create(key, uid, entry, lease, held)
             return Enqueued(Outcome.QUEUED, contender=created, predecessor=predecessor,
@@ -143,18 +155,37 @@ class MemoryStore:
                         del self._waiters[k]
             fut.cancel()
 
-    async def claim(self, c: Contender, entry: state_pb2.Entry,
-                    deadline: float) -> Contender | None:
+    async def claim(self, c: Contender, entry: state_pb2.Entry, deadline: float,
+                    lease: int = 0) -> Contender | None:
         queue_of = self._keys.get(c.key, {})
         current = queue_of.get(c.uid)
         if current is None or current.mod_revision != c.mod_revision:
             return None
+        target = current.lease
+        if lease:
+            moved_to = self._live(lease)
+            if moved_to is None:
+                raise LeaseGone("lease not found")
+            old = self._leases.get(current.lease)
+            if old is not None:
+                old.contenders.discard((c.key, c.uid))
+            moved_to.contenders.add((c.key, c.uid))
+            target = lease
         stored = state_pb2.Entry()
         stored.CopyFrom(entry)
         # A put on an existing key: a new mod revision, the create revision (token) unchanged.
         self._revision += 1
-        queue_of[c.uid] = dataclasses.replace(current, entry=stored, mod_revision=self._revision)
+        queue_of[c.uid] = dataclasses.replace(current, entry=stored, lease=target,
+                                              mod_revision=self._revision)
         return _copy(queue_of[c.uid])
+
+    async def fence(self, attempt: str, lease: int, deadline: float) -> None:
+        held = self._live(lease)
+        if held is None:
+            raise LeaseGone("lease not found")
+        self._revision += 1
+        self._fences[attempt] = lease
+        held.fences.add(attempt)
 
     async def remove(self, key: str, uid: str, revision: int, tombstone_lease: int,
                      deadline: float) -> Removed:
@@ -243,8 +274,10 @@ class MemoryStore:
         if held is None:
             return
         held.timer.cancel()
-        if held.contenders or held.tombstones or held.sessions:
+        if held.contenders or held.tombstones or held.sessions or held.fences:
             self._revision += 1  # etcd deletes a lease's keys in one transaction
+        for attempt in held.fences:
+            del self._fences[attempt]
         for key, uid in list(held.contenders):
             self._delete(key, uid)
         for uid in held.tombstones:

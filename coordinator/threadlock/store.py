@@ -9,9 +9,11 @@ The model is etcd's own lock recipe (client/v3/concurrency/mutex.go):
   repeated Release or a late retry of an Acquire is recognised rather than acting again.
 - A *session* is a lease with a session record; contenders may live under it.
 - Retries of one request_id share a contender. Whoever proceeds with it *claims* it first
-  (a compare-and-put on its mod revision), and cleanup deletes only a contender whose mod
-  revision is still the one its own attempt wrote: a stale attempt never deletes a grant that
-  a later attempt handed out.
+  (a compare-and-put on its mod revision, writing its own attempt id into the entry); cleanup
+  deletes only a contender whose entry still names the cleaning attempt: a stale attempt never
+  deletes a grant that a later attempt handed out.
+- A contender under a session waits on a lease of its own (which the coordinator renews and a
+  crashed coordinator lets lapse) and moves onto the session's lease when it is granted.
 
 Every method takes an absolute `deadline` (time.monotonic()) and raises
 `threadlock.errors.Unavailable` when the store cannot answer before it, never hangs.
@@ -83,17 +85,19 @@ class Store(Protocol):
         """Reset the lease's TTL; returns the TTL in seconds, 0 if the lease is gone."""
 
     async def time_to_live(self, lease: int, deadline: float) -> tuple[int, int]:
-        """(seconds left, at least 1 while alive; granted TTL) without renewing the lease;
-        (0, 0) if it is gone."""
+        """(whole seconds left, rounded down; granted TTL) without renewing the lease;
+        (-1, 0) if it is gone."""
 
     # Contenders ---------------------------------------------------------------------------
     async def enqueue(self, key: str, uid: str, entry: state_pb2.Entry, lease: int,
-                      queue: bool, deadline: float, session_nonce: str = "") -> Enqueued:
+                      queue: bool, deadline: float,
+                      session: tuple[int, str] | None = None) -> Enqueued:
         """In one atomic step: grant if `key` has no contender at all (storing `entry` with
         acquired_at_us = queued_at_us); else, if `uid` is not a contender or tombstone yet,
         queue it (`queue`, `entry` as given) or report the holder (try-once).
-        Raises LeaseGone if `lease` does not exist, or, with `session_nonce`, if the session
-        record (lease, nonce) does not (a session that ended, or a forged session id)."""
+        Raises LeaseGone if it would write and `lease` does not exist, or, with `session`
+        (its lease and nonce), if the session record does not (a session that ended, or a
+        forged id) or the attempt `entry.attempt` was fenced off (`fence`)."""
 
     async def get(self, key: str, uid: str, deadline: float) -> Contender | None:
         """The contender (key, uid), if it exists."""
@@ -106,15 +110,20 @@ class Store(Protocol):
         store asks for a re-read (reconnect, compaction), or at `deadline`. A wake-up is only
         a hint: callers re-read with `ahead`."""
 
-    async def claim(self, c: Contender, entry: state_pb2.Entry,
-                    deadline: float) -> Contender | None:
-        """Store `entry` for `c` (keeping its lease) if nobody wrote it since `c` was read
-        (same mod revision); the updated contender, or None if it changed or is gone."""
+    async def claim(self, c: Contender, entry: state_pb2.Entry, deadline: float,
+                    lease: int = 0) -> Contender | None:
+        """Store `entry` for `c` if nobody wrote it since `c` was read (same mod revision),
+        keeping its lease, or moving it to `lease` if given (its create revision stays);
+        the updated contender, or None if it changed or is gone."""
 
     async def remove(self, key: str, uid: str, revision: int, tombstone_lease: int,
                      deadline: float) -> Removed:
         """Delete the contender if it is still the one created at `revision`, and leave a
         tombstone for `uid` on `tombstone_lease` (0 = none), atomically."""
+
+    async def fence(self, attempt: str, lease: int, deadline: float) -> None:
+        """Make a session enqueue of `attempt` fail if it has not applied yet (its answer was
+        lost and it may still land); the fence lives on `lease`."""
 
     async def discard(self, c: Contender, deadline: float) -> bool:
         """Delete `c` if nobody wrote it since (same mod revision). True if deleted."""

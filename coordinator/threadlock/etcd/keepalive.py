@@ -13,6 +13,7 @@ renewals pending on it fail with Unavailable and the next renewal opens a new on
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import time
 from typing import Any
@@ -32,7 +33,7 @@ class _Stream:
         # One writer task: gRPC allows one write in flight per stream, and a write cancelled
         # half-way (a caller's timeout) would end the whole call.
         self.outbox: asyncio.Queue[int] = asyncio.Queue()
-        self.unanswered_since: float | None = None  # first write not answered yet
+        self.written: collections.deque[float] = collections.deque()  # unanswered writes
         self.tasks: list[asyncio.Task[None]] = []
         self.closed = False
 
@@ -60,8 +61,8 @@ class LeaseKeeper:
         try:
             return await asyncio.wait_for(asyncio.shield(fut), timeout)
         except TimeoutError as exc:
-            since = stream.unanswered_since
-            if since is not None and time.monotonic() - since > self._client.op_timeout:
+            # etcd answers in order: the oldest unanswered write tells whether it stalled.
+            if stream.written and time.monotonic() - stream.written[0] > self._client.op_timeout:
                 self._close(stream, Unavailable("etcd stopped answering lease renewals"))
             raise Unavailable("etcd did not answer the lease renewal in time") from exc
         finally:
@@ -88,7 +89,8 @@ class LeaseKeeper:
                 resp = await stream.call.read()
                 if resp is grpc.aio.EOF:
                     break
-                stream.unanswered_since = time.monotonic() if stream.pending else None
+                if stream.written:
+                    stream.written.popleft()
                 for fut in stream.pending.pop(resp.ID, []):
                     if not fut.done():
                         fut.set_result(max(resp.TTL, 0))
@@ -104,8 +106,7 @@ class LeaseKeeper:
         try:
             while True:
                 lease = await stream.outbox.get()
-                if stream.unanswered_since is None:
-                    stream.unanswered_since = time.monotonic()
+                stream.written.append(time.monotonic())
                 await stream.call.write(rpc_pb2.LeaseKeepAliveRequest(ID=lease))
         except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as exc:
             self._close(stream, Unavailable(f"etcd lease keepalive stream failed: {exc!r}"))

@@ -4,6 +4,7 @@ Keys under the configurable prefix P:
     P k/<key>\\x00<uid>   a contender (holder or waiter) of <key>, on its lease
     P t/<uid>            a tombstone: <uid> was released (on a rotating 90 s lease)
     P s/<lease>/<nonce>  a session record, on the session's lease
+    P a/<attempt>        a fence: that attempt's session enqueue must not apply any more
 Keys may not contain control characters, so \\x00 ends <key> unambiguously and the
 contenders of one key are the range [P k/<key>\\x00, P k/<key>\\x01).
 """
@@ -34,10 +35,6 @@ def _bytes(entry: state_pb2.Entry) -> bytes:
 
 def _eq_mod(key: bytes, rev: int) -> pb.Compare:
     return CMP(result=CMP.EQUAL, target=CMP.MOD, key=key, mod_revision=rev)
-
-
-def _txn_op(req: pb.TxnRequest) -> pb.RequestOp:
-    return pb.RequestOp(request_txn=req)
 
 
 def _put(key: bytes, value: bytes, lease: int, ignore_lease: bool = False) -> pb.RequestOp:
@@ -88,6 +85,9 @@ class EtcdStore:
     def _tomb(self, uid: str) -> bytes:
         return self.p + b"t/" + uid.encode()
 
+    def _fence(self, attempt: str) -> bytes:
+        return self.p + b"a/" + attempt.encode()
+
     def _session(self, lease: int, nonce: str) -> bytes:
         return self.p + f"s/{lease:x}/{nonce}".encode()
 
@@ -124,13 +124,13 @@ class EtcdStore:
                                       pb.LeaseTimeToLiveRequest(ID=lease), deadline,
                                       "lease time-to-live")
         if resp.TTL < 0:  # -1: expired or never existed
-            return 0, 0
-        # etcd rounds down: a live lease with under a second left reads 0.
-        return max(int(resp.TTL), 1), int(resp.grantedTTL)
+            return -1, 0
+        return int(resp.TTL), int(resp.grantedTTL)  # rounded down: 0 = under a second left
 
     # Contenders ---------------------------------------------------------------------------
     async def enqueue(self, key: str, uid: str, entry: state_pb2.Entry, lease: int,
-                      queue: bool, deadline: float, session_nonce: str = "") -> Enqueued:
+                      queue: bool, deadline: float,
+                      session: tuple[int, str] | None = None) -> Enqueued:
         lo, hi = self._group(key)
         me, tomb = self._ckey(key, uid), self._tomb(uid)
         put_me = _put(me, _bytes(entry), lease)
@@ -155,16 +155,19 @@ class EtcdStore:
                 success=then,
                 # -> else report the existing contender / the tombstone.
                 failure=[_range(me), _range(tomb, count_only=True)]))])
-        if session_nonce:
+        if session is not None:
             req = pb.TxnRequest(
-                # The session record exists (it ended, or the session id is forged, if not):
-                compare=[CMP(result=CMP.GREATER, target=CMP.CREATE, create_revision=0,
-                             key=self._session(lease, session_nonce))],
+                compare=[
+                    # The session record exists (else it ended, or the id is forged),
+                    CMP(result=CMP.GREATER, target=CMP.CREATE, create_revision=0,
+                        key=self._session(*session)),
+                    # and this attempt was not fenced off after its answer got lost:
+                    _eq_create(self._fence(entry.attempt), 0)],
                 # -> everything above; else nothing.
-                success=[_txn_op(req)])
+                success=[pb.RequestOp(request_txn=req)])
         resp = await self._txn(req, deadline, "acquire")
         revision = resp.header.revision  # nested responses carry no header of their own
-        if session_nonce:
+        if session is not None:
             if not resp.succeeded:
                 raise LeaseGone("session not found")
             resp = resp.responses[0].response_txn
@@ -206,16 +209,22 @@ class EtcdStore:
     async def wait_gone(self, keys: list[tuple[str, str]], after: int, deadline: float) -> None:
         await self.hub.wait_deleted([self._ckey(k, u) for k, u in keys], after, deadline)
 
-    async def claim(self, c: Contender, entry: state_pb2.Entry,
-                    deadline: float) -> Contender | None:
+    async def claim(self, c: Contender, entry: state_pb2.Entry, deadline: float,
+                    lease: int = 0) -> Contender | None:
         me = self._ckey(c.key, c.uid)
         resp = await self._txn(pb.TxnRequest(
             compare=[_eq_mod(me, c.mod_revision)],  # nobody wrote it since we read it
-            success=[_put(me, _bytes(entry), 0, ignore_lease=True)]),  # -> ours; keep lease
+            # -> ours: keep its lease, or move it (a put keeps the create revision).
+            success=[_put(me, _bytes(entry), lease, ignore_lease=not lease)]),
             deadline, "claim")
         if not resp.succeeded:
             return None
-        return Contender(c.key, c.uid, c.revision, c.lease, entry, resp.header.revision)
+        return Contender(c.key, c.uid, c.revision, lease or c.lease, entry,
+                         resp.header.revision)
+
+    async def fence(self, attempt: str, lease: int, deadline: float) -> None:
+        await self.client.call(lambda s: s.kv.Put, pb.PutRequest(
+            key=self._fence(attempt), lease=lease), deadline, "fence")
 
     async def remove(self, key: str, uid: str, revision: int, tombstone_lease: int,
                      deadline: float) -> Removed:

@@ -1,0 +1,297 @@
+"""Acquire: the lock protocol, written once over the `Store` interface (see store.py).
+
+  1. a lease: the caller's session, or a new one with the requested TTL;
+  2. `store.enqueue`: one atomic step that grants, queues, or reports busy. A session caller
+     first tries once on the session's lease (the fast path); it queues, if it must, on a
+     waiter lease of its own, so that a coordinator that dies leaves no slot behind;
+  3. a queued contender waits for its predecessor's deletion (watch, not polling), re-reads,
+     and holds the lock once nobody is ahead; the coordinator renews its lease meanwhile;
+  4. on timeout, cancellation or any error the attempt gives back what it wrote (see
+     `_leave`), as a cleanup task that neither waits on the caller nor delays its answer.
+
+Retries of one request_id find the contender in step 2 (EXISTS) and take it over (`_take`).
+An attempt only ever deletes a contender whose entry names it (`entry.attempt`), and never
+one that another attempt granted and may have handed out.
+
+Failure modes: Unavailable when the store cannot answer in time (nothing is granted twice: a
+grant is a single compare-and-put); Aborted when a queued lease expired or a retry took the
+request over; NotFound for a session that ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from threadlock import tokens
+from threadlock.cleanups import Cleanups, fresh_deadline
+from threadlock.errors import Aborted, FailedPrecondition, NotFound, Unavailable
+from threadlock.internal import state_pb2
+from threadlock.model import AcquireSpec, Busy, Grant, HolderInfo
+from threadlock.store import Contender, Enqueued, LeaseGone, Outcome, Store
+
+FINAL_STEPS = 0.5  # budget kept for the reads and cleanup after a wait elapses
+WAITER_TTL = 10  # lease of a session caller's queue slot; lapses 10 s after its coordinator
+FENCE_TTL = 60  # a lost enqueue lands within etcd's request timeout, if at all
+
+
+def now_us() -> int:
+    return int(time.time() * 1_000_000)
+
+
+def _granted(entry: state_pb2.Entry, at_us: int, attempt: str) -> state_pb2.Entry:
+    out = state_pb2.Entry()
+    out.CopyFrom(entry)
+    out.acquired_at_us, out.attempt = at_us, attempt
+    return out
+
+
+def holder_info(c: Contender, ttl_left: int) -> HolderInfo:
+    e = c.entry
+    acquired = (e.acquired_at_us or e.queued_at_us) / 1e6
+    expires = time.time() + ttl_left if ttl_left >= 0 else 0.0
+    return HolderInfo(e.owner, c.revision, acquired, expires, dict(e.metadata))
+
+
+@dataclass
+class _Attempt:
+    """One Acquire call: what it wrote, and so what it may clean up."""
+
+    spec: AcquireSpec
+    uid: str
+    id: str  # written into every entry this attempt writes
+    session: tokens.SessionRef | None
+    lease: int = 0  # a lease this attempt granted (the lock's own, or a session waiter's)
+    granted_us: int = 0  # acquired_at of a grant this attempt made itself
+
+
+class Acquirer:
+    def __init__(self, store: Store, cleanups: Cleanups) -> None:
+        self.store = store
+        self.cleanups = cleanups
+
+    async def acquire(self, spec: AcquireSpec, timeout: float) -> Grant | Busy:
+        """`spec` is validated. Policy: deadlines, and cleanup on every way out."""
+        start = time.monotonic()
+        deadline = start + timeout
+        # Stop waiting early enough to read the holder and leave the queue within the budget.
+        wait_until = min(start + spec.wait, deadline - min(FINAL_STEPS, timeout / 4))
+        session = tokens.decode_session(spec.session_id) if spec.session_id else None
+        a = _Attempt(spec, tokens.new_uid(spec.key, spec.request_id), tokens.new_nonce(),
+                     session)
+        entry = state_pb2.Entry(owner=spec.owner, metadata=spec.metadata,
+                                ttl_seconds=int(spec.ttl), queued_at_us=now_us(),
+                                request_id=spec.request_id,
+                                session=session.lease if session else 0, attempt=a.id)
+        a.granted_us = entry.queued_at_us  # what a grant at once stores as acquired_at
+        granted_at = time.time()  # the lease's clock starts before its grant is requested
+        if session is None:
+            a.lease = await self.store.grant(int(spec.ttl), deadline)
+            r = await self._enqueue(a, entry, a.lease, spec.wait > 0, deadline)
+        else:
+            r = await self._enqueue(a, entry, session.lease, False, deadline)
+            if r.outcome is Outcome.BUSY and spec.wait > 0:
+                a.lease = await self.store.grant(WAITER_TTL, deadline)
+                r = await self._enqueue(a, entry, a.lease, True, deadline)
+        if a.lease and r.outcome not in (Outcome.GRANTED, Outcome.QUEUED):
+            await self._revoke_later(a.lease, deadline)  # nothing was written with it
+        if r.outcome is Outcome.BUSY:
+            return await self._busy(spec.key, r.holder, r.count, 0.0, deadline)
+        if r.outcome is Outcome.RELEASED:
+            raise FailedPrecondition(f"request_id: {spec.request_id!r} was already used for a "
+                                     f"lock on {spec.key!r} that has been released; use a new one")
+        c = r.contender
+        assert c is not None
+        if r.outcome is Outcome.EXISTS:
+            return await self._retried(a, c, start, wait_until, deadline)
+        if r.outcome is Outcome.GRANTED and (session is None or c.lease == session.lease):
+            return await self._deliver(a, c, granted_at, deadline)
+        # Queued (or granted on a session waiter's lease: it moves to the session in _wait).
+        return await self._wait(a, c, start, wait_until, deadline)
+
+    async def _enqueue(self, a: _Attempt, entry: state_pb2.Entry, lease: int, queue: bool,
+                       deadline: float) -> Enqueued:
+        session = (a.session.lease, a.session.nonce) if a.session else None
+        try:
+            return await self.store.enqueue(a.spec.key, a.uid, entry, lease, queue, deadline,
+                                            session)
+        except LeaseGone as exc:
+            if session is None:
+                raise
+            raise NotFound("session_id: the session has ended (expired or closed)") from exc
+        except BaseException:
+            # The write may have happened, or may still land: undo or fence it.
+            await self.cleanups.run(lambda: self._undo(a), deadline, retry=bool(a.session))
+            raise
+
+    async def _retried(self, a: _Attempt, c: Contender, start: float, wait_until: float,
+                       deadline: float) -> Grant | Busy:
+        """A retry of a request_id whose contender `c` exists: carry on with it."""
+        spec = a.spec
+        if c.entry.owner != spec.owner or c.entry.session != (
+                a.session.lease if a.session else 0):
+            raise FailedPrecondition(f"request_id: {spec.request_id!r} is already used for "
+                                     f"{spec.key!r} by owner {c.entry.owner!r} or under another "
+                                     "session; use a new request_id")
+        if not c.entry.acquired_at_us and spec.wait == 0:
+            # A try-once retry only looks: it must not take the slot from the attempt that
+            # queued it (it would leave the queue when it gives up).
+            ahead = await self.store.ahead(c, deadline)
+            if not ahead.alive:
+                raise Aborted(f"the queued lease for {c.key!r} expired; acquire again")
+            if ahead.predecessor is not None:
+                holder, count = await self.store.head(c.key, deadline)
+                return await self._busy(c.key, holder, count, 0.0, deadline)
+        try:
+            c = await self._take(a, c, deadline)
+        except BaseException:
+            await self._give_back(a, deadline)
+            raise
+        if c.entry.acquired_at_us:  # granted by another attempt: deliver, never delete
+            return await self._deliver(a, c, None, deadline)
+        return await self._wait(a, c, start, wait_until, deadline)
+
+    async def _take(self, a: _Attempt, c: Contender, deadline: float) -> Contender:
+        """Claim `c` for this attempt, so that no earlier attempt's cleanup deletes it."""
+        for _ in range(3):  # other attempts of this request_id may be taking it over too
+            taken = await self.store.claim(c, _granted(c.entry, c.entry.acquired_at_us, a.id),
+                                           deadline)
+            if taken is not None:
+                return taken
+            found = await self.store.get(c.key, c.uid, deadline)
+            if found is None or found.revision != c.revision:
+                raise Aborted(f"the lease for {c.key!r} expired; acquire again")
+            c = found
+        raise Aborted(f"other attempts with this request_id keep taking over {c.key!r}; retry")
+
+    async def _wait(self, a: _Attempt, c: Contender, start: float, wait_until: float,
+                    deadline: float) -> Grant | Busy:
+        """Wait in the queue until `c` holds the lock or `wait_until` passes."""
+        keeper = None if c.lease == c.entry.session else asyncio.create_task(self._keep(c))
+        waiter_lease = c.lease
+        try:
+            while True:
+                ahead = await self.store.ahead(c, deadline)
+                if not ahead.alive or (keeper is not None and keeper.done()):
+                    raise Aborted(f"the queued lease for {c.key!r} expired while waiting; "
+                                  "acquire again with a new request_id")
+                if ahead.predecessor is None:
+                    break
+                if time.monotonic() >= wait_until:
+                    return await self._give_up(a, c, start, deadline)
+                watched = [(c.key, ahead.predecessor.uid), (c.key, c.uid)]
+                await self.store.wait_gone(watched, ahead.revision, min(wait_until, deadline))
+            # Nobody is ahead: mark it granted (onto the session's lease, for a session). The
+            # compare on the last write also fails if the lease expired meanwhile (never grant
+            # a dead waiter: etcd #9921) or a retry took the request over.
+            a.granted_us = now_us()
+            granted = await self.store.claim(c, _granted(c.entry, a.granted_us, a.id),
+                                             deadline, lease=c.entry.session)
+            if granted is None:
+                raise Aborted(f"the queued lease for {c.key!r} expired or was taken over as it "
+                              "was granted; acquire again")
+            c = granted
+        except BaseException:
+            await self._give_back(a, deadline)
+            raise
+        finally:
+            if keeper is not None:
+                keeper.cancel()
+        if c.entry.session and waiter_lease != c.entry.session:
+            await self._revoke_later(waiter_lease, deadline)  # the slot moved to the session
+        return await self._deliver(a, c, None, deadline)
+
+    async def _give_up(self, a: _Attempt, c: Contender, start: float, deadline: float) -> Busy:
+        await self._give_back(a, deadline)
+        try:
+            holder, count = await self.store.head(c.key, deadline)
+        except Unavailable:  # out of budget: say busy without naming the holder
+            holder, count = None, 0
+        return await self._busy(c.key, holder, count, time.monotonic() - start, deadline)
+
+    async def _deliver(self, a: _Attempt, c: Contender, granted_at: float | None,
+                       deadline: float) -> Grant:
+        """The Grant for `c`. `granted_at`: when its own lease was requested (a fresh lease);
+        None: renew it now (so that a waiter gets a full TTL from its grant). If this fails,
+        give `c` back, if it is this attempt's to give (see `_leave`)."""
+        e = c.entry
+        try:
+            now = time.time()
+            if e.session:
+                left, ttl = await self.store.time_to_live(e.session, deadline)
+                alive = left >= 0
+            elif granted_at is not None:
+                now, left = granted_at, e.ttl_seconds
+                ttl, alive = left, True
+            else:
+                ttl = left = await self.store.renew(c.lease, deadline)
+                alive = left > 0
+            if not alive:
+                raise Aborted(f"the lease for {c.key!r} expired as it was granted; "
+                              "acquire again")
+        except BaseException:
+            await self._give_back(a, deadline)
+            raise
+        token = tokens.encode_lease(tokens.LeaseRef(c.key, c.uid, c.lease, c.revision,
+                                                    bool(e.session)))
+        return Grant(c.key, e.owner, token, c.revision, (e.acquired_at_us or now_us()) / 1e6,
+                     now + left, ttl, dict(e.metadata), a.spec.session_id)
+
+    async def _keep(self, c: Contender) -> None:
+        """Renew a queued contender's own lease every ttl/3; return when it is lost."""
+        ttl = c.entry.ttl_seconds or WAITER_TTL
+        last_ok = time.monotonic()
+        while True:
+            await asyncio.sleep(ttl / 3)
+            try:
+                if await self.store.renew(c.lease, time.monotonic() + ttl / 3) <= 0:
+                    return
+                last_ok = time.monotonic()
+            except Unavailable:
+                if time.monotonic() - last_ok > ttl:
+                    return
+
+    async def _busy(self, key: str, holder: Contender | None, count: int, waited: float,
+                    deadline: float) -> Busy:
+        if holder is None:
+            return Busy(key, None, max(count - 1, 0), waited)
+        try:
+            left = (await self.store.time_to_live(holder.lease, deadline))[0]
+        except Unavailable:
+            left = -1  # unknown: the holder is still worth naming
+        return Busy(key, holder_info(holder, left), max(count - 1, 0), waited)
+
+    # Cleanup ------------------------------------------------------------------------------
+    async def _give_back(self, a: _Attempt, deadline: float) -> None:
+        await self.cleanups.run(lambda: self._leave(a), deadline, retry=bool(a.session))
+
+    async def _revoke_later(self, lease: int, deadline: float) -> None:
+        await self.cleanups.run(lambda: self.store.revoke(lease, fresh_deadline()), deadline,
+                                retry=False)
+
+    async def _leave(self, a: _Attempt) -> bool:
+        """Delete this attempt's contender if its entry still names this attempt and it is
+        not a grant made by another attempt (which may have been handed out); then the lease
+        the slot lived on. It reads first, so a write whose answer was lost counts too.
+        True if a write of this attempt had landed."""
+        deadline = fresh_deadline()
+        found = await self.store.get(a.spec.key, a.uid, deadline)
+        if found is None:
+            if a.lease:  # nothing carries this attempt's lease (the uid is its request's)
+                await self.store.revoke(a.lease, deadline)
+            return False
+        e = found.entry
+        if e.attempt != a.id:
+            return False  # another attempt's: it took over, or it was there first
+        if e.acquired_at_us in (0, a.granted_us) and await self.store.discard(found, deadline) \
+                and found.lease != e.session:
+            await self.store.revoke(found.lease, deadline)  # the lock's own or a waiter lease
+        return True
+
+    async def _undo(self, a: _Attempt) -> None:
+        """After an enqueue whose outcome is unknown: delete what it wrote, if it landed; if
+        not, make sure it never lands late (a session's lease would keep it forever)."""
+        if not await self._leave(a) and a.session and not a.lease:
+            lease = await self.store.grant(FENCE_TTL, fresh_deadline())
+            await self.store.fence(a.id, lease, fresh_deadline())
