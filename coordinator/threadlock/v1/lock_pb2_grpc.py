@@ -121,7 +121,9 @@ class LockServiceServicer:
     def OpenSession(self, request, context):
         """OpenSession grants one lease for a client process. Locks acquired with its session_id
         live as long as the session; one KeepAlive of the session renews all of them, so renewal
-        traffic grows with processes, not with locks.
+        traffic grows with processes, not with locks. While such an Acquire queues, its slot
+        lives on a short lease the serving coordinator renews, so a coordinator that dies leaves
+        no slot behind; once granted, the lock lives on the session's lease.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
