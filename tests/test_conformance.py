@@ -418,3 +418,17 @@ async def test_forged_session_keepalive_does_not_keep_it_alive(coord: Coordinato
         return await _all_free(coord, ["fk"])
 
     await eventually(freed_despite_forger, timeout=15, interval=0.3)
+
+
+async def test_release_with_a_tampered_lease_id_changes_nothing(coord: Coordinator) -> None:
+    from threadlock import tokens
+    victim = await _session(coord, ttl=30)
+    await coord.lease("tv", "victim", ttl=0, session_id=victim.session_id)
+    mine = await coord.lease("tm", "me")
+    ref = tokens.decode_lease(mine.lease_token)
+    other = tokens.decode_session(victim.session_id).lease
+    tampered = tokens.encode_lease(tokens.LeaseRef(ref.key, ref.uid, other, ref.revision))
+    err = await rpc_error(coord.release(tampered))
+    assert err.code() == grpc.StatusCode.NOT_FOUND
+    await coord.stub.KeepAlive(pb.KeepAliveRequest(session_id=victim.session_id), timeout=10)
+    assert await coord.status("tv") and await coord.status("tm")

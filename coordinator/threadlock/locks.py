@@ -69,11 +69,13 @@ class LockManager:
         deadline = time.monotonic() + timeout
         try:
             tomb = await self._tombstone_lease(deadline)
-            removed = await self.store.remove(ref.key, ref.uid, ref.revision, tomb, deadline)
+            removed = await self.store.remove(ref.key, ref.uid, ref.revision, ref.lease, tomb,
+                                              deadline)
         except LeaseGone:  # the tombstone lease expired (e.g. a long etcd outage): renew it
             self._tombstone = None
             tomb = await self._tombstone_lease(deadline)
-            removed = await self.store.remove(ref.key, ref.uid, ref.revision, tomb, deadline)
+            removed = await self.store.remove(ref.key, ref.uid, ref.revision, ref.lease, tomb,
+                                              deadline)
         if removed is Removed.REMOVED:
             log.info("released", extra={"key": ref.key, "fencing_token": ref.revision})
             if not ref.session:

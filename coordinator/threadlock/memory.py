@@ -187,11 +187,11 @@ class MemoryStore:
         self._fences[attempt] = lease
         held.fences.add(attempt)
 
-    async def remove(self, key: str, uid: str, revision: int, tombstone_lease: int,
-                     deadline: float) -> Removed:
+    async def remove(self, key: str, uid: str, revision: int, lease: int,
+                     tombstone_lease: int, deadline: float) -> Removed:
         tomb = self._live(tombstone_lease) if tombstone_lease else None
         current = self._keys.get(key, {}).get(uid)
-        if current is not None and current.revision == revision:
+        if current is not None and (current.revision, current.lease) == (revision, lease):
             if tombstone_lease and tomb is None:
                 raise LeaseGone("lease not found")  # etcd fails the whole transaction
             self._revision += 1  # the delete and the tombstone put are one transaction

@@ -116,10 +116,10 @@ class Store(Protocol):
         keeping its lease, or moving it to `lease` if given (its create revision stays);
         the updated contender, or None if it changed or is gone."""
 
-    async def remove(self, key: str, uid: str, revision: int, tombstone_lease: int,
-                     deadline: float) -> Removed:
-        """Delete the contender if it is still the one created at `revision`, and leave a
-        tombstone for `uid` on `tombstone_lease` (0 = none), atomically."""
+    async def remove(self, key: str, uid: str, revision: int, lease: int,
+                     tombstone_lease: int, deadline: float) -> Removed:
+        """Delete the contender if it is still the one created at `revision` on `lease`, and
+        leave a tombstone for `uid` on `tombstone_lease` (0 = none), atomically."""
 
     async def fence(self, attempt: str, lease: int, deadline: float) -> None:
         """Make a session enqueue of `attempt` fail if it has not applied yet (its answer was

@@ -226,14 +226,15 @@ class EtcdStore:
         await self.client.call(lambda s: s.kv.Put, pb.PutRequest(
             key=self._fence(attempt), lease=lease), deadline, "fence")
 
-    async def remove(self, key: str, uid: str, revision: int, tombstone_lease: int,
-                     deadline: float) -> Removed:
+    async def remove(self, key: str, uid: str, revision: int, lease: int,
+                     tombstone_lease: int, deadline: float) -> Removed:
         me, tomb = self._ckey(key, uid), self._tomb(uid)
         then = [_delete(me)]
         if tombstone_lease:
             then.append(_put(tomb, b"", tombstone_lease))
         resp = await self._txn(pb.TxnRequest(
-            compare=[_eq_create(me, revision)],  # the very contender the token names
+            compare=[_eq_create(me, revision),  # the very contender the token names,
+                     CMP(result=CMP.EQUAL, target=CMP.LEASE, key=me, lease=lease)],  # its lease
             success=then,  # -> delete it, remember the release
             failure=[_range(tomb, count_only=True)]),  # -> was it released before?
             deadline, "release")
