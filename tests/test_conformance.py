@@ -432,3 +432,15 @@ async def test_release_with_a_tampered_lease_id_changes_nothing(coord: Coordinat
     assert err.code() == grpc.StatusCode.NOT_FOUND
     await coord.stub.KeepAlive(pb.KeepAliveRequest(session_id=victim.session_id), timeout=10)
     assert await coord.status("tv") and await coord.status("tm")
+
+
+async def test_closing_a_session_ends_its_queued_acquires(coord: Coordinator) -> None:
+    s = await _session(coord, ttl=30)
+    await coord.lease("cq", "holder")
+    waiter = asyncio.create_task(coord.acquire("cq", "proc-1", ttl=0, wait=60, timeout=90,
+                                               session_id=s.session_id))
+    await eventually(functools.partial(_has_waiters, coord, "cq", 1))
+    await coord.stub.CloseSession(pb.CloseSessionRequest(session_id=s.session_id), timeout=10)
+    err = await rpc_error(asyncio.wait_for(waiter, 30))
+    assert err.code() == grpc.StatusCode.NOT_FOUND and "session" in (err.details() or "")
+    await eventually(functools.partial(_has_waiters, coord, "cq", 0))

@@ -92,8 +92,10 @@ class Acquirer:
         else:
             r = await self._enqueue(a, entry, session.lease, False, deadline)
             if r.outcome is Outcome.BUSY and spec.wait > 0:
+                # Queue on a slot lease; even if the key went free meanwhile, the entry is not
+                # marked granted until it sits on the session's lease (_wait moves it).
                 a.lease = await self.store.grant(WAITER_TTL, deadline)
-                r = await self._enqueue(a, entry, a.lease, True, deadline)
+                r = await self._enqueue(a, entry, a.lease, True, deadline, mark_granted=False)
         if a.lease and r.outcome not in (Outcome.GRANTED, Outcome.QUEUED):
             await self._revoke_later(a.lease, deadline)  # nothing was written with it
         if r.outcome is Outcome.BUSY:
@@ -111,11 +113,11 @@ class Acquirer:
         return await self._wait(a, c, start, wait_until, deadline)
 
     async def _enqueue(self, a: _Attempt, entry: state_pb2.Entry, lease: int, queue: bool,
-                       deadline: float) -> Enqueued:
+                       deadline: float, mark_granted: bool = True) -> Enqueued:
         session = (a.session.lease, a.session.nonce) if a.session else None
         try:
             return await self.store.enqueue(a.spec.key, a.uid, entry, lease, queue, deadline,
-                                            session)
+                                            session, mark_granted)
         except LeaseGone as exc:
             if session is None:
                 raise
@@ -168,11 +170,15 @@ class Acquirer:
     async def _wait(self, a: _Attempt, c: Contender, start: float, wait_until: float,
                     deadline: float) -> Grant | Busy:
         """Wait in the queue until `c` holds the lock or `wait_until` passes."""
-        keeper = None if c.lease == c.entry.session else asyncio.create_task(self._keep(c))
+        keeper = (None if c.lease == c.entry.session
+                  else asyncio.create_task(self._keep(c, a.session)))
         waiter_lease = c.lease
         try:
             while True:
                 ahead = await self.store.ahead(c, deadline)
+                if keeper is not None and keeper.done() and a.session:
+                    raise NotFound("session_id: the session has ended (expired or closed), or "
+                                   "its queue slot's lease was lost")
                 if not ahead.alive or (keeper is not None and keeper.done()):
                     raise Aborted(f"the queued lease for {c.key!r} expired while waiting; "
                                   "acquire again with a new request_id")
@@ -181,25 +187,34 @@ class Acquirer:
                 if time.monotonic() >= wait_until:
                     return await self._give_up(a, c, start, deadline)
                 watched = [(c.key, ahead.predecessor.uid), (c.key, c.uid)]
-                await self.store.wait_gone(watched, ahead.revision, min(wait_until, deadline))
+                waiting = asyncio.ensure_future(self.store.wait_gone(
+                    watched, ahead.revision, min(wait_until, deadline)))
+                try:  # ... or until the keeper gives up on the slot
+                    await asyncio.wait({waiting, *([keeper] if keeper else [])},
+                                       return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    waiting.cancel()
             # Nobody is ahead: mark it granted (onto the session's lease, for a session). The
             # compare on the last write also fails if the lease expired meanwhile (never grant
             # a dead waiter: etcd #9921) or a retry took the request over.
             a.granted_us = now_us()
-            granted = await self.store.claim(c, _granted(c.entry, a.granted_us, a.id),
-                                             deadline, lease=c.entry.session)
+            try:
+                granted = await self.store.claim(c, _granted(c.entry, a.granted_us, a.id),
+                                                 deadline, lease=c.entry.session)
+            except LeaseGone as exc:
+                raise NotFound("session_id: the session has ended (expired or closed)") from exc
             if granted is None:
                 raise Aborted(f"the queued lease for {c.key!r} expired or was taken over as it "
                               "was granted; acquire again")
             c = granted
+            if c.entry.session and waiter_lease != c.entry.session:
+                await self._revoke_later(waiter_lease, deadline)  # the slot moved to the session
         except BaseException:
             await self._give_back(a, deadline)
             raise
         finally:
             if keeper is not None:
                 keeper.cancel()
-        if c.entry.session and waiter_lease != c.entry.session:
-            await self._revoke_later(waiter_lease, deadline)  # the slot moved to the session
         return await self._deliver(a, c, None, deadline)
 
     async def _give_up(self, a: _Attempt, c: Contender, start: float, deadline: float) -> Busy:
@@ -238,19 +253,24 @@ class Acquirer:
         return Grant(c.key, e.owner, token, c.revision, (e.acquired_at_us or now_us()) / 1e6,
                      now + left, ttl, dict(e.metadata), a.spec.session_id)
 
-    async def _keep(self, c: Contender) -> None:
-        """Renew a queued contender's own lease every ttl/3; return when it is lost."""
+    async def _keep(self, c: Contender, session: tokens.SessionRef | None) -> None:
+        """Renew a queued contender's own lease now (it may have been taken over from a dead
+        coordinator) and every ttl/3; return when it is lost, or when the session it queues
+        for has ended (CloseSession cannot see slots on their own leases)."""
         ttl = c.entry.ttl_seconds or WAITER_TTL
         last_ok = time.monotonic()
         while True:
-            await asyncio.sleep(ttl / 3)
             try:
-                if await self.store.renew(c.lease, time.monotonic() + ttl / 3) <= 0:
+                deadline = time.monotonic() + ttl / 3
+                if await self.store.renew(c.lease, deadline) <= 0 or (
+                        session and not await self.store.session_exists(
+                            session.lease, session.nonce, deadline)):
                     return
                 last_ok = time.monotonic()
             except Unavailable:
                 if time.monotonic() - last_ok > ttl:
                     return
+            await asyncio.sleep(ttl / 3)
 
     async def _busy(self, key: str, holder: Contender | None, count: int, waited: float,
                     deadline: float) -> Busy:
@@ -276,22 +296,27 @@ class Acquirer:
         the slot lived on. It reads first, so a write whose answer was lost counts too.
         True if a write of this attempt had landed."""
         deadline = fresh_deadline()
-        found = await self.store.get(a.spec.key, a.uid, deadline)
-        if found is None:
-            if a.lease:  # nothing carries this attempt's lease (the uid is its request's)
-                await self.store.revoke(a.lease, deadline)
-            return False
-        e = found.entry
-        if e.attempt != a.id:
-            return False  # another attempt's: it took over, or it was there first
-        if e.acquired_at_us in (0, a.granted_us) and await self.store.discard(found, deadline) \
-                and found.lease != e.session:
-            await self.store.revoke(found.lease, deadline)  # the lock's own or a waiter lease
+        for _ in range(3):  # a write of this attempt still in flight may land in between
+            found = await self.store.get(a.spec.key, a.uid, deadline)
+            if found is None:
+                if a.lease:  # nothing carries this attempt's lease (the uid is its request's)
+                    await self.store.revoke(a.lease, deadline)
+                return False
+            e = found.entry
+            if e.attempt != a.id:
+                return False  # another attempt's: it took over, or it was there first
+            if e.acquired_at_us not in (0, a.granted_us):
+                return True  # a grant another attempt made, taken over: never ours to delete
+            if await self.store.discard(found, deadline):
+                if found.lease != e.session:  # the lock's own lease, or a slot lease
+                    await self.store.revoke(found.lease, deadline)
+                return True
         return True
 
     async def _undo(self, a: _Attempt) -> None:
-        """After an enqueue whose outcome is unknown: delete what it wrote, if it landed; if
-        not, make sure it never lands late (a session's lease would keep it forever)."""
-        if not await self._leave(a) and a.session and not a.lease:
-            lease = await self.store.grant(FENCE_TTL, fresh_deadline())
-            await self.store.fence(a.id, lease, fresh_deadline())
+        """After an enqueue whose outcome is unknown: make sure it can no longer land late,
+        then delete what it wrote, if it landed (and nobody took it over since)."""
+        # Fence first: after this, the lost write can no longer land behind our back.
+        lease = await self.store.grant(FENCE_TTL, fresh_deadline())
+        await self.store.fence(a.id, lease, fresh_deadline())
+        await self._leave(a)

@@ -84,10 +84,13 @@ class MemoryStore:
     # Contenders ---------------------------------------------------------------------------
     async def enqueue(self, key: str, uid: str, entry: state_pb2.Entry, lease: int,
                       queue: bool, deadline: float,
-                      session: tuple[int, str] | None = None) -> Enqueued:
+                      session: tuple[int, str] | None = None,
+                      mark_granted: bool = True) -> Enqueued:
+        if entry.attempt in self._fences:
+            raise LeaseGone("this attempt was fenced off")
         if session is not None:
             owner = self._live(session[0])
-            if owner is None or session[1] not in owner.sessions or entry.attempt in self._fences:
+            if owner is None or session[1] not in owner.sessions:
                 raise LeaseGone("session not found")
         queue_of = self._keys.get(key, {})
         writes = (not queue_of and uid not in self._tombstones) or (
@@ -100,7 +103,8 @@ class MemoryStore:
             assert held is not None
             granted = state_pb2.Entry()
             granted.CopyFrom(entry)
-            granted.acquired_at_us = entry.queued_at_us
+            if mark_granted:
+                granted.acquired_at_us = entry.queued_at_us
             return Enqueued(Outcome.GRANTED,
                             contender=self._create(key, uid, granted, lease, held), count=1)
         if uid in queue_of:

@@ -91,13 +91,15 @@ class Store(Protocol):
     # Contenders ---------------------------------------------------------------------------
     async def enqueue(self, key: str, uid: str, entry: state_pb2.Entry, lease: int,
                       queue: bool, deadline: float,
-                      session: tuple[int, str] | None = None) -> Enqueued:
+                      session: tuple[int, str] | None = None,
+                      mark_granted: bool = True) -> Enqueued:
         """In one atomic step: grant if `key` has no contender at all (storing `entry` with
-        acquired_at_us = queued_at_us); else, if `uid` is not a contender or tombstone yet,
-        queue it (`queue`, `entry` as given) or report the holder (try-once).
-        Raises LeaseGone if it would write and `lease` does not exist, or, with `session`
-        (its lease and nonce), if the session record does not (a session that ended, or a
-        forged id) or the attempt `entry.attempt` was fenced off (`fence`)."""
+        acquired_at_us = queued_at_us, unless not `mark_granted`); else, if `uid` is not a
+        contender or tombstone yet, queue it (`queue`, `entry` as given) or report the holder
+        (try-once).
+        Raises LeaseGone if it would write and `lease` does not exist, if the attempt
+        `entry.attempt` was fenced off (`fence`), or, with `session` (its lease and nonce), if
+        the session record does not exist (a session that ended, or a forged id)."""
 
     async def get(self, key: str, uid: str, deadline: float) -> Contender | None:
         """The contender (key, uid), if it exists."""
@@ -122,8 +124,8 @@ class Store(Protocol):
         leave a tombstone for `uid` on `tombstone_lease` (0 = none), atomically."""
 
     async def fence(self, attempt: str, lease: int, deadline: float) -> None:
-        """Make a session enqueue of `attempt` fail if it has not applied yet (its answer was
-        lost and it may still land); the fence lives on `lease`."""
+        """Make an enqueue of `attempt` fail if it has not applied yet (its answer was lost
+        and it may still land); the fence lives on `lease`."""
 
     async def discard(self, c: Contender, deadline: float) -> bool:
         """Delete `c` if nobody wrote it since (same mod revision). True if deleted."""

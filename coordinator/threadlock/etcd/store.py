@@ -130,13 +130,15 @@ class EtcdStore:
     # Contenders ---------------------------------------------------------------------------
     async def enqueue(self, key: str, uid: str, entry: state_pb2.Entry, lease: int,
                       queue: bool, deadline: float,
-                      session: tuple[int, str] | None = None) -> Enqueued:
+                      session: tuple[int, str] | None = None,
+                      mark_granted: bool = True) -> Enqueued:
         lo, hi = self._group(key)
         me, tomb = self._ckey(key, uid), self._tomb(uid)
         put_me = _put(me, _bytes(entry), lease)
         granted = state_pb2.Entry()
         granted.CopyFrom(entry)
-        granted.acquired_at_us = entry.queued_at_us
+        if mark_granted:
+            granted.acquired_at_us = entry.queued_at_us
         if queue:  # join the queue; read ourselves and the contender just before us
             then = [put_me, _range(lo, hi, sort_order=RNG.DESCEND, sort_target=RNG.CREATE,
                                    limit=2)]
@@ -155,22 +157,18 @@ class EtcdStore:
                 success=then,
                 # -> else report the existing contender / the tombstone.
                 failure=[_range(me), _range(tomb, count_only=True)]))])
-        if session is not None:
-            req = pb.TxnRequest(
-                compare=[
-                    # The session record exists (else it ended, or the id is forged),
-                    CMP(result=CMP.GREATER, target=CMP.CREATE, create_revision=0,
-                        key=self._session(*session)),
-                    # and this attempt was not fenced off after its answer got lost:
-                    _eq_create(self._fence(entry.attempt), 0)],
-                # -> everything above; else nothing.
-                success=[pb.RequestOp(request_txn=req)])
+        # This attempt was not fenced off after its answer got lost,
+        guard = [_eq_create(self._fence(entry.attempt), 0)]
+        if session is not None:  # and the session record exists (else it ended, or is forged)
+            guard.append(CMP(result=CMP.GREATER, target=CMP.CREATE, create_revision=0,
+                             key=self._session(*session)))
+        # -> everything above; else nothing.
+        req = pb.TxnRequest(compare=guard, success=[pb.RequestOp(request_txn=req)])
         resp = await self._txn(req, deadline, "acquire")
         revision = resp.header.revision  # nested responses carry no header of their own
-        if session is not None:
-            if not resp.succeeded:
-                raise LeaseGone("session not found")
-            resp = resp.responses[0].response_txn
+        if not resp.succeeded:
+            raise LeaseGone("session not found, or this attempt was fenced off")
+        resp = resp.responses[0].response_txn
         if resp.succeeded:
             return Enqueued(Outcome.GRANTED,
                             Contender(key, uid, revision, lease, granted, revision), count=1)
