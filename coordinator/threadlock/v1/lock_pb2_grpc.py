@@ -130,7 +130,9 @@ class LockServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CloseSession(self, request, context):
-        """CloseSession ends a session and frees every lock and queue slot it holds. Idempotent.
+        """CloseSession ends a session and frees every lock it holds at once; its queued Acquires
+        end with NOT_FOUND within a few seconds (their slots live on leases of their own).
+        Idempotent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
