@@ -19,7 +19,7 @@ from threadlock.etcd.store import EtcdStore
 from threadlock.internal import state_pb2
 from threadlock.locks import LockManager
 from threadlock.memory import MemoryStore
-from threadlock.model import AcquireSpec, Grant, Limits
+from threadlock.model import AcquireSpec, Busy, Grant, Limits
 from threadlock.store import Contender, Enqueued, Store
 
 pytestmark = pytest.mark.asyncio
@@ -91,11 +91,7 @@ async def test_failed_retry_of_a_session_acquire_keeps_the_grant(store: Store) -
 async def test_cancelled_attempt_cleanup_spares_the_retry_grant(store: Store) -> None:
     slow = Slow(store, discard_delay=0.3)
     m = LockManager(slow, Limits())  # type: ignore[arg-type]
-    holder = await m.acquire(AcquireSpec("conv_2", "h", ttl=30, wait=0), 5)
-    assert isinstance(holder, Grant)
-    spec = AcquireSpec("conv_2", "w1", ttl=30, wait=30, request_id="r2")
-    first = asyncio.create_task(m.acquire(spec, 40))
-    await eventually(functools.partial(_queued, m, "conv_2"))
+    holder, spec, first = await _held_and_queued(m, "conv_2", "r2")
     first.cancel()  # its cleanup starts, slowly
     await m.release(holder.lease_token, 5)
     retry = await m.acquire(spec, 40)  # resumes the slot, nobody ahead: granted
@@ -106,6 +102,17 @@ async def test_cancelled_attempt_cleanup_spares_the_retry_grant(store: Store) ->
     assert slow.discards == [False]  # the stale cleanup saw the grant and kept its hands off
     assert await _holder_revision(store, "conv_2") == retry.fencing_token
     await m.keepalive_lease(retry.lease_token, 5)
+
+
+async def _held_and_queued(m: LockManager, key: str, request_id: str
+                           ) -> tuple[Grant, AcquireSpec, asyncio.Task[Grant | Busy]]:
+    """`key` held by "h", and a first attempt of `request_id` by "w1" queued behind it."""
+    holder = await m.acquire(AcquireSpec(key, "h", ttl=30, wait=0), 5)
+    assert isinstance(holder, Grant)
+    spec = AcquireSpec(key, "w1", ttl=30, wait=30, request_id=request_id)
+    first = asyncio.create_task(m.acquire(spec, 40))
+    await eventually(functools.partial(_queued, m, key))
+    return holder, spec, first
 
 
 async def _queued(m: LockManager, key: str) -> bool:
@@ -119,11 +126,7 @@ async def _done(slow: Slow) -> bool:
 
 async def test_try_once_retry_does_not_take_the_slot_away(store: Store) -> None:
     m = LockManager(store, Limits())
-    holder = await m.acquire(AcquireSpec("conv_3", "h", ttl=30, wait=0), 5)
-    assert isinstance(holder, Grant)
-    spec = AcquireSpec("conv_3", "w1", ttl=30, wait=30, request_id="r3")
-    first = asyncio.create_task(m.acquire(spec, 40))
-    await eventually(functools.partial(_queued, m, "conv_3"))
+    holder, _spec, first = await _held_and_queued(m, "conv_3", "r3")
     peek = await m.acquire(AcquireSpec("conv_3", "w1", ttl=30, wait=0, request_id="r3"), 5)
     assert not isinstance(peek, Grant)
     assert await _queued(m, "conv_3")  # still queued
@@ -148,11 +151,7 @@ async def test_stale_cleanup_of_a_cancelled_grant_spares_the_retry(store: Store)
     the client retries at once and gets the lock; the first attempt's cleanup lands late."""
     slow = Slow(store, discard_delay=1.0, renew_delay=1.0)
     m = LockManager(slow, Limits())  # type: ignore[arg-type]
-    holder = await m.acquire(AcquireSpec("conv_5", "h", ttl=30, wait=0), 5)
-    assert isinstance(holder, Grant)
-    spec = AcquireSpec("conv_5", "w1", ttl=30, wait=30, request_id="r5")
-    first = asyncio.create_task(m.acquire(spec, 40))
-    await eventually(functools.partial(_queued, m, "conv_5"))
+    holder, spec, first = await _held_and_queued(m, "conv_5", "r5")
     slow.renewing.clear()
     await m.release(holder.lease_token, 5)
     await asyncio.wait_for(slow.renewing.wait(), 10)  # granted, now renewing: cancel it
@@ -268,11 +267,7 @@ async def test_retry_that_finds_the_request_granted_meanwhile_never_deletes_it(
     faulty = Faulty(store)
     slow = Slow(faulty)  # type: ignore[arg-type]
     m = LockManager(slow, Limits())  # type: ignore[arg-type]
-    holder = await m.acquire(AcquireSpec("conv_9", "h", ttl=30, wait=0), 5)
-    assert isinstance(holder, Grant)
-    spec = AcquireSpec("conv_9", "w1", ttl=30, wait=30, request_id="r9")
-    first = asyncio.create_task(m.acquire(spec, 40))
-    await eventually(functools.partial(_queued, m, "conv_9"))
+    holder, spec, first = await _held_and_queued(m, "conv_9", "r9")
     # The retry reads the slot queued, but its take-over is held back while the first
     # attempt is granted and answers; then the retry re-reads it granted.
     faulty.hold_takeover_claim = 0.5
