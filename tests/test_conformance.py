@@ -444,3 +444,17 @@ async def test_closing_a_session_ends_its_queued_acquires(coord: Coordinator) ->
     err = await rpc_error(asyncio.wait_for(waiter, 30))
     assert err.code() == grpc.StatusCode.NOT_FOUND and "session" in (err.details() or "")
     await eventually(functools.partial(_has_waiters, coord, "cq", 0))
+
+
+async def test_release_trusts_the_store_not_the_token_about_sessions(
+        coord: Coordinator) -> None:
+    from threadlock import tokens
+    s = await _session(coord, ttl=30)
+    a = await coord.lease("ts1", "proc-1", ttl=0, session_id=s.session_id)
+    await coord.lease("ts2", "proc-1", ttl=0, session_id=s.session_id)
+    ref = tokens.decode_lease(a.lease_token)
+    flipped = tokens.encode_lease(tokens.LeaseRef(ref.key, ref.uid, ref.lease, ref.revision,
+                                                  session=False))
+    assert await coord.release(flipped)  # releases that lock, and only that lock
+    await coord.stub.KeepAlive(pb.KeepAliveRequest(session_id=s.session_id), timeout=10)
+    assert not await coord.status("ts1") and await coord.status("ts2")

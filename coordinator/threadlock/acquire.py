@@ -194,6 +194,7 @@ class Acquirer:
                                        return_when=asyncio.FIRST_COMPLETED)
                 finally:
                     waiting.cancel()
+                    await asyncio.gather(waiting, return_exceptions=True)
             # Nobody is ahead: mark it granted (onto the session's lease, for a session). The
             # compare on the last write also fails if the lease expired meanwhile (never grant
             # a dead waiter: etcd #9921) or a retry took the request over.

@@ -69,16 +69,16 @@ class LockManager:
         deadline = time.monotonic() + timeout
         try:
             tomb = await self._tombstone_lease(deadline)
-            removed = await self.store.remove(ref.key, ref.uid, ref.revision, ref.lease, tomb,
-                                              deadline)
+            removed, was = await self.store.remove(ref.key, ref.uid, ref.revision, ref.lease,
+                                                   tomb, deadline)
         except LeaseGone:  # the tombstone lease expired (e.g. a long etcd outage): renew it
             self._tombstone = None
             tomb = await self._tombstone_lease(deadline)
-            removed = await self.store.remove(ref.key, ref.uid, ref.revision, ref.lease, tomb,
-                                              deadline)
+            removed, was = await self.store.remove(ref.key, ref.uid, ref.revision, ref.lease,
+                                                   tomb, deadline)
         if removed is Removed.REMOVED:
             log.info("released", extra={"key": ref.key, "fencing_token": ref.revision})
-            if not ref.session:
+            if was is not None and was.lease != was.entry.session:  # the lock's own lease
                 await self._cleanups.run(lambda: self._revoke(ref.lease), deadline,
                                          retry=False)
             return True

@@ -188,11 +188,14 @@ class MemoryStore:
         if held is None:
             raise LeaseGone("lease not found")
         self._revision += 1
+        previous = self._fences.get(attempt)  # a put on the same key moves it, as in etcd
+        if previous is not None and previous in self._leases:
+            self._leases[previous].fences.discard(attempt)
         self._fences[attempt] = lease
         held.fences.add(attempt)
 
     async def remove(self, key: str, uid: str, revision: int, lease: int,
-                     tombstone_lease: int, deadline: float) -> Removed:
+                     tombstone_lease: int, deadline: float) -> tuple[Removed, Contender | None]:
         tomb = self._live(tombstone_lease) if tombstone_lease else None
         current = self._keys.get(key, {}).get(uid)
         if current is not None and (current.revision, current.lease) == (revision, lease):
@@ -202,10 +205,10 @@ class MemoryStore:
             self._delete(key, uid)
             if tomb is not None:
                 self._put_tombstone(uid, tombstone_lease, tomb)
-            return Removed.REMOVED
+            return Removed.REMOVED, _copy(current)
         if uid in self._tombstones:
-            return Removed.ALREADY
-        return Removed.GONE
+            return Removed.ALREADY, None
+        return Removed.GONE, None
 
     async def discard(self, c: Contender, deadline: float) -> bool:
         current = self._keys.get(c.key, {}).get(c.uid)

@@ -119,9 +119,10 @@ class Store(Protocol):
         the updated contender, or None if it changed or is gone."""
 
     async def remove(self, key: str, uid: str, revision: int, lease: int,
-                     tombstone_lease: int, deadline: float) -> Removed:
+                     tombstone_lease: int, deadline: float) -> tuple[Removed, Contender | None]:
         """Delete the contender if it is still the one created at `revision` on `lease`, and
-        leave a tombstone for `uid` on `tombstone_lease` (0 = none), atomically."""
+        leave a tombstone for `uid` on `tombstone_lease` (0 = none), atomically; with the
+        contender as it was (REMOVED) - the store, not the token, says what it was."""
 
     async def fence(self, attempt: str, lease: int, deadline: float) -> None:
         """Make an enqueue of `attempt` fail if it has not applied yet (its answer was lost

@@ -225,9 +225,9 @@ class EtcdStore:
             key=self._fence(attempt), lease=lease), deadline, "fence")
 
     async def remove(self, key: str, uid: str, revision: int, lease: int,
-                     tombstone_lease: int, deadline: float) -> Removed:
+                     tombstone_lease: int, deadline: float) -> tuple[Removed, Contender | None]:
         me, tomb = self._ckey(key, uid), self._tomb(uid)
-        then = [_delete(me)]
+        then = [pb.RequestOp(request_delete_range=pb.DeleteRangeRequest(key=me, prev_kv=True))]
         if tombstone_lease:
             then.append(_put(tomb, b"", tombstone_lease))
         resp = await self._txn(pb.TxnRequest(
@@ -237,8 +237,11 @@ class EtcdStore:
             failure=[_range(tomb, count_only=True)]),  # -> was it released before?
             deadline, "release")
         if resp.succeeded:
-            return Removed.REMOVED
-        return Removed.ALREADY if resp.responses[0].response_range.count else Removed.GONE
+            return Removed.REMOVED, self._contender(
+                resp.responses[0].response_delete_range.prev_kvs[0])
+        if resp.responses[0].response_range.count:
+            return Removed.ALREADY, None
+        return Removed.GONE, None
 
     async def discard(self, c: Contender, deadline: float) -> bool:
         me = self._ckey(c.key, c.uid)
