@@ -124,7 +124,7 @@ class Acquirer:
             raise NotFound("session_id: the session has ended (expired or closed)") from exc
         except BaseException:
             # The write may have happened, or may still land: undo or fence it.
-            await self.cleanups.run(lambda: self._undo(a), deadline, retry=bool(a.session))
+            await self.cleanups.run(lambda: self._undo(a), deadline, retry=True)
             raise
 
     async def _retried(self, a: _Attempt, c: Contender, start: float, wait_until: float,
@@ -285,7 +285,8 @@ class Acquirer:
 
     # Cleanup ------------------------------------------------------------------------------
     async def _give_back(self, a: _Attempt, deadline: float) -> None:
-        await self.cleanups.run(lambda: self._leave(a), deadline, retry=bool(a.session))
+        # Retried too for a lock's own lease: its TTL may be an hour.
+        await self.cleanups.run(lambda: self._leave(a), deadline, retry=True)
 
     async def _revoke_later(self, lease: int, deadline: float) -> None:
         await self.cleanups.run(lambda: self.store.revoke(lease, fresh_deadline()), deadline,

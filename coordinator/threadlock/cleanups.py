@@ -2,10 +2,10 @@
 needs them was cancelled or ran out of time, without making its answer late.
 
 Each step runs as a task of its own. The caller waits for it only until its own deadline;
-after that it finishes in the background. A step that fails is retried when `retry` is set,
-for contenders under a session: no lease expiry would remove those for the session's whole
-life. `close()` lets steps in flight finish (bounded) and drops the rest: whatever they would
-have deleted lives on a lease, which ends on its own.
+after that it finishes in the background. A step that fails is retried when `retry` is set:
+for contenders under a session no lease expiry would remove them for the session's whole life,
+and a lock's own lease may last an hour. `close()` lets steps in flight finish (bounded) and
+drops the rest: whatever they would have deleted lives on a lease, which ends on its own.
 """
 
 from __future__ import annotations
