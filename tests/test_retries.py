@@ -194,6 +194,8 @@ class Faulty:
         self.hold_takeover_claim = 0.0
         self.late_enqueue: asyncio.Task[object] | None = None
         self.lose_next_enqueue = False
+        self.late_takeover: asyncio.Task[object] | None = None
+        self.lose_next_takeover = False
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
@@ -202,6 +204,15 @@ class Faulty:
                     lease: int = 0) -> Contender | None:
         if self.hold_takeover_claim and not entry.acquired_at_us:
             await asyncio.sleep(self.hold_takeover_claim)
+        if self.lose_next_takeover and not entry.acquired_at_us:
+            self.lose_next_takeover = False
+
+            async def land_late() -> object:
+                await asyncio.sleep(0.5)
+                return await self.inner.claim(c, entry, deadline + 10, lease)
+
+            self.late_takeover = asyncio.create_task(land_late())
+            raise Unavailable("injected: the take-over's answer was lost (it lands later)")
         result = await self.inner.claim(c, entry, deadline, lease)
         if self.lose_grant_claim and entry.acquired_at_us:
             raise Unavailable("injected: the claim applied, its answer was lost")
@@ -284,3 +295,16 @@ async def test_retry_that_finds_the_request_granted_meanwhile_never_deletes_it(
     slow.renew_delay = 0.0
     await m.close()  # let its cleanup run to the end
     assert await _holder_revision(store, "conv_9") == delivered.fencing_token
+
+
+async def test_late_take_over_of_a_failed_retry_is_fenced_off(store: Store) -> None:
+    faulty = Faulty(store)
+    m = LockManager(faulty, Limits())  # type: ignore[arg-type]
+    holder, spec, first = await _held_and_queued(m, "conv_10", "r10")
+    faulty.lose_next_takeover = True
+    with pytest.raises(Unavailable):
+        await m.acquire(spec, 10)  # the retry: its take-over is lost, it lands later
+    assert faulty.late_takeover is not None
+    assert await asyncio.wait_for(faulty.late_takeover, 10) is None  # fenced: not applied
+    await m.release(holder.lease_token, 5)
+    assert isinstance(await asyncio.wait_for(first, 30), Grant)  # the first attempt goes on

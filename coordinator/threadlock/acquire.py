@@ -64,6 +64,7 @@ class _Attempt:
     session: tokens.SessionRef | None
     lease: int = 0  # a lease this attempt granted (the lock's own, or a session waiter's)
     granted_us: int = 0  # acquired_at of a grant this attempt made itself
+    lost_write: bool = False  # a write whose answer was lost: it may still land
 
 
 class Acquirer:
@@ -157,8 +158,8 @@ class Acquirer:
     async def _take(self, a: _Attempt, c: Contender, deadline: float) -> Contender:
         """Claim `c` for this attempt, so that no earlier attempt's cleanup deletes it."""
         for _ in range(3):  # other attempts of this request_id may be taking it over too
-            taken = await self.store.claim(c, _granted(c.entry, c.entry.acquired_at_us, a.id),
-                                           deadline)
+            taken = await self._claim(a, c, _granted(c.entry, c.entry.acquired_at_us, a.id),
+                                      deadline)
             if taken is not None:
                 return taken
             found = await self.store.get(c.key, c.uid, deadline)
@@ -166,6 +167,16 @@ class Acquirer:
                 raise Aborted(f"the lease for {c.key!r} expired; acquire again")
             c = found
         raise Aborted(f"other attempts with this request_id keep taking over {c.key!r}; retry")
+
+    async def _claim(self, a: _Attempt, c: Contender, entry: state_pb2.Entry, deadline: float,
+                     lease: int = 0) -> Contender | None:
+        try:
+            return await self.store.claim(c, entry, deadline, lease)
+        except LeaseGone:
+            raise  # refused: nothing was written
+        except BaseException:
+            a.lost_write = True  # cleanup fences the attempt before it reads back
+            raise
 
     async def _wait(self, a: _Attempt, c: Contender, start: float, wait_until: float,
                     deadline: float) -> Grant | Busy:
@@ -200,8 +211,8 @@ class Acquirer:
             # a dead waiter: etcd #9921) or a retry took the request over.
             a.granted_us = now_us()
             try:
-                granted = await self.store.claim(c, _granted(c.entry, a.granted_us, a.id),
-                                                 deadline, lease=c.entry.session)
+                granted = await self._claim(a, c, _granted(c.entry, a.granted_us, a.id),
+                                            deadline, lease=c.entry.session)
             except LeaseGone as exc:
                 raise NotFound("session_id: the session has ended (expired or closed)") from exc
             if granted is None:
@@ -297,6 +308,9 @@ class Acquirer:
         not a grant made by another attempt (which may have been handed out); then the lease
         the slot lived on. It reads first, so a write whose answer was lost counts too.
         True if a write of this attempt had landed."""
+        if a.lost_write:  # fence first: then the lost write can no longer land behind our back
+            lease = await self.store.grant(FENCE_TTL, fresh_deadline())
+            await self.store.fence(a.id, lease, fresh_deadline())
         deadline = fresh_deadline()
         for _ in range(3):  # a write of this attempt still in flight may land in between
             found = await self.store.get(a.spec.key, a.uid, deadline)
@@ -318,7 +332,5 @@ class Acquirer:
     async def _undo(self, a: _Attempt) -> None:
         """After an enqueue whose outcome is unknown: make sure it can no longer land late,
         then delete what it wrote, if it landed (and nobody took it over since)."""
-        # Fence first: after this, the lost write can no longer land behind our back.
-        lease = await self.store.grant(FENCE_TTL, fresh_deadline())
-        await self.store.fence(a.id, lease, fresh_deadline())
+        a.lost_write = True
         await self._leave(a)

@@ -163,7 +163,8 @@ class MemoryStore:
                     lease: int = 0) -> Contender | None:
         queue_of = self._keys.get(c.key, {})
         current = queue_of.get(c.uid)
-        if current is None or current.mod_revision != c.mod_revision:
+        if (current is None or current.mod_revision != c.mod_revision
+                or entry.attempt in self._fences):
             return None
         target = current.lease
         if lease:

@@ -114,9 +114,9 @@ class Store(Protocol):
 
     async def claim(self, c: Contender, entry: state_pb2.Entry, deadline: float,
                     lease: int = 0) -> Contender | None:
-        """Store `entry` for `c` if nobody wrote it since `c` was read (same mod revision),
-        keeping its lease, or moving it to `lease` if given (its create revision stays);
-        the updated contender, or None if it changed or is gone."""
+        """Store `entry` for `c` if nobody wrote it since `c` was read (same mod revision) and
+        `entry.attempt` is not fenced off, keeping its lease, or moving it to `lease` if given
+        (its create revision stays); the updated contender, or None if not."""
 
     async def remove(self, key: str, uid: str, revision: int, lease: int,
                      tombstone_lease: int, deadline: float) -> tuple[Removed, Contender | None]:
@@ -125,8 +125,8 @@ class Store(Protocol):
         contender as it was (REMOVED) - the store, not the token, says what it was."""
 
     async def fence(self, attempt: str, lease: int, deadline: float) -> None:
-        """Make an enqueue of `attempt` fail if it has not applied yet (its answer was lost
-        and it may still land); the fence lives on `lease`."""
+        """Make an enqueue or claim of `attempt` fail if it has not applied yet (its answer
+        was lost and it may still land); the fence lives on `lease`."""
 
     async def discard(self, c: Contender, deadline: float) -> bool:
         """Delete `c` if nobody wrote it since (same mod revision). True if deleted."""

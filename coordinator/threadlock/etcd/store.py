@@ -211,7 +211,8 @@ class EtcdStore:
                     lease: int = 0) -> Contender | None:
         me = self._ckey(c.key, c.uid)
         resp = await self._txn(pb.TxnRequest(
-            compare=[_eq_mod(me, c.mod_revision)],  # nobody wrote it since we read it
+            compare=[_eq_mod(me, c.mod_revision),  # nobody wrote it since we read it,
+                     _eq_create(self._fence(entry.attempt), 0)],  # and we are not fenced off
             # -> ours: keep its lease, or move it (a put keeps the create revision).
             success=[_put(me, _bytes(entry), lease, ignore_lease=not lease)]),
             deadline, "claim")
