@@ -458,3 +458,12 @@ async def test_release_trusts_the_store_not_the_token_about_sessions(
     assert await coord.release(flipped)  # releases that lock, and only that lock
     await coord.stub.KeepAlive(pb.KeepAliveRequest(session_id=s.session_id), timeout=10)
     assert not await coord.status("ts1") and await coord.status("ts2")
+
+
+async def test_grants_are_logged_with_key_owner_and_fencing_token(
+        coord: Coordinator, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="threadlock.locks")
+    lease = await coord.lease("logged", "worker-9")
+    granted = [r for r in caplog.records if r.getMessage() == "granted"]
+    assert [(r.key, r.owner, r.fencing_token) for r in granted] == [  # type: ignore[attr-defined]
+        ("logged", "worker-9", lease.fencing_token)]

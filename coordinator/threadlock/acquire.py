@@ -21,6 +21,7 @@ request over; NotFound for a session that ended.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 
@@ -30,6 +31,8 @@ from threadlock.errors import Aborted, FailedPrecondition, NotFound, Unavailable
 from threadlock.internal import state_pb2
 from threadlock.model import AcquireSpec, Busy, Grant, HolderInfo
 from threadlock.store import Contender, Enqueued, LeaseGone, Outcome, Store
+
+log = logging.getLogger("threadlock.locks")
 
 FINAL_STEPS = 0.5  # budget kept for the reads and cleanup after a wait elapses
 WAITER_TTL = 10  # lease of a session caller's queue slot; lapses 10 s after its coordinator
@@ -98,7 +101,7 @@ class Acquirer:
                 a.lease = await self.store.grant(WAITER_TTL, deadline)
                 r = await self._enqueue(a, entry, a.lease, True, deadline, mark_granted=False)
         if a.lease and r.outcome not in (Outcome.GRANTED, Outcome.QUEUED):
-            await self._revoke_later(a.lease, deadline)  # nothing was written with it
+            await self.revoke_later(a.lease, deadline)  # nothing was written with it
         if r.outcome is Outcome.BUSY:
             return await self._busy(spec.key, r.holder, r.count, 0.0, deadline)
         if r.outcome is Outcome.RELEASED:
@@ -220,7 +223,7 @@ class Acquirer:
                               "was granted; acquire again")
             c = granted
             if c.entry.session and waiter_lease != c.entry.session:
-                await self._revoke_later(waiter_lease, deadline)  # the slot moved to the session
+                await self.revoke_later(waiter_lease, deadline)  # the slot moved to the session
         except BaseException:
             await self._give_back(a, deadline)
             raise
@@ -262,6 +265,7 @@ class Acquirer:
             raise
         token = tokens.encode_lease(tokens.LeaseRef(c.key, c.uid, c.lease, c.revision,
                                                     bool(e.session)))
+        log.info("granted", extra={"key": c.key, "owner": e.owner, "fencing_token": c.revision})
         return Grant(c.key, e.owner, token, c.revision, (e.acquired_at_us or now_us()) / 1e6,
                      now + left, ttl, dict(e.metadata), a.spec.session_id)
 
@@ -299,7 +303,8 @@ class Acquirer:
         # Retried too for a lock's own lease: its TTL may be an hour.
         await self.cleanups.run(lambda: self._leave(a), deadline, retry=True)
 
-    async def _revoke_later(self, lease: int, deadline: float) -> None:
+    async def revoke_later(self, lease: int, deadline: float) -> None:
+        """Revoke `lease` as a cleanup step (it finishes even if the caller is cancelled)."""
         await self.cleanups.run(lambda: self.store.revoke(lease, fresh_deadline()), deadline,
                                 retry=False)
 

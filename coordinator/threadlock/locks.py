@@ -20,7 +20,7 @@ import time
 
 from threadlock import tokens
 from threadlock.acquire import Acquirer, holder_info, now_us
-from threadlock.cleanups import Cleanups, fresh_deadline
+from threadlock.cleanups import Cleanups
 from threadlock.errors import InvalidArgument, NotFound, Unavailable
 from threadlock.internal import state_pb2
 from threadlock.model import (
@@ -35,7 +35,7 @@ from threadlock.model import (
     check_text,
     check_ttl,
 )
-from threadlock.store import Contender, LeaseGone, Removed, Store
+from threadlock.store import LeaseGone, Removed, Store
 
 log = logging.getLogger("threadlock.locks")
 
@@ -61,9 +61,6 @@ class LockManager:
         return await self._acquirer.acquire(check_acquire(spec, self.limits), timeout)
 
     # Release and renewal ------------------------------------------------------------------
-    async def _revoke(self, lease: int) -> None:
-        await self.store.revoke(lease, fresh_deadline())
-
     async def release(self, token: str, timeout: float) -> bool:
         ref = tokens.decode_lease(token)
         deadline = time.monotonic() + timeout
@@ -79,8 +76,7 @@ class LockManager:
         if removed is Removed.REMOVED:
             log.info("released", extra={"key": ref.key, "fencing_token": ref.revision})
             if was is not None and was.lease != was.entry.session:  # the lock's own lease
-                await self._cleanups.run(lambda: self._revoke(ref.lease), deadline,
-                                         retry=False)
+                await self._acquirer.revoke_later(ref.lease, deadline)
             return True
         if removed is Removed.ALREADY:
             return False
@@ -128,7 +124,7 @@ class LockManager:
         try:
             await self.store.put_session(lease, nonce, record, deadline)
         except BaseException:
-            await self._cleanups.run(lambda: self._revoke(lease), deadline, retry=False)
+            await self._acquirer.revoke_later(lease, deadline)
             raise
         session_id = tokens.encode_session(tokens.SessionRef(lease, nonce))
         return SessionGrant(session_id, granted_at + seconds, seconds)
@@ -174,9 +170,6 @@ class LockManager:
                   for g, ttl in zip(groups, ttls, strict=True)]
         token = _encode_page(groups[-1][0].key) if more and groups else ""
         return states, token
-
-    def _log(self, what: str, c: Contender) -> None:
-        log.info(what, extra={"key": c.key, "owner": c.entry.owner, "fencing_token": c.revision})
 
 
 def _encode_page(last_key: str) -> str:
