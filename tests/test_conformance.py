@@ -164,6 +164,49 @@ async def test_keepalive_keeps_the_lock_past_its_ttl(coord: Coordinator) -> None
     assert busy.busy.holder.fencing_token == held.fencing_token
 
 
+async def test_keepalive_merges_metadata_into_the_lock(coord: Coordinator) -> None:
+    held = await coord.lease("md", "worker", metadata={"worker": "w1", "step": "start"})
+    waiter = asyncio.create_task(coord.acquire("md", "next", wait=30))
+    await eventually(functools.partial(_has_waiters, coord, "md", 1))
+    await coord.stub.KeepAlive(pb.KeepAliveRequest(
+        lease_token=held.lease_token, metadata={"response_id": "resp_1", "step": ""}), timeout=10)
+    [state] = await coord.status("md")
+    assert dict(state.holder.metadata) == {"worker": "w1", "response_id": "resp_1"}
+    assert state.holder.fencing_token == held.fencing_token  # same grant, same token
+    busy = await coord.acquire("md", "other")
+    assert dict(busy.busy.holder.metadata)["response_id"] == "resp_1"
+    assert await coord.release(held.lease_token)  # the updated lock is still the token's
+    assert (await waiter).WhichOneof("result") == "lease"
+
+
+async def test_keepalive_metadata_of_a_session_lock(coord: Coordinator) -> None:
+    s = await _session(coord, ttl=30)
+    held = await coord.lease("md3", "proc", ttl=0, session_id=s.session_id)
+    await coord.stub.KeepAlive(pb.KeepAliveRequest(
+        lease_token=held.lease_token, metadata={"run_id": "run_1"}), timeout=10)
+    [state] = await coord.status("md3")
+    assert dict(state.holder.metadata) == {"run_id": "run_1"}
+    await coord.stub.CloseSession(pb.CloseSessionRequest(session_id=s.session_id), timeout=10)
+    assert not await coord.status("md3")  # still on the session's lease
+
+
+async def test_keepalive_metadata_is_checked_and_needs_a_lock(coord: Coordinator) -> None:
+    held = await coord.lease("md2", "worker")
+    too_many = {f"k{i}": "v" for i in range(17)}
+    err = await rpc_error(coord.stub.KeepAlive(pb.KeepAliveRequest(
+        lease_token=held.lease_token, metadata=too_many), timeout=10))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "metadata" in (err.details() or "")
+    s = await _session(coord, ttl=30)
+    err = await rpc_error(coord.stub.KeepAlive(pb.KeepAliveRequest(
+        session_id=s.session_id, metadata={"a": "b"}), timeout=10))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "metadata" in (err.details() or "")
+    assert await coord.release(held.lease_token)
+    gone = await rpc_error(coord.stub.KeepAlive(pb.KeepAliveRequest(
+        lease_token=held.lease_token, metadata={"a": "b"}), timeout=10))
+    assert gone.code() == grpc.StatusCode.NOT_FOUND
+    assert not await coord.status("md2")  # a gone lock is not re-created by an update
+
+
 # --- release ---------------------------------------------------------------------------------
 
 async def test_release_is_idempotent(coord: Coordinator) -> None:

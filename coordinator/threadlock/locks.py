@@ -32,10 +32,12 @@ from threadlock.model import (
     SessionGrant,
     WaiterInfo,
     check_acquire,
+    check_metadata,
+    check_metadata_update,
     check_text,
     check_ttl,
 )
-from threadlock.store import LeaseGone, Removed, Store
+from threadlock.store import Contender, LeaseGone, Removed, Store
 
 log = logging.getLogger("threadlock.locks")
 
@@ -83,8 +85,11 @@ class LockManager:
         raise NotFound(f"lease_token: no lease on {ref.key!r} matches this token: it expired, "
                        "its session ended, or it was released long ago; nothing was changed")
 
-    async def keepalive_lease(self, token: str, timeout: float) -> tuple[float, int]:
+    async def keepalive_lease(self, token: str, timeout: float,
+                              metadata: dict[str, str] | None = None) -> tuple[float, int]:
         ref = tokens.decode_lease(token)
+        if metadata:
+            check_metadata_update(metadata, self.limits)
         deadline = time.monotonic() + timeout
         # Check that the lock itself exists before renewing: a lease can outlive its lock (a
         # session's always does), and a token that names no lock must not keep any lease alive.
@@ -92,11 +97,34 @@ class LockManager:
         now = time.time()
         ttl = 0
         if lock is not None and (lock.revision, lock.lease) == (ref.revision, ref.lease):
-            ttl = await self.store.renew(ref.lease, deadline)
+            if metadata and not await self._annotate(lock, metadata, deadline):
+                lock = None  # it went away while we wrote
+            else:
+                ttl = await self.store.renew(ref.lease, deadline)
         if ttl <= 0:
             raise NotFound(f"lease_token: the lease on {ref.key!r} is gone (expired, released, "
                            "or its session ended); stop the work it protected")
         return now + ttl, ttl
+
+    async def _annotate(self, lock: Contender, update: dict[str, str], deadline: float) -> bool:
+        """Merge `update` into the lock's metadata by compare-and-put on its mod revision (the
+        attempt id stays, so ownership is unchanged); re-read and retry if another write won."""
+        for _ in range(5):
+            entry = state_pb2.Entry()
+            entry.CopyFrom(lock.entry)
+            for k, v in update.items():
+                if v:
+                    entry.metadata[k] = v
+                else:
+                    entry.metadata.pop(k, None)
+            check_metadata(dict(entry.metadata), self.limits)
+            if await self.store.claim(lock, entry, deadline) is not None:
+                return True
+            again = await self.store.get(lock.key, lock.uid, deadline)
+            if again is None or (again.revision, again.lease) != (lock.revision, lock.lease):
+                return False
+            lock = again
+        raise Unavailable(f"metadata: {lock.key!r} kept changing under the update; retry")
 
     async def _tombstone_lease(self, deadline: float) -> int:
         try:

@@ -15,7 +15,7 @@ import grpc
 import grpc.aio
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from threadlock.errors import LockError, status_of
+from threadlock.errors import InvalidArgument, LockError, status_of
 from threadlock.locks import LockManager
 from threadlock.model import AcquireSpec, Busy, Grant, HolderInfo
 from threadlock.v1 import lock_pb2 as pb
@@ -102,9 +102,13 @@ class LockServicer(lock_pb2_grpc.LockServiceServicer):
     async def KeepAlive(self, request: pb.KeepAliveRequest,
                         context: Ctx) -> pb.KeepAliveResponse:
         if request.WhichOneof("target") == "session_id":
+            if request.metadata:
+                await _abort(context, InvalidArgument(
+                    "metadata", "only with lease_token: a session has no key of its own"))
             step = self.manager.keepalive_session(request.session_id, _budget(context))
         else:
-            step = self.manager.keepalive_lease(request.lease_token, _budget(context))
+            step = self.manager.keepalive_lease(request.lease_token, _budget(context),
+                                                dict(request.metadata))
         expires_at, ttl = await _run(context, step)
         return pb.KeepAliveResponse(expires_at=_ts(expires_at), ttl=_dur(ttl))
 
