@@ -36,8 +36,8 @@ if ! venv_ok; then
   "$PY" -m venv "$VENV"
 fi
 
-# Reinstall when pyproject.toml (the dependency list) or the repo location changed.
-want="$(sha256sum pyproject.toml | cut -d' ' -f1) $ROOT"
+# Reinstall when a pyproject.toml (the dependency lists) or the repo location changed.
+want="$(cat pyproject.toml clients/python/pyproject.toml | sha256sum | cut -d' ' -f1) $ROOT"
 if [[ -f $STAMP && "$(cat "$STAMP")" == "$want" ]]; then
   say ".venv up to date"
 else
@@ -52,6 +52,8 @@ else
   pip_step --upgrade pip
   say "installing threadlock with the dev extra (pip install -e '.[dev]')"
   pip_step -e '.[dev]'
+  say "installing the client SDK with its openai extra (pip install -e 'clients/python[openai]')"
+  pip_step -e 'clients/python[openai]'
   printf '%s\n' "$want" >"$STAMP"
 fi
 

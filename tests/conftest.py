@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from etcd_server import EtcdServer
-from harness import Coordinator, etcd_config, memory_config
+from harness import Coordinator, etcd_config, memory_config, serve_process
 
 # --- etcd -------------------------------------------------------------------------------------
 
@@ -66,3 +66,22 @@ async def coordinators() -> AsyncIterator[list[Coordinator]]:
     yield started
     for c in started:
         await c.stop()
+
+
+# --- coordinator processes (for clients that block, like the sync SDK, and for many processes)
+
+
+@pytest.fixture(scope="session", params=["memory", "etcd"])
+def served(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The address of a `threadlock serve` process, once per backend, shared by the session:
+    keep your keys unique (e.g. with uuid)."""
+    env: dict[str, str] = {}
+    if request.param == "etcd":
+        server: EtcdServer = request.getfixturevalue("etcd")
+        env = {"THREADLOCK_ETCD_ENDPOINTS": server.endpoint,
+               "THREADLOCK_KEY_PREFIX": f"/tl-served/{uuid.uuid4().hex[:8]}/"}
+    proc, address = serve_process(env, tmp_path_factory.mktemp("served") / "serve.log")
+    yield address
+    proc.terminate()
+    proc.wait(timeout=30)

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import socket
 import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import grpc
@@ -113,6 +117,23 @@ async def rpc_error(call: Awaitable[object]) -> grpc.aio.AioRpcError:
     except grpc.aio.AioRpcError as exc:
         return exc
     raise AssertionError(f"expected a gRPC error, got {result!r}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve_process(extra_env: dict[str, str], log: Path) -> tuple[subprocess.Popen[str], str]:
+    """A `threadlock serve` process on a free loopback port, once it answers SERVING."""
+    address = f"127.0.0.1:{free_port()}"
+    env = {**os.environ, "THREADLOCK_LISTEN": address, "THREADLOCK_SHUTDOWN_GRACE": "5",
+           **extra_env}
+    proc = subprocess.Popen([sys.executable, "-m", "threadlock", "serve"], env=env, text=True,
+                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+    wait_serving(address, proc)
+    return proc, address
 
 
 def wait_serving(address: str, proc: subprocess.Popen[str],

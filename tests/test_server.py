@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,16 +15,10 @@ from pathlib import Path
 
 import pytest
 from etcd_server import EtcdServer
-from harness import wait_serving
+from harness import serve_process
 
 ROOT = Path(__file__).resolve().parent.parent
 BUF = ROOT / ".tools" / "node_modules" / ".bin" / "buf"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _cli(*args: str, address: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -37,16 +30,6 @@ def _cli(*args: str, address: str, check: bool = True) -> subprocess.CompletedPr
     return done
 
 
-def _start(extra_env: dict[str, str], log: Path) -> tuple[subprocess.Popen[str], str]:
-    address = f"127.0.0.1:{_free_port()}"
-    env = {**os.environ, "THREADLOCK_LISTEN": address, "THREADLOCK_SHUTDOWN_GRACE": "5",
-           **extra_env}
-    proc = subprocess.Popen([sys.executable, "-m", "threadlock", "serve"], env=env, text=True,
-                            stdout=log.open("w"), stderr=subprocess.STDOUT)
-    wait_serving(address, proc)
-    return proc, address
-
-
 @pytest.fixture(params=["memory", "etcd"])
 def served(request: pytest.FixtureRequest, tmp_path: Path,
            key_prefix: str) -> Iterator[tuple[subprocess.Popen[str], str, Path]]:
@@ -55,7 +38,7 @@ def served(request: pytest.FixtureRequest, tmp_path: Path,
         etcd: EtcdServer = request.getfixturevalue("etcd")
         env = {"THREADLOCK_ETCD_ENDPOINTS": etcd.endpoint, "THREADLOCK_KEY_PREFIX": key_prefix}
     log = tmp_path / "serve.log"
-    proc, address = _start(env, log)
+    proc, address = serve_process(env, log)
     yield proc, address, log
     if proc.poll() is None:
         proc.kill()
@@ -111,7 +94,7 @@ def test_sigterm_drains_and_exits_cleanly(
 
 def test_embedded_backend_says_so_in_its_log(tmp_path: Path) -> None:
     log = tmp_path / "serve.log"
-    proc, _ = _start({}, log)
+    proc, _ = serve_process({}, log)
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=30)
     assert "in-memory" in log.read_text()

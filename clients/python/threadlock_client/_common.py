@@ -1,0 +1,135 @@
+"""What the sync and async faces share besides the protocol: settings, channels, and the
+read-only view of a held lease."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+from threadlock_client import _protocol as proto
+from threadlock_client._proto import lock_pb2 as pb
+
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+ADDRESS_ENV = "THREADLOCK_ADDRESS"  # the CLI reads the same variable
+
+
+@dataclass(frozen=True)
+class Tls:
+    """TLS to the coordinator: `ca` verifies it; `cert` + `key` for mutual TLS (PEM paths)."""
+
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+
+    def credentials(self) -> grpc.ChannelCredentials:
+        def read(path: str | None) -> bytes | None:
+            return Path(path).read_bytes() if path else None
+        return grpc.ssl_channel_credentials(read(self.ca), read(self.key), read(self.cert))
+
+
+@dataclass(frozen=True)
+class Settings:
+    addresses: tuple[str, ...]
+    owner: str
+    tls: Tls | None
+    call_timeout: float  # budget of each call, besides an Acquire's wait
+    release_timeout: float  # a release after the work: fresh and bounded
+    use_session: bool
+    session_ttl: float
+
+    @staticmethod
+    def make(addresses: str | Sequence[str] | None, owner: str | None, tls: Tls | None,
+             call_timeout: float, release_timeout: float, use_session: bool,
+             session_ttl: float) -> Settings:
+        if addresses is None:
+            addresses = os.environ.get(ADDRESS_ENV, DEFAULT_ADDRESS)
+        if isinstance(addresses, str):
+            addresses = [a.strip() for a in addresses.split(",")]
+        found = tuple(a for a in addresses if a)
+        if not found:
+            raise ValueError("addresses: give at least one coordinator address (host:port)")
+        for name, value in (("call_timeout", call_timeout), ("release_timeout", release_timeout),
+                            ("session_ttl", session_ttl)):
+            if not value > 0:
+                raise ValueError(f"{name}: must be a positive number of seconds, got {value!r}")
+        return Settings(found, owner or default_owner(), tls, call_timeout, release_timeout,
+                        use_session, session_ttl)
+
+    def channel_options(self) -> list[tuple[str, object]]:
+        return [("grpc.service_config", proto.SERVICE_CONFIG), ("grpc.enable_retries", 1),
+                ("grpc.keepalive_time_ms", 30_000)]
+
+
+def default_owner() -> str:
+    """host:pid, what Status shows when the caller names no owner."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def check_hold(key: str, ttl: float, wait: float) -> None:
+    """Fail before any call for what is certainly wrong; the coordinator checks the rest."""
+    if not key:
+        raise ValueError("key: must not be empty")
+    if not ttl > 0:
+        raise ValueError(f"ttl: must be a positive number of seconds, got {ttl!r}")
+    if not wait >= 0:
+        raise ValueError(f"wait: must be zero (fail fast) or positive seconds, got {wait!r}")
+
+
+class LeaseView:
+    """A held lock: read-only facts and loss, shared by `Lease` and `AsyncLease`."""
+
+    def __init__(self, lease: pb.Lease, state: proto.LeaseState) -> None:
+        self._pb = lease
+        self._state = state
+
+    @property
+    def key(self) -> str:
+        return self._pb.key
+
+    @property
+    def owner(self) -> str:
+        return self._pb.owner
+
+    @property
+    def fencing_token(self) -> int:
+        """Strictly increases with every grant of the key: hand it to what you protect."""
+        return self._pb.fencing_token
+
+    @property
+    def lease_token(self) -> str:
+        return self._pb.lease_token
+
+    @property
+    def session_id(self) -> str:
+        return self._pb.session_id
+
+    @property
+    def acquired_at(self) -> dt.datetime | None:
+        return proto.timestamp(self._pb.acquired_at)
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return dict(self._pb.metadata)
+
+    @property
+    def lost(self) -> bool:
+        """True once the lease ended under us (renewal refused, or not renewed in time)."""
+        return self._state.reason() is not None
+
+    @property
+    def lost_reason(self) -> str | None:
+        return self._state.reason()
+
+    def check(self) -> None:
+        """A checkpoint: raise LeaseLost if the lease ended. Call it between steps of work."""
+        self._state.check()
+
+    def __repr__(self) -> str:
+        lost = f", lost: {self.lost_reason}" if self.lost else ""
+        return f"<{type(self).__name__} {self.key!r} token={self.fencing_token}{lost}>"

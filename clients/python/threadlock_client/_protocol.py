@@ -1,0 +1,331 @@
+"""The lock protocol as I/O-free generators. `client.py` (threads) and `aio.py` (asyncio) are
+thin drivers that perform what these flows yield, so the policy (deadlines, failover, retry
+with the same request_id, renewal, loss detection) exists once.
+
+A flow yields operations and finally returns its result:
+
+    Call(method, request, timeout, target) -> the response; a failure is thrown back in as
+                                              RpcFailure(code, details)
+    Sleep(seconds)                         -> True if the driver was told to stop meanwhile
+
+Retries: each channel carries gRPC's own retry policy for UNAVAILABLE (see `SERVICE_CONFIG`);
+when an address stays unavailable, `call` fails over to the next one and, after a full round,
+backs off, all within the caller's deadline. Acquire always carries a request_id, so a retry
+(by gRPC or by `call`) gets the same lease back and never a second grant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf import duration_pb2, timestamp_pb2
+from google.protobuf.message import Message
+
+from threadlock_client import errors
+from threadlock_client._proto import lock_pb2 as pb
+
+T = TypeVar("T")
+M = TypeVar("M", bound=Message)
+
+SERVICE_CONFIG = json.dumps({"methodConfig": [{
+    "name": [{"service": "threadlock.v1.LockService"}],
+    "retryPolicy": {"maxAttempts": 4, "initialBackoff": "0.1s", "maxBackoff": "1s",
+                    "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]},
+}]})
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    request: Message
+    timeout: float
+    target: int  # index of the address to call
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+class RpcFailure(Exception):
+    """What a driver throws into a flow when a Call fails."""
+
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        super().__init__(f"{code.name}: {details}")
+        self.code = code
+        self.details = details
+
+
+Op = Call | Sleep
+Flow = Generator[Op, Any, T]
+
+
+def advance(flow: Flow[T], value: Any, error: BaseException | None) -> tuple[Op | None, T | None]:
+    """One step of a flow for a driver: (next operation, None) or (None, result)."""
+    try:
+        return (flow.throw(error) if error is not None else flow.send(value)), None
+    except StopIteration as done:
+        return None, done.value
+
+
+@dataclass
+class Targets:
+    """The coordinator addresses and which one is in use (failover moves it)."""
+
+    count: int
+    current: int = 0
+
+    def rotate(self) -> None:
+        self.current = (self.current + 1) % self.count
+
+
+def call(targets: Targets, method: str, request: M | Message, deadline: float,
+         wait_until: float | None = None) -> Flow[Any]:
+    """One RPC, failing over between addresses on UNAVAILABLE until `deadline` (monotonic).
+    With `wait_until`, the request is an Acquire whose `wait` shrinks on each retry so that
+    the whole call ends by `deadline`."""
+    tried = 0
+    last = "no attempt"
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise errors.Unavailable(grpc.StatusCode.UNAVAILABLE,
+                                     f"{method}: no coordinator answered in time ({last})")
+        if wait_until is not None:
+            assert isinstance(request, pb.AcquireRequest)
+            request.wait.CopyFrom(duration(max(wait_until - time.monotonic(), 0.0)))
+        try:
+            return (yield Call(method, request, left, targets.current))
+        except RpcFailure as failure:
+            if failure.code != grpc.StatusCode.UNAVAILABLE:
+                raise errors.from_rpc(failure.code, failure.details) from None
+            last = failure.details
+        tried += 1
+        targets.rotate()
+        if tried % targets.count == 0:  # every address failed once: back off, within budget
+            pause = min(0.1 * 2 ** (tried // targets.count), 2.0, deadline - time.monotonic())
+            if pause > 0:
+                yield Sleep(pause)
+
+
+# --- lease state, shared by every face ------------------------------------------------------
+
+@dataclass
+class LeaseState:
+    """What the SDK knows about one lease (a lock's own, or a session's). Loss is sticky.
+    A lock held under a session has `parent` = the session's state and is lost with it."""
+
+    key: str
+    token: str  # lease token, or session id
+    fencing_token: int
+    ttl: float
+    expires: float  # monotonic: when the lease lapses unless renewed (a conservative guess)
+    parent: LeaseState | None = None
+    lost_reason: str | None = None
+    listeners: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def margin(self) -> float:
+        """Declared lost this long before the guessed expiry: stop before others may start."""
+        return min(1.0, self.ttl / 10)
+
+    def __post_init__(self) -> None:
+        if self.parent is not None:
+            self.parent.listeners.append(self._parent_lost)  # pass the session's loss on
+
+    def _parent_lost(self) -> None:
+        self.reason()
+
+    def forget_parent(self) -> None:
+        """Released: stop listening to the session (it may outlive thousands of locks)."""
+        if self.parent is not None and self._parent_lost in self.parent.listeners:
+            self.parent.listeners.remove(self._parent_lost)
+
+    def renewed(self, sent: float, ttl: float) -> None:
+        self.ttl = ttl
+        self.expires = sent + ttl  # counted from when the request left: conservative
+
+    def due_in(self) -> float:
+        """Seconds until the next renewal: a third into the TTL, as the contract advises."""
+        return max(self.expires - self.ttl * 2 / 3 - time.monotonic(), 0.0)
+
+    def reason(self) -> str | None:
+        if self.lost_reason is None and self.parent is not None:
+            parent = self.parent.reason()
+            if parent is not None:
+                self.lose(f"its session was lost: {parent}")
+        elif self.lost_reason is None and self.parent is None and (
+                time.monotonic() >= self.expires - self.margin):
+            self.lose("it was not renewed in time (TTL lapsed)")
+        return self.lost_reason
+
+    def lose(self, reason: str) -> None:
+        if self.lost_reason is not None:
+            return
+        self.lost_reason = reason
+        for notify in list(self.listeners):
+            notify()
+
+    def check(self) -> None:
+        reason = self.reason()
+        if reason is not None:
+            raise errors.LeaseLost(self.key, self.fencing_token, reason)
+
+
+# --- flows ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HoldSpec:
+    key: str
+    owner: str
+    ttl: float
+    wait: float
+    request_id: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+    session_id: str = ""
+
+
+def acquire(targets: Targets, spec: HoldSpec, call_timeout: float) -> Flow[pb.Lease]:
+    """Acquire `spec.key` or raise ThreadBusy. Retries keep one request_id: never two grants."""
+    request = pb.AcquireRequest(key=spec.key, owner=spec.owner, metadata=spec.metadata,
+                                request_id=spec.request_id or uuid.uuid4().hex,
+                                session_id=spec.session_id)
+    if not spec.session_id:
+        request.ttl.CopyFrom(duration(spec.ttl))
+    wait_until = time.monotonic() + spec.wait
+    resp = yield from call(targets, "Acquire", request, wait_until + call_timeout, wait_until)
+    assert isinstance(resp, pb.AcquireResponse)
+    if resp.WhichOneof("result") == "lease":
+        return resp.lease
+    raise busy_error(spec.key, resp.busy)
+
+
+def keep(targets: Targets, state: LeaseState, request: pb.KeepAliveRequest,
+         call_timeout: float) -> Flow[None]:
+    """Renew `state` every ttl/3 until stopped. It is lost when the coordinator refuses
+    (NOT_FOUND), or when no renewal got through before the lease would lapse."""
+    while state.reason() is None:
+        if (yield Sleep(state.due_in())):
+            return
+        sent = time.monotonic()
+        try:
+            resp = yield from call(targets, "KeepAlive", request,
+                                   min(state.expires - state.margin, sent + call_timeout))
+        except errors.NotFound as exc:
+            state.lose(f"the coordinator refused to renew it ({exc.details})")
+        except errors.Unavailable as exc:
+            if time.monotonic() >= state.expires - state.margin:
+                state.lose(f"no renewal got through before its TTL lapsed ({exc.details})")
+        except errors.CoordinatorError as exc:
+            state.lose(f"renewal failed: {exc}")
+        else:
+            assert isinstance(resp, pb.KeepAliveResponse)
+            state.renewed(sent, seconds(resp.ttl))
+
+
+def annotate(targets: Targets, state: LeaseState, metadata: dict[str, str],
+             call_timeout: float) -> Flow[None]:
+    """Merge `metadata` into the held lock (Status shows it); renews it as a side effect."""
+    state.check()
+    sent = time.monotonic()
+    try:
+        resp = yield from call(targets, "KeepAlive", pb.KeepAliveRequest(
+            lease_token=state.token, metadata=metadata), sent + call_timeout)
+    except errors.NotFound as exc:
+        state.lose(f"the coordinator no longer knows it ({exc.details})")
+        state.check()
+        raise
+    assert isinstance(resp, pb.KeepAliveResponse)
+    if state.parent is None:
+        state.renewed(sent, seconds(resp.ttl))
+
+
+def release(targets: Targets, token: str, timeout: float) -> Flow[bool]:
+    """Give the lock back; False if it was already released or had expired."""
+    try:
+        resp = yield from call(targets, "Release", pb.ReleaseRequest(lease_token=token),
+                               time.monotonic() + timeout)
+    except errors.NotFound:
+        return False
+    assert isinstance(resp, pb.ReleaseResponse)
+    return resp.released
+
+
+def open_session(targets: Targets, owner: str, ttl: float,
+                 call_timeout: float) -> Flow[LeaseState]:
+    sent = time.monotonic()
+    resp = yield from call(targets, "OpenSession", pb.OpenSessionRequest(
+        owner=owner, ttl=duration(ttl)), sent + call_timeout)
+    assert isinstance(resp, pb.OpenSessionResponse)
+    ttl = seconds(resp.ttl)
+    return LeaseState(f"session of {owner}", resp.session_id, 0, ttl, sent + ttl)
+
+
+def close_session(targets: Targets, session_id: str, timeout: float) -> Flow[bool]:
+    resp = yield from call(targets, "CloseSession", pb.CloseSessionRequest(
+        session_id=session_id), time.monotonic() + timeout)
+    assert isinstance(resp, pb.CloseSessionResponse)
+    return resp.closed
+
+
+def status(targets: Targets, key: str | None, prefix: str,
+           call_timeout: float) -> Flow[list[pb.LockState]]:
+    """Every lock of `key`, or of keys starting with `prefix`, all pages."""
+    locks: list[pb.LockState] = []
+    page = ""
+    while True:
+        request = pb.StatusRequest(page_size=500, page_token=page)
+        if key is not None:
+            request.key = key
+        else:
+            request.prefix = prefix
+        resp = yield from call(targets, "Status", request, time.monotonic() + call_timeout)
+        assert isinstance(resp, pb.StatusResponse)
+        locks.extend(resp.locks)
+        page = resp.next_page_token
+        if not page:
+            return locks
+
+
+def state_of(lease: pb.Lease, parent: LeaseState | None) -> LeaseState:
+    """The state of a fresh grant. The server's expires_at is read against our wall clock;
+    clamped to [ttl/2, ttl] so that clock skew can neither declare it lost at once nor let
+    it look longer than a TTL (the coordinator renews a queued lease every ttl/3, so at least
+    half of it is left at grant). With less than 2/3 left, the first renewal goes at once."""
+    ttl = seconds(lease.ttl)
+    left = lease.expires_at.ToNanoseconds() / 1e9 - time.time()
+    return LeaseState(lease.key, lease.lease_token, lease.fencing_token, ttl,
+                      time.monotonic() + min(max(left, ttl / 2), ttl), parent)
+
+
+def busy_error(key: str, busy: pb.Busy) -> errors.ThreadBusy:
+    h = busy.holder
+    message = busy.message or (f"{key} is busy with another request. "
+                               "Please wait for it to finish and try again.")
+    return errors.ThreadBusy(
+        key, message, holder=h.owner, holder_since=timestamp(h.acquired_at),
+        holder_until=timestamp(h.expires_at), waiters=busy.waiters,
+        fencing_token=h.fencing_token, metadata=dict(h.metadata), waited=seconds(busy.waited))
+
+
+def duration(value: float) -> duration_pb2.Duration:
+    d = duration_pb2.Duration()
+    d.FromNanoseconds(int(max(value, 0.0) * 1e9))
+    return d
+
+
+def seconds(d: duration_pb2.Duration) -> float:
+    return d.seconds + d.nanos / 1e9
+
+
+def timestamp(ts: timestamp_pb2.Timestamp) -> dt.datetime | None:
+    if not ts.seconds and not ts.nanos:
+        return None
+    return dt.datetime.fromtimestamp(ts.ToNanoseconds() / 1e9, tz=dt.UTC)

@@ -1,0 +1,233 @@
+"""The asyncio face: `AsyncLockClient`, and `AsyncLease`, renewed by a background task.
+Same protocol as the sync face (_protocol.py); create the client inside its event loop.
+
+    from threadlock_client.aio import AsyncLockClient
+
+    async with AsyncLockClient("127.0.0.1:50051", owner="worker-1") as locks:
+        async with locks.hold("conv_abc", ttl=30, wait=10, cancel_on_loss=True) as lease:
+            await do_work(fencing_token=lease.fencing_token)
+
+With `cancel_on_loss=True` the task running the block is cancelled as soon as the lease is
+lost, and the block ends with LeaseLost instead of CancelledError; without it, `check()` is the
+checkpoint. Failure modes as in the sync face (client.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+import grpc
+import grpc.aio
+
+from threadlock_client import _protocol as proto
+from threadlock_client import errors
+from threadlock_client._common import LeaseView, Settings, Tls, check_hold
+from threadlock_client._proto import lock_pb2 as pb
+from threadlock_client._proto import lock_pb2_grpc
+
+T = TypeVar("T")
+log = logging.getLogger("threadlock_client")
+
+
+class AsyncLockClient:
+    """The asyncio twin of `LockClient` (same arguments, same semantics)."""
+
+    def __init__(self, addresses: str | Sequence[str] | None = None, *, owner: str | None = None,
+                 tls: Tls | None = None, use_session: bool = False, session_ttl: float = 30.0,
+                 call_timeout: float = 10.0, release_timeout: float = 5.0) -> None:
+        self.settings = Settings.make(addresses, owner, tls, call_timeout, release_timeout,
+                                      use_session, session_ttl)
+        opts = self.settings.channel_options()
+        self._channels = [grpc.aio.secure_channel(a, tls.credentials(), opts) if tls
+                          else grpc.aio.insecure_channel(a, opts)
+                          for a in self.settings.addresses]
+        self._stubs = [lock_pb2_grpc.LockServiceStub(c) for c in self._channels]
+        self._targets = proto.Targets(len(self._stubs))
+        self._session: _Keeper | None = None
+        self._session_lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str, *, ttl: float = 30.0, wait: float = 0.0,
+                   owner: str | None = None, request_id: str = "",
+                   metadata: dict[str, str] | None = None,
+                   on_lost: Callable[[AsyncLease], None] | None = None,
+                   cancel_on_loss: bool = False) -> AsyncIterator[AsyncLease]:
+        """Hold `key` for the `async with` block (see the sync `LockClient.hold`)."""
+        lease = await self.acquire(key, ttl=ttl, wait=wait, owner=owner, request_id=request_id,
+                                   metadata=metadata, on_lost=on_lost)
+        if cancel_on_loss:
+            lease.cancel_on_loss()
+        async with lease:
+            yield lease
+
+    async def acquire(self, key: str, *, ttl: float = 30.0, wait: float = 0.0,
+                      owner: str | None = None, request_id: str = "",
+                      metadata: dict[str, str] | None = None,
+                      on_lost: Callable[[AsyncLease], None] | None = None) -> AsyncLease:
+        """Like `hold` without the block: the lease renews itself until `release()`."""
+        check_hold(key, ttl, wait)
+        session = await self._current_session() if self.settings.use_session else None
+        spec = proto.HoldSpec(key, owner or self.settings.owner, ttl, wait, request_id,
+                              dict(metadata or {}), session.state.token if session else "")
+        got = await self.run(proto.acquire(self._targets, spec, self.settings.call_timeout))
+        state = proto.state_of(got, session.state if session else None)
+        return AsyncLease(self, got, state, on_lost)
+
+    async def status(self, key: str | None = None, prefix: str = "") -> list[pb.LockState]:
+        return await self.run(proto.status(self._targets, key, prefix,
+                                           self.settings.call_timeout))
+
+    async def close(self) -> None:
+        async with self._session_lock:
+            session, self._session = self._session, None
+        if session is not None:
+            await session.stop()
+            with contextlib.suppress(Exception):
+                await self.run(proto.close_session(self._targets, session.state.token,
+                                                   self.settings.release_timeout))
+        for channel in self._channels:
+            await channel.close()
+
+    async def __aenter__(self) -> AsyncLockClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def run(self, flow: proto.Flow[T], stop: asyncio.Event | None = None) -> T:
+        """Perform a protocol flow in this task (see _protocol.py)."""
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            op, result = proto.advance(flow, value, error)
+            if op is None:
+                return result  # type: ignore[return-value]
+            value, error = None, None
+            if isinstance(op, proto.Sleep):
+                value = await _sleep(op.seconds, stop)
+                continue
+            try:
+                value = await getattr(self._stubs[op.target], op.method)(op.request,
+                                                                         timeout=op.timeout)
+            except grpc.aio.AioRpcError as exc:
+                error = proto.RpcFailure(exc.code(), exc.details() or "")
+
+    async def _current_session(self) -> _Keeper:
+        async with self._session_lock:
+            if self._session is None or self._session.state.reason() is not None:
+                if self._session is not None:
+                    await self._session.stop()
+                state = await self.run(proto.open_session(
+                    self._targets, self.settings.owner, self.settings.session_ttl,
+                    self.settings.call_timeout))
+                self._session = _Keeper(self, state, pb.KeepAliveRequest(session_id=state.token))
+            return self._session
+
+
+async def _sleep(seconds: float, stop: asyncio.Event | None) -> bool:
+    if stop is None:
+        await asyncio.sleep(seconds)
+        return False
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()
+
+
+class _Keeper:
+    """A task renewing one lease (a lock's own, or the session's) until stopped."""
+
+    def __init__(self, client: AsyncLockClient, state: proto.LeaseState,
+                 request: pb.KeepAliveRequest) -> None:
+        self.state = state
+        self._stop = asyncio.Event()
+        flow = proto.keep(client._targets, state, request, client.settings.call_timeout)
+        self._task = asyncio.create_task(self._run(client, flow),
+                                         name=f"threadlock-keepalive {state.key}")
+
+    async def _run(self, client: AsyncLockClient, flow: proto.Flow[None]) -> None:
+        try:
+            await client.run(flow, self._stop)
+        except Exception as exc:  # never die silently: the holder must learn of it
+            log.exception("renewing %r failed", self.state.key)
+            self.state.lose(f"renewal stopped: {exc}")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not asyncio.current_task():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._task), 5)
+
+
+class AsyncLease(LeaseView):
+    """A held lock, renewed by a task while held (see `Lease`)."""
+
+    def __init__(self, client: AsyncLockClient, lease: pb.Lease, state: proto.LeaseState,
+                 on_lost: Callable[[AsyncLease], None] | None = None) -> None:
+        super().__init__(lease, state)
+        self._client = client
+        self._lost = asyncio.Event()
+        self._released = False
+        self._victim: asyncio.Task[Any] | None = None
+        self._cancelled = False
+        state.listeners.append(self._on_lost)
+        if on_lost is not None:
+            state.listeners.append(lambda: on_lost(self))
+        self._keeper = None if state.parent else _Keeper(client, state, pb.KeepAliveRequest(
+            lease_token=lease.lease_token))
+
+    def cancel_on_loss(self) -> None:
+        """Cancel the current task when the lease is lost; `async with` turns that into
+        LeaseLost."""
+        self._victim = asyncio.current_task()
+        if self.lost:
+            self._on_lost()
+
+    def _on_lost(self) -> None:
+        self._lost.set()
+        if self._victim is not None and not self._released and not self._cancelled:
+            self._cancelled = True
+            self._victim.cancel(f"threadlock: lease on {self.key!r} lost")
+
+    async def wait_lost(self, timeout: float | None = None) -> bool:
+        if self.lost:
+            return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._lost.wait(), timeout)
+        return self._lost.is_set()
+
+    async def annotate(self, **metadata: str) -> None:
+        """Merge into the lock's metadata (see `Lease.annotate`)."""
+        await self._client.run(proto.annotate(self._client._targets, self._state, metadata,
+                                              self._client.settings.call_timeout))
+
+    async def release(self) -> bool:
+        if self._released:
+            return False
+        self._released = True
+        if self._keeper is not None:
+            await self._keeper.stop()
+        else:
+            self._state.forget_parent()
+        return await self._client.run(proto.release(self._client._targets, self.lease_token,
+                                                    self._client.settings.release_timeout))
+
+    async def __aenter__(self) -> AsyncLease:
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        lost = self.lost_reason
+        try:
+            await asyncio.shield(self.release())  # even when the block was cancelled
+        except Exception as failure:  # the lease lapses after its TTL anyway
+            log.warning("releasing %r failed (%s); it lapses after its TTL", self.key, failure)
+        if self._cancelled and isinstance(exc, asyncio.CancelledError) and self._victim:
+            self._victim.uncancel()  # our cancellation, not the caller's: report the loss
+            raise errors.LeaseLost(self.key, self.fencing_token, lost or "lost") from exc
+        if kind is None and lost is not None:
+            self._state.check()

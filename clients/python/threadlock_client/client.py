@@ -1,0 +1,215 @@
+"""The synchronous face: `LockClient`, and `Lease`, renewed by a background thread.
+
+    from threadlock_client import LockClient, ThreadBusy
+
+    locks = LockClient("127.0.0.1:50051", owner="worker-1")
+    try:
+        with locks.hold("conv_abc", ttl=30, wait=10) as lease:
+            do_work(fencing_token=lease.fencing_token)
+            lease.check()  # raises LeaseLost if the lock was lost meanwhile
+            more_work()
+    except ThreadBusy as busy:
+        print(busy.message)  # "conv_abc is busy with another request (held by ...)"
+
+Failure modes: ThreadBusy (the key stayed taken for `wait`), LeaseLost (at a checkpoint, or
+when the `with` block ends, if the lease ended under it), Unavailable (no coordinator answered
+within the call's budget), InvalidArgument (names the field). The release at exit is bounded
+(`release_timeout`) and never hides the body's own exception; if it cannot get through, the
+lease lapses after its TTL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+import grpc
+
+from threadlock_client import _protocol as proto
+from threadlock_client._common import LeaseView, Settings, Tls, check_hold
+from threadlock_client._proto import lock_pb2 as pb
+from threadlock_client._proto import lock_pb2_grpc
+
+T = TypeVar("T")
+log = logging.getLogger("threadlock_client")
+
+
+class LockClient:
+    """Locks from one or several coordinators (`addresses`: a list or "h1:p,h2:p"; default
+    $THREADLOCK_ADDRESS or 127.0.0.1:50051). With `use_session=True` every lock lives under
+    one session lease of this client, renewed once for all: use it when a process holds many
+    locks at once. Thread-safe; close it (or use `with`) when done."""
+
+    def __init__(self, addresses: str | Sequence[str] | None = None, *, owner: str | None = None,
+                 tls: Tls | None = None, use_session: bool = False, session_ttl: float = 30.0,
+                 call_timeout: float = 10.0, release_timeout: float = 5.0) -> None:
+        self.settings = Settings.make(addresses, owner, tls, call_timeout, release_timeout,
+                                      use_session, session_ttl)
+        opts = self.settings.channel_options()
+        self._channels = [grpc.secure_channel(a, tls.credentials(), opts) if tls
+                          else grpc.insecure_channel(a, opts) for a in self.settings.addresses]
+        self._stubs = [lock_pb2_grpc.LockServiceStub(c) for c in self._channels]
+        self._targets = proto.Targets(len(self._stubs))
+        self._session: _Keeper | None = None
+        self._session_lock = threading.Lock()
+
+    # --- locks --------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def hold(self, key: str, *, ttl: float = 30.0, wait: float = 0.0, owner: str | None = None,
+             request_id: str = "", metadata: dict[str, str] | None = None,
+             on_lost: Callable[[Lease], None] | None = None) -> Iterator[Lease]:
+        """Hold `key` for the `with` block: acquire (queueing up to `wait` seconds; 0 = fail
+        fast with ThreadBusy), renew in the background, release on every exit path."""
+        with self.acquire(key, ttl=ttl, wait=wait, owner=owner, request_id=request_id,
+                          metadata=metadata, on_lost=on_lost) as lease:
+            yield lease
+
+    def acquire(self, key: str, *, ttl: float = 30.0, wait: float = 0.0,
+                owner: str | None = None, request_id: str = "",
+                metadata: dict[str, str] | None = None,
+                on_lost: Callable[[Lease], None] | None = None) -> Lease:
+        """Like `hold` without the block: the Lease renews itself until `release()`."""
+        check_hold(key, ttl, wait)
+        session = self._current_session() if self.settings.use_session else None
+        spec = proto.HoldSpec(key, owner or self.settings.owner, ttl, wait, request_id,
+                              dict(metadata or {}), session.state.token if session else "")
+        got = self.run(proto.acquire(self._targets, spec, self.settings.call_timeout))
+        return Lease(self, got, proto.state_of(got, session.state if session else None), on_lost)
+
+    def status(self, key: str | None = None, prefix: str = "") -> list[pb.LockState]:
+        """Holders and waiters of `key`, or of every key starting with `prefix`."""
+        return self.run(proto.status(self._targets, key, prefix, self.settings.call_timeout))
+
+    def close(self) -> None:
+        """Close the session (its locks are freed at once) and the channels."""
+        with self._session_lock:
+            session, self._session = self._session, None
+        if session is not None:
+            session.stop()
+            with contextlib.suppress(Exception):
+                self.run(proto.close_session(self._targets, session.state.token,
+                                             self.settings.release_timeout))
+        for channel in self._channels:
+            channel.close()
+
+    def __enter__(self) -> LockClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the driver ---------------------------------------------------------------------------
+    def run(self, flow: proto.Flow[T], stop: threading.Event | None = None) -> T:
+        """Perform a protocol flow on this thread (see _protocol.py)."""
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            op, result = proto.advance(flow, value, error)
+            if op is None:
+                return result  # type: ignore[return-value]
+            value, error = None, None
+            if isinstance(op, proto.Sleep):
+                if stop is not None:
+                    value = stop.wait(op.seconds)
+                else:
+                    time.sleep(op.seconds)
+                continue
+            try:
+                value = getattr(self._stubs[op.target], op.method)(op.request, timeout=op.timeout)
+            except grpc.RpcError as exc:
+                error = proto.RpcFailure(exc.code(), exc.details() or "")
+
+    def _current_session(self) -> _Keeper:
+        with self._session_lock:
+            if self._session is None or self._session.state.reason() is not None:
+                if self._session is not None:
+                    self._session.stop()
+                state = self.run(proto.open_session(self._targets, self.settings.owner,
+                                                    self.settings.session_ttl,
+                                                    self.settings.call_timeout))
+                self._session = _Keeper(self, state, pb.KeepAliveRequest(
+                    session_id=state.token))
+            return self._session
+
+
+class _Keeper:
+    """A daemon thread renewing one lease (a lock's own, or the session's) until stopped."""
+
+    def __init__(self, client: LockClient, state: proto.LeaseState,
+                 request: pb.KeepAliveRequest) -> None:
+        self.state = state
+        self._stop = threading.Event()
+        flow = proto.keep(client._targets, state, request, client.settings.call_timeout)
+        self._thread = threading.Thread(target=self._run, args=(client, flow), daemon=True,
+                                        name=f"threadlock-keepalive {state.key}")
+        self._thread.start()
+
+    def _run(self, client: LockClient, flow: proto.Flow[None]) -> None:
+        try:
+            client.run(flow, self._stop)
+        except Exception as exc:  # never die silently: the holder must learn of it
+            log.exception("renewing %r failed", self.state.key)
+            self.state.lose(f"renewal stopped: {exc}")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+
+class Lease(LeaseView):
+    """A held lock, renewed in the background while it is held. Use it as a context manager
+    (release at exit) or call `release()`. `lost`, `check()` and `wait_lost()` tell of loss."""
+
+    def __init__(self, client: LockClient, lease: pb.Lease, state: proto.LeaseState,
+                 on_lost: Callable[[Lease], None] | None = None) -> None:
+        super().__init__(lease, state)
+        self._client = client
+        self._lost = threading.Event()
+        self._released = False
+        state.listeners.append(self._lost.set)
+        if on_lost is not None:
+            state.listeners.append(lambda: on_lost(self))
+        self._keeper = None if state.parent else _Keeper(client, state, pb.KeepAliveRequest(
+            lease_token=lease.lease_token))
+
+    def wait_lost(self, timeout: float | None = None) -> bool:
+        """Block until the lease is lost (True) or `timeout` passes (False)."""
+        return self.lost or self._lost.wait(timeout)
+
+    def annotate(self, **metadata: str) -> None:
+        """Merge into the lock's metadata, e.g. `annotate(run_id=run.id)`, so `threadlock
+        status` shows what the holder is doing; an empty value removes a key."""
+        self._client.run(proto.annotate(self._client._targets, self._state, metadata,
+                                        self._client.settings.call_timeout))
+
+    def release(self) -> bool:
+        """Stop renewing and give the lock back (bounded by release_timeout). True if this
+        call released it; False if it was released before or already gone."""
+        if self._released:
+            return False
+        self._released = True
+        if self._keeper is not None:
+            self._keeper.stop()
+        else:
+            self._state.forget_parent()
+        return self._client.run(proto.release(self._client._targets, self.lease_token,
+                                              self._client.settings.release_timeout))
+
+    def __enter__(self) -> Lease:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        lost = self.lost_reason
+        try:
+            self.release()
+        except Exception as failure:  # the lease lapses after its TTL anyway
+            log.warning("releasing %r failed (%s); it lapses after its TTL", self.key, failure)
+        if kind is None and lost is not None:
+            self._state.check()  # the block finished, but not under the lock: say so
