@@ -32,6 +32,7 @@ from threadlock_client import errors
 from threadlock_client._proto import lock_pb2 as pb
 
 T = TypeVar("T")
+OpT = TypeVar("OpT")
 M = TypeVar("M", bound=Message)
 
 SERVICE_CONFIG = json.dumps({"methodConfig": [{
@@ -67,7 +68,8 @@ Op = Call | Sleep
 Flow = Generator[Op, Any, T]
 
 
-def advance(flow: Flow[T], value: Any, error: BaseException | None) -> tuple[Op | None, T | None]:
+def advance(flow: Generator[OpT, Any, T], value: Any,
+            error: BaseException | None) -> tuple[OpT | None, T | None]:
     """One step of a flow for a driver: (next operation, None) or (None, result)."""
     try:
         return (flow.throw(error) if error is not None else flow.send(value)), None

@@ -1,0 +1,131 @@
+"""The guarded namespaces (`responses`, `beta.threads.messages`, `beta.threads.runs`), shared
+by both faces: each guarded method names its lock target and a flow, and hands them to the
+face (`_guarded`, `_stream`, `_manager`), which returns a result (sync) or an awaitable
+(async). Every other attribute passes through to the caller's own openai client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from threadlock_client._common import LeaseView
+from threadlock_client.guard import _flows as flows
+
+
+class Face(Protocol):
+    options: flows.GuardOptions
+
+    @property
+    def client(self) -> Any: ...
+
+    def _guarded(self, target: str, op: str,
+                 make_flow: Callable[[LeaseView], flows.Flow]) -> Any: ...
+
+    def _stream(self, target: str, op: str,
+                make_flow: Callable[[LeaseView], flows.Flow]) -> Any: ...
+
+    def _manager(self, target: str, op: str, make_manager: Callable[[], Any],
+                 before: Callable[[LeaseView], flows.Flow]) -> Any: ...
+
+
+class _Passthrough:
+    _path = ""
+
+    def __init__(self, face: Face) -> None:
+        self._face = face
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(flows.OpenAICall(self._path).resolve(self._face.client), name)
+
+
+class Responses(_Passthrough):
+    """`responses.create` under the conversation's lock; the rest passes through."""
+
+    _path = "responses"
+
+    def create(self, **kwargs: Any) -> Any:
+        conv = flows.conversation_of(kwargs)
+        opts = self._face.options
+        if kwargs.get("stream"):  # the lease is held until the stream ends or is closed
+            return self._face._stream(conv, "responses.create", lambda lease: flows.retry_busy(
+                flows.OpenAICall("responses.create", kwargs), conv, lease, opts))
+        return self._face._guarded(conv, "responses.create",
+                                   lambda lease: flows.create_response(kwargs, lease, opts))
+
+    def stream(self, **kwargs: Any) -> Any:
+        conv = flows.conversation_of(kwargs)
+        return self._face._manager(conv, "responses.stream",
+                                   lambda: self._face.client.responses.stream(**kwargs),
+                                   lambda lease: _nothing())
+
+
+class Messages(_Passthrough):
+    _path = "beta.threads.messages"
+
+    def create(self, thread_id: str, **kwargs: Any) -> Any:
+        opts = self._face.options
+        return self._face._guarded(thread_id, "messages.create", lambda lease:
+                                   flows.create_message(thread_id, kwargs, lease, opts))
+
+
+class Runs(_Passthrough):
+    """Runs are created once the thread is idle and held until they end (`create` returns the
+    finished run, like `create_and_poll`); `stream` holds the lease for the whole stream."""
+
+    _path = "beta.threads.runs"
+
+    def create(self, thread_id: str, **kwargs: Any) -> Any:
+        opts = self._face.options
+        if kwargs.get("stream"):
+            return self._face._stream(thread_id, "runs.create", lambda lease: _then(
+                flows.wait_active_runs(thread_id, lease, opts), flows.retry_busy(
+                    flows.OpenAICall("beta.threads.runs.create",
+                                     {"thread_id": thread_id, **kwargs}),
+                    thread_id, lease, opts)))
+        return self._face._guarded(thread_id, "runs.create", lambda lease:
+                                   flows.run_to_end(thread_id, kwargs, lease, opts))
+
+    def create_and_poll(self, thread_id: str, **kwargs: Any) -> Any:
+        kwargs.pop("poll_interval_ms", None)  # the guard polls at options.poll_interval
+        return self.create(thread_id, **kwargs)
+
+    def stream(self, thread_id: str, **kwargs: Any) -> Any:
+        opts = self._face.options
+        return self._face._manager(
+            thread_id, "runs.stream",
+            lambda: self._face.client.beta.threads.runs.stream(thread_id=thread_id, **kwargs),
+            lambda lease: flows.wait_active_runs(thread_id, lease, opts))
+
+
+class Threads(_Passthrough):
+    _path = "beta.threads"
+
+    def __init__(self, face: Face) -> None:
+        super().__init__(face)
+        self.messages = Messages(face)
+        self.runs = Runs(face)
+
+
+class Beta(_Passthrough):
+    _path = "beta"
+
+    def __init__(self, face: Face) -> None:
+        super().__init__(face)
+        self.threads = Threads(face)
+
+
+def send_flow(face: Face, thread_id: str, content: str, assistant_id: str,
+              files: list[str] | tuple[str, ...], images: list[str] | tuple[str, ...],
+              run_kwargs: dict[str, Any]) -> Callable[[LeaseView], flows.Flow]:
+    return lambda lease: flows.send(thread_id, content, assistant_id, list(files),
+                                    list(images), run_kwargs, lease, face.options)
+
+
+def _nothing() -> flows.Flow:
+    return None
+    yield  # a flow that does nothing
+
+
+def _then(first: flows.Flow, second: flows.Flow) -> flows.Flow:
+    yield from first
+    return (yield from second)

@@ -1,0 +1,185 @@
+"""`AsyncGuardedOpenAI`: the asyncio twin of `GuardedOpenAI` (sync.py), over an
+`openai.AsyncOpenAI` and an `AsyncLockClient`; same flows (_flows.py), same namespaces.
+
+    guarded = AsyncGuardedOpenAI(openai.AsyncOpenAI(), AsyncLockClient(owner="w1"), wait=30)
+    resp = await guarded.responses.create(conversation="conv_1", model="gpt-5", input="Hi")
+    async with guarded.session("conv_1"):
+        ...
+    stream = await guarded.responses.create(conversation="conv_1", ..., stream=True)
+    async for event in stream: ...  # the lease is released when the stream ends
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import dataclasses
+import inspect
+from collections.abc import AsyncIterator, Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import openai
+
+from threadlock_client import _protocol as proto
+from threadlock_client._common import LeaseView
+from threadlock_client.aio import AsyncLease, AsyncLockClient
+from threadlock_client.guard import _api
+from threadlock_client.guard import _flows as flows
+
+
+class AsyncGuardedOpenAI:
+    def __init__(self, client: openai.AsyncOpenAI, locks: AsyncLockClient,
+                 options: flows.GuardOptions | None = None, **changes: Any) -> None:
+        self._client = client
+        self.locks = locks
+        self.options = dataclasses.replace(options or flows.GuardOptions(), **changes)
+        self._held: contextvars.ContextVar[Mapping[str, AsyncLease]] = contextvars.ContextVar(
+            "threadlock_held", default=MappingProxyType({}))
+        self.responses = _api.Responses(self)
+        self.beta = _api.Beta(self)
+
+    @property
+    def client(self) -> openai.AsyncOpenAI:
+        return self._client
+
+    def with_options(self, **changes: Any) -> AsyncGuardedOpenAI:
+        other = AsyncGuardedOpenAI(self._client, self.locks, self.options, **changes)
+        other._held = self._held
+        return other
+
+    @contextlib.asynccontextmanager
+    async def session(self, target: str) -> AsyncIterator[AsyncLease]:
+        async with self._hold(target, "session") as lease:
+            token = self._held.set({**self._held.get(), target: lease})
+            try:
+                yield lease
+            finally:
+                self._held.reset(token)
+
+    async def send(self, thread_id: str, content: str, assistant_id: str, *,
+                   files: tuple[str, ...] | list[str] = (),
+                   images: tuple[str, ...] | list[str] = (), **run_kwargs: Any) -> flows.Reply:
+        reply: flows.Reply = await self._guarded(thread_id, "send", _api.send_flow(
+            self, thread_id, content, assistant_id, files, images, run_kwargs))
+        return reply
+
+    @contextlib.asynccontextmanager
+    async def _hold(self, target: str, op: str) -> AsyncIterator[AsyncLease]:
+        held = self._held.get().get(target)
+        if held is not None:
+            held.check()
+            yield held
+            return
+        async with self.locks.hold(self.options.key_prefix + target, ttl=self.options.ttl,
+                                   wait=self.options.wait, metadata={"op": op}) as lease:
+            yield lease
+
+    async def _guarded(self, target: str, op: str,
+                       make_flow: Callable[[LeaseView], flows.Flow]) -> Any:
+        async with self._hold(target, op) as lease:
+            return await self._drive(make_flow(lease), lease)
+
+    async def _stream(self, target: str, op: str,
+                      make_flow: Callable[[LeaseView], flows.Flow]) -> Any:
+        hold = self._hold(target, op)
+        lease = await hold.__aenter__()
+        try:
+            stream = await self._drive(make_flow(lease), lease)
+        except BaseException as exc:
+            await hold.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        return AsyncGuardedStream(stream, hold)
+
+    def _manager(self, target: str, op: str, make_manager: Callable[[], Any],
+                 before: Callable[[LeaseView], flows.Flow]) -> Any:
+        return AsyncGuardedStreamManager(self, target, op, make_manager, before)
+
+    async def _drive(self, flow: flows.Flow, lease: AsyncLease) -> Any:
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            op, result = proto.advance(flow, value, error)
+            if op is None:
+                return result
+            value, error = None, None
+            try:
+                if isinstance(op, proto.Sleep):
+                    await asyncio.sleep(op.seconds)
+                elif isinstance(op, flows.Annotate):
+                    await lease.annotate(**op.metadata)
+                else:
+                    value = op.resolve(self._client)(**op.kwargs)
+                    if inspect.isawaitable(value):  # AsyncPaginator awaits to its first page
+                        value = await value
+            except Exception as exc:
+                error = exc
+
+
+class AsyncGuardedStream:
+    """An openai AsyncStream whose lease is released when it ends, fails or is closed."""
+
+    def __init__(self, stream: Any,
+                 hold: contextlib.AbstractAsyncContextManager[AsyncLease]) -> None:
+        self._stream = stream
+        self._hold: contextlib.AbstractAsyncContextManager[AsyncLease] | None = hold
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        try:
+            async for event in self._stream:
+                yield event
+        except BaseException as exc:
+            await self._end(exc)
+            raise
+        await self._end(None)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    async def close(self) -> None:
+        await self._stream.close()
+        await self._end(None)
+
+    async def __aenter__(self) -> AsyncGuardedStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _end(self, exc: BaseException | None) -> None:
+        hold, self._hold = self._hold, None
+        if hold is not None:
+            await hold.__aexit__(type(exc) if exc else None, exc,
+                                 exc.__traceback__ if exc else None)
+
+
+class AsyncGuardedStreamManager:
+    """Wraps `runs.stream(...)` / `responses.stream(...)` of the async client."""
+
+    def __init__(self, guard: AsyncGuardedOpenAI, target: str, op: str,
+                 make_manager: Callable[[], Any],
+                 before: Callable[[LeaseView], flows.Flow]) -> None:
+        self._guard, self._target, self._op = guard, target, op
+        self._make, self._before = make_manager, before
+        self._hold: contextlib.AbstractAsyncContextManager[AsyncLease] | None = None
+        self._inner: Any = None
+
+    async def __aenter__(self) -> Any:
+        self._hold = self._guard._hold(self._target, self._op)
+        lease = await self._hold.__aenter__()
+        try:
+            await self._guard._drive(self._before(lease), lease)
+            self._inner = self._make()
+            return await self._inner.__aenter__()
+        except BaseException as exc:
+            await self._hold.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+
+    async def __aexit__(self, *exc: Any) -> None:
+        try:
+            if self._inner is not None:
+                await self._inner.__aexit__(*exc)
+        finally:
+            if self._hold is not None:
+                await self._hold.__aexit__(*exc)

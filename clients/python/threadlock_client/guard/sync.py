@@ -1,0 +1,194 @@
+"""`GuardedOpenAI`: a caller's own `openai.OpenAI`, with each call on a conversation or thread
+made under that conversation's lock (its config, retries and base_url untouched).
+
+    import openai
+    from threadlock_client import LockClient, ThreadBusy
+    from threadlock_client.guard import GuardedOpenAI
+
+    guarded = GuardedOpenAI(openai.OpenAI(), LockClient(owner="worker-1"), wait=30)
+    try:
+        reply = guarded.responses.create(conversation="conv_1", model="gpt-5", input="Hi")
+    except ThreadBusy as busy:
+        show_user(busy.message)  # "conv_1 is busy with another request ..."
+    with guarded.session("conv_1"):  # several calls in a row under one hold
+        for part in outline:
+            guarded.responses.create(conversation="conv_1", model="gpt-5", input=part)
+
+Failure modes: ThreadBusy (the conversation stayed locked for `wait`; fail fast with
+`guarded.with_options(wait=0)`), LeaseLost (the lease ended mid-call; stop), ConversationLocked
+(OpenAI kept refusing it under our lease), and the openai package's own errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+import time
+from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import openai
+
+from threadlock_client import _protocol as proto
+from threadlock_client._common import LeaseView
+from threadlock_client.client import Lease, LockClient
+from threadlock_client.guard import _api
+from threadlock_client.guard import _flows as flows
+
+
+class GuardedOpenAI:
+    def __init__(self, client: openai.OpenAI, locks: LockClient,
+                 options: flows.GuardOptions | None = None, **changes: Any) -> None:
+        self._client = client
+        self.locks = locks
+        self.options = dataclasses.replace(options or flows.GuardOptions(), **changes)
+        self._held: contextvars.ContextVar[Mapping[str, Lease]] = contextvars.ContextVar(
+            "threadlock_held", default=MappingProxyType({}))
+        self.responses = _api.Responses(self)
+        self.beta = _api.Beta(self)
+
+    @property
+    def client(self) -> openai.OpenAI:
+        return self._client
+
+    def with_options(self, **changes: Any) -> GuardedOpenAI:
+        """The same guard with other options, e.g. `with_options(wait=0)` to fail fast."""
+        other = GuardedOpenAI(self._client, self.locks, self.options, **changes)
+        other._held = self._held  # sessions opened on either are seen by both
+        return other
+
+    @contextlib.contextmanager
+    def session(self, target: str) -> Iterator[Lease]:
+        """Hold `target` (a conversation or thread id) for the block: guarded calls on it
+        inside reuse this hold instead of taking the lock per call."""
+        with self._hold(target, "session") as lease:
+            token = self._held.set({**self._held.get(), target: lease})
+            try:
+                yield lease
+            finally:
+                self._held.reset(token)
+
+    def send(self, thread_id: str, content: str, assistant_id: str, *,
+             files: tuple[str, ...] | list[str] = (), images: tuple[str, ...] | list[str] = (),
+             **run_kwargs: Any) -> flows.Reply:
+        """Add a user message (with image URLs/file ids and file ids for file_search) and run
+        it to completion under one hold; returns the assistant's reply."""
+        reply: flows.Reply = self._guarded(thread_id, "send", _api.send_flow(
+            self, thread_id, content, assistant_id, files, images, run_kwargs))
+        return reply
+
+    # --- what _api's namespaces call ---------------------------------------------------------
+    @contextlib.contextmanager
+    def _hold(self, target: str, op: str) -> Iterator[Lease]:
+        held = self._held.get().get(target)
+        if held is not None:
+            held.check()
+            yield held
+            return
+        with self.locks.hold(self.options.key_prefix + target, ttl=self.options.ttl,
+                             wait=self.options.wait, metadata={"op": op}) as lease:
+            yield lease
+
+    def _guarded(self, target: str, op: str, make_flow: Callable[[LeaseView], flows.Flow]) -> Any:
+        with self._hold(target, op) as lease:
+            return self._drive(make_flow(lease), lease)
+
+    def _stream(self, target: str, op: str, make_flow: Callable[[LeaseView], flows.Flow]) -> Any:
+        hold = self._hold(target, op)
+        lease = hold.__enter__()
+        try:
+            stream = self._drive(make_flow(lease), lease)
+        except BaseException as exc:
+            hold.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        return GuardedStream(stream, hold)
+
+    def _manager(self, target: str, op: str, make_manager: Callable[[], Any],
+                 before: Callable[[LeaseView], flows.Flow]) -> Any:
+        return GuardedStreamManager(self, target, op, make_manager, before)
+
+    def _drive(self, flow: flows.Flow, lease: Lease) -> Any:
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            op, result = proto.advance(flow, value, error)
+            if op is None:
+                return result
+            value, error = None, None
+            try:
+                if isinstance(op, proto.Sleep):
+                    time.sleep(op.seconds)
+                elif isinstance(op, flows.Annotate):
+                    lease.annotate(**op.metadata)
+                else:
+                    value = op.resolve(self._client)(**op.kwargs)
+            except Exception as exc:
+                error = exc
+
+
+class GuardedStream:
+    """An openai Stream whose lease is released when it ends, fails or is closed."""
+
+    def __init__(self, stream: Any, hold: contextlib.AbstractContextManager[Lease]) -> None:
+        self._stream = stream
+        self._hold: contextlib.AbstractContextManager[Lease] | None = hold
+
+    def __iter__(self) -> Iterator[Any]:
+        try:
+            yield from self._stream
+        except BaseException as exc:
+            self._end(exc)
+            raise
+        self._end(None)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def close(self) -> None:
+        self._stream.close()
+        self._end(None)
+
+    def __enter__(self) -> GuardedStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _end(self, exc: BaseException | None) -> None:
+        hold, self._hold = self._hold, None
+        if hold is not None:
+            hold.__exit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
+
+
+class GuardedStreamManager:
+    """Wraps `runs.stream(...)` / `responses.stream(...)`: holds the lease from `__enter__`
+    (after waiting for active runs) to `__exit__`."""
+
+    def __init__(self, guard: GuardedOpenAI, target: str, op: str,
+                 make_manager: Callable[[], Any],
+                 before: Callable[[LeaseView], flows.Flow]) -> None:
+        self._guard, self._target, self._op = guard, target, op
+        self._make, self._before = make_manager, before
+        self._hold: contextlib.AbstractContextManager[Lease] | None = None
+        self._inner: Any = None
+
+    def __enter__(self) -> Any:
+        self._hold = self._guard._hold(self._target, self._op)
+        lease = self._hold.__enter__()
+        try:
+            self._guard._drive(self._before(lease), lease)
+            self._inner = self._make()
+            return self._inner.__enter__()
+        except BaseException as exc:
+            self._hold.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            if self._inner is not None:
+                self._inner.__exit__(*exc)
+        finally:
+            if self._hold is not None:
+                self._hold.__exit__(*exc)
