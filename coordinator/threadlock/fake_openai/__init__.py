@@ -29,7 +29,7 @@ Control routes (outside /v1): GET /_fake/stats, POST /_fake/reset, POST /_fake/c
      "conflicts_total": 0,
      "requests": {"total": 12, "by_route": {"POST /v1/responses": 3, ...}},
      "completed": {"responses": 2, "runs": 1}, "cancelled": {"responses": 0, "runs": 0},
-     "active": {"responses": 0, "runs": 0},
+     "active": {"responses": ["resp_..."], "runs": ["thread_.../run_..."]},
      "max_concurrent": {"conversations": {"conv_...": 2}, "threads": {"thread_...": 1}},
      "config": {"response_seconds": 0.2, "run_seconds": 0.2, "cancel_seconds": 0.05}}
 

@@ -155,8 +155,8 @@ class ConversationStore:
         dues = [r.due for r in self._active.values() if math.isfinite(r.due)]
         return min(dues) if dues else None
 
-    def active_count(self) -> int:
-        return len(self._active)
+    def active_ids(self) -> list[str]:
+        return list(self._active)
 
     def _end(self, rec: ResponseRec, status: str, at: float) -> None:
         rec.final, rec.ended = status, at

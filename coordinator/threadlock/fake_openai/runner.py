@@ -9,6 +9,7 @@ import asyncio
 import concurrent.futures
 import json
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -64,7 +65,7 @@ class FakeOpenAI:
         runner = web.AppRunner(create_app(self.state), shutdown_timeout=1.0,
                                handler_cancellation=True, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port, shutdown_timeout=1.0)
+        site = web.TCPSite(runner, self.host, self.port)
         try:
             await site.start()
         except BaseException:
@@ -161,8 +162,15 @@ def _control(url: str, path: str, body: dict[str, Any] | None = None) -> dict[st
     data = None if body is None and path == "stats" else json.dumps(body or {}).encode()
     request = urllib.request.Request(f"{root}/_fake/{path}", data=data,
                                      headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=_STOP_SECONDS) as response:
-        result: dict[str, Any] = json.load(response)
+    try:
+        with urllib.request.urlopen(request, timeout=_STOP_SECONDS) as response:
+            result: dict[str, Any] = json.load(response)
+    except urllib.error.HTTPError as exc:  # the fake's own error message names the field
+        try:
+            message = json.load(exc)["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = str(exc)
+        raise ValueError(f"fake OpenAI /_fake/{path}: {message}") from None
     return result
 
 
@@ -172,9 +180,11 @@ def stats_at(url: str) -> dict[str, Any]:
 
 
 def reset_at(url: str) -> None:
+    """Forget all objects and counters of a fake in another process."""
     _control(url, "reset", {})
 
 
 def configure_at(url: str, **durations: float | str) -> dict[str, Any]:
-    """Set durations of a fake in another process; returns the new config."""
+    """Set durations of a fake in another process; returns the new config. Raises ValueError
+    (naming the field) when the fake refuses, OSError when it cannot be reached."""
     return _control(url, "config", dict(durations))

@@ -189,8 +189,9 @@ class FakeState:
             "requests": {"total": sum(c.requests.values()), "by_route": dict(c.requests)},
             "completed": dict(c.completed),
             "cancelled": dict(c.cancelled),
-            "active": {"responses": self.conversations.active_count(),
-                       "runs": self.threads.active_count()},
+            # Ids, so that a test or the stress tool can cancel what is still in flight.
+            "active": {"responses": self.conversations.active_ids(),
+                       "runs": self.threads.active_ids()},
             "max_concurrent": {kind: dict(seen) for kind, seen in c.max_concurrent.items()},
             # JSON has no infinity: "inf" as metadata.fake_seconds spells it.
             "config": {k: v if math.isfinite(v) else "inf"

@@ -144,8 +144,9 @@ class ThreadStore:
         finite = [d for d in dues if math.isfinite(d)]
         return min(finite) if finite else None
 
-    def active_count(self) -> int:
-        return len(self._active)
+    def active_ids(self) -> list[str]:
+        """`thread_id/run_id` of every active run."""
+        return [f"{run.thread_id}/{run.id}" for run in self._active.values()]
 
     def _end(self, run: RunRec, status: str, at: float) -> None:
         run.final, run.ended = status, at
