@@ -5,6 +5,9 @@ take a lock around a script:
     TOKEN=$(threadlock acquire conv_1 --owner deploy --ttl 60 --wait 30) || exit
     ...; threadlock release "$TOKEN"
 
+`threadlock fake-openai` serves a fake OpenAI API on loopback for tests and stress runs (see
+threadlock.fake_openai; needs the `fake-openai` extra).
+
 The client subcommands speak TLS to a coordinator that serves it when given --tls-ca (the CA
 that verifies the server), and mutual TLS with --tls-cert/--tls-key as well.
 
@@ -21,6 +24,7 @@ import json
 import logging
 import math
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -109,7 +113,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     rl = sub.add_parser("release", parents=[client], help="release a lock (idempotent)")
     rl.add_argument("token", help="lease token")
+
+    fake = sub.add_parser("fake-openai", help="serve a fake OpenAI API (tests, stress runs)",
+                          description="Serve a fake OpenAI API that enforces OpenAI's "
+                          "conversation and thread concurrency errors. Prints 'fake-openai "
+                          "listening on URL' (the base_url) once ready; SIGTERM/SIGINT stop it.")
+    fake.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    fake.add_argument("--port", type=_port_arg, default=0, help="port (default 0: a free one)")
+    fake.add_argument("--response-seconds", type=_seconds_arg, default=0.2,
+                      help="how long a response takes (default 0.2)")
+    fake.add_argument("--run-seconds", type=_seconds_arg, default=0.2,
+                      help="how long a run takes (default 0.2)")
     return parser
+
+
+def _port_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535: {text!r}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -117,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "fake-openai":
+        return _fake_openai(args)
     try:
         credentials = _channel_credentials(args)
     except _UsageError as exc:
@@ -191,6 +218,35 @@ def _serve(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     except Exception as exc:
         log.critical("server failed: %s", exc, exc_info=True)
+        return EXIT_ERROR
+    return 0
+
+
+def _fake_openai(args: argparse.Namespace) -> int:
+    try:
+        from threadlock.fake_openai import FakeOpenAI
+    except ImportError as exc:
+        print(f"threadlock fake-openai: error: {exc}; install the extra: "
+              "pip install 'threadlock[fake-openai]'", file=sys.stderr)
+        return EXIT_ERROR
+
+    async def run() -> None:
+        fake = FakeOpenAI(host=args.host, port=args.port,
+                          response_seconds=args.response_seconds, run_seconds=args.run_seconds)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        async with fake.serve():
+            # One line a parent process can wait for and parse.
+            print(f"fake-openai listening on {fake.base_url}", flush=True)
+            await stop.wait()
+
+    try:
+        asyncio.run(run())
+    except OSError as exc:
+        print(f"threadlock fake-openai: error: cannot serve on {args.host}:{args.port}: {exc}",
+              file=sys.stderr)
         return EXIT_ERROR
     return 0
 
