@@ -9,7 +9,14 @@ import asyncio
 import dataclasses
 import json
 import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
+import urllib.request
+from pathlib import Path
 
 import grpc
 import grpc.aio
@@ -17,7 +24,7 @@ import pytest
 from certs import Pki, make_pki
 from etcd_server import EtcdServer
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from harness import Coordinator, etcd_config, eventually, memory_config, rpc_error
+from harness import Coordinator, etcd_config, eventually, memory_config, rpc_error, wait_serving
 
 from threadlock import config as config_mod
 from threadlock.config import Config, ServerTls
@@ -25,8 +32,6 @@ from threadlock.logs import JsonFormatter
 from threadlock.server import DRAIN_TIMEOUT
 from threadlock.v1 import lock_pb2 as pb
 from threadlock.v1 import lock_pb2_grpc
-
-pytestmark = pytest.mark.asyncio
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -185,3 +190,40 @@ async def test_bad_options_are_named(argv: list[str], env: dict[str, str],
     with pytest.raises(ValueError, match=message):
         _from(argv, env)
 
+
+
+# --- as the container runs it ------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_configured_by_environment_exposes_metrics_and_health(tmp_path: Path) -> None:
+    """`threadlock serve` configured only by THREADLOCK_* variables, as the Helm chart does:
+    metrics over HTTP, health on its own port, JSON logs, exit 0 on SIGTERM."""
+    address, metrics, probe = (f"127.0.0.1:{_free_port()}" for _ in range(3))
+    env = {**os.environ, "THREADLOCK_LISTEN": address, "THREADLOCK_METRICS_LISTEN": metrics,
+           "THREADLOCK_HEALTH_LISTEN": probe, "THREADLOCK_SHUTDOWN_GRACE": "2",
+           "THREADLOCK_LOG_FORMAT": "json"}
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "threadlock", "serve"], env=env,
+                                text=True, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_serving(probe, proc)  # plaintext health on the probe port
+        with urllib.request.urlopen(f"http://{metrics}/metrics", timeout=10) as resp:
+            body = resp.read().decode()
+        assert 'threadlock_acquire_total{outcome="granted"} 0.0' in body
+        assert "threadlock_build_info{" in body
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    assert any(e["msg"].startswith("listening on") for e in lines), lines
+    assert any(e["msg"] == "stopped" for e in lines), lines
