@@ -209,10 +209,6 @@ class Server:
             self.metrics_port = self._endpoint.port
 
     async def _stop_extras(self) -> None:
-        if self._counter is not None:
-            self._counter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._counter
         if self._health_server is not None:
             await self._health_server.stop(None)
         if self._endpoint is not None:
@@ -295,10 +291,11 @@ class Server:
             return
         self._stopping = True
         try:
-            if self._monitor is not None:
-                self._monitor.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._monitor
+            for task in (self._monitor, self._counter):  # neither may touch a closed store
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             # Before refusing calls: balancers watching health move new traffic elsewhere.
             await self._health.enter_graceful_shutdown()
             if self._server is not None:
