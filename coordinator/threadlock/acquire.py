@@ -29,6 +29,7 @@ from threadlock import tokens
 from threadlock.cleanups import Cleanups, fresh_deadline
 from threadlock.errors import Aborted, FailedPrecondition, NotFound, Unavailable
 from threadlock.internal import state_pb2
+from threadlock.metrics import Recorder
 from threadlock.model import AcquireSpec, Busy, Grant, HolderInfo
 from threadlock.store import Contender, Enqueued, LeaseGone, Outcome, Store
 
@@ -71,9 +72,10 @@ class _Attempt:
 
 
 class Acquirer:
-    def __init__(self, store: Store, cleanups: Cleanups) -> None:
+    def __init__(self, store: Store, cleanups: Cleanups, recorder: Recorder) -> None:
         self.store = store
         self.cleanups = cleanups
+        self.recorder = recorder
 
     async def acquire(self, spec: AcquireSpec, timeout: float) -> Grant | Busy:
         """`spec` is validated. Policy: deadlines, and cleanup on every way out."""
@@ -187,6 +189,7 @@ class Acquirer:
         keeper = (None if c.lease == c.entry.session
                   else asyncio.create_task(self._keep(c, a.session)))
         waiter_lease = c.lease
+        self.recorder.queue_entered()
         try:
             while True:
                 ahead = await self.store.ahead(c, deadline)
@@ -228,6 +231,7 @@ class Acquirer:
             await self._give_back(a, deadline)
             raise
         finally:
+            self.recorder.queue_left()
             if keeper is not None:
                 keeper.cancel()
         return await self._deliver(a, c, None, deadline)

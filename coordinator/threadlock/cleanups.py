@@ -55,10 +55,10 @@ class Cleanups:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
-    async def close(self) -> None:
+    async def close(self, timeout: float = TIMEOUT) -> None:
         self._closed = True
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=TIMEOUT)
+        if self._tasks and timeout > 0:
+            await asyncio.wait(self._tasks, timeout=timeout)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

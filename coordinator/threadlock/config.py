@@ -74,6 +74,10 @@ class Config:
     max_wait: float = 600.0
     health_interval: float = 1.0
     shutdown_grace: float = 10.0
+    # "": off. Off by default, so that no fixed port collides (several servers per host).
+    metrics_listen: str = ""
+    metrics_interval: float = 15.0
+    health_listen: str = ""
     log_level: str = "INFO"
     log_format: str = "json"
 
@@ -118,7 +122,17 @@ _OPTIONS = (
     _Option("max_ttl", "largest lease TTL in whole seconds"),
     _Option("max_wait", "longest an Acquire may queue, in seconds"),
     _Option("health_interval", "seconds between store health checks"),
-    _Option("shutdown_grace", "seconds in-flight calls get to finish on SIGTERM"),
+    _Option("shutdown_grace", "seconds in-flight calls get to finish on SIGTERM; the whole "
+                              "stop takes at most 5 s more (set terminationGracePeriodSeconds "
+                              "to at least this + 10)"),
+    _Option("metrics_listen", "host:port to serve Prometheus metrics on, at /metrics over "
+                              "plain HTTP (e.g. 0.0.0.0:9090); empty = no metrics"),
+    _Option("metrics_interval", "seconds between counts of the locks held and waiting in the "
+                                "whole store (the threadlock_locks_held and "
+                                "threadlock_lock_waiters gauges)"),
+    _Option("health_listen", "host:port of an extra PLAINTEXT gRPC port that serves only the "
+                             "grpc.health.v1 Health service (for Kubernetes probes when "
+                             "--tls-cert is set); empty = none"),
     _Option("log_level", "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
     _Option("log_format", "json (one object per line) or text"),
 )
@@ -133,6 +147,7 @@ _BUILTIN: dict[str, object] = {
     "etcd_ca": "", "etcd_cert": "", "etcd_key": "", "etcd_timeout": _DEFAULTS.etcd_timeout,
     "min_ttl": _DEFAULTS.min_ttl, "max_ttl": _DEFAULTS.max_ttl, "max_wait": _DEFAULTS.max_wait,
     "health_interval": _DEFAULTS.health_interval, "shutdown_grace": _DEFAULTS.shutdown_grace,
+    "metrics_listen": "", "metrics_interval": _DEFAULTS.metrics_interval, "health_listen": "",
     "log_level": _DEFAULTS.log_level, "log_format": _DEFAULTS.log_format,
 }
 
@@ -184,6 +199,9 @@ def from_args(ns: argparse.Namespace, environ: Mapping[str, str] | None = None) 
         max_wait=get("max_wait", _seconds(positive=False)),
         health_interval=get("health_interval", _seconds(positive=True)),
         shutdown_grace=get("shutdown_grace", _seconds(positive=False)),
+        metrics_listen=get("metrics_listen"),
+        metrics_interval=get("metrics_interval", _seconds(positive=True)),
+        health_listen=get("health_listen"),
         log_level=get("log_level", _choice(LOG_LEVELS, upper=True)),
         log_format=get("log_format", _choice(LOG_FORMATS, upper=False)),
     )
@@ -198,11 +216,21 @@ def validate(config: Config, names: Mapping[str, str] | None = None) -> None:
         return (names or {}).get(dest) or "--" + dest.replace("_", "-")
 
     listen = config.listen
-    if not listen.startswith("unix:"):
-        host, sep, port = listen.rpartition(":")
-        if not sep or not host or not port.isdigit() or int(port) > 65535:
-            raise ValueError(f"{flag('listen')}: must be host:port (port 0-65535) or "
-                             f"unix:PATH, got {listen!r}")
+    if not listen.startswith("unix:") and not _host_port(listen):
+        raise ValueError(f"{flag('listen')}: must be host:port (port 0-65535) or "
+                         f"unix:PATH, got {listen!r}")
+    taken = {listen: "listen"}
+    for dest in ("metrics_listen", "health_listen"):
+        address = getattr(config, dest)
+        if not address:
+            continue
+        if not _host_port(address):
+            raise ValueError(f"{flag(dest)}: must be host:port (port 0-65535) or empty, "
+                             f"got {address!r}")
+        if address in taken and not address.endswith(":0"):
+            raise ValueError(f"{flag(dest)}: {address} is already {flag(taken[address])}'s "
+                             "address; give each port its own")
+        taken[address] = dest
     for endpoint in config.etcd_endpoints:
         if any(c.isspace() for c in endpoint):
             raise ValueError(f"{flag('etcd_endpoints')}: bad endpoint {endpoint!r}")
@@ -220,6 +248,11 @@ def validate(config: Config, names: Mapping[str, str] | None = None) -> None:
     if not config.min_ttl <= config.max_ttl <= ETCD_MAX_TTL:
         raise ValueError(f"{flag('max_ttl')}: must be between --min-ttl ({config.min_ttl}) "
                          f"and {ETCD_MAX_TTL}, got {config.max_ttl}")
+
+
+def _host_port(address: str) -> bool:
+    host, sep, port = address.rpartition(":")
+    return bool(sep and host and port.isdigit() and int(port) <= 65535)
 
 
 def _validate_server_tls(config: Config, flag: Callable[[str], str]) -> None:

@@ -20,9 +20,11 @@ import time
 
 from threadlock import tokens
 from threadlock.acquire import Acquirer, holder_info, now_us
+from threadlock.cleanups import TIMEOUT as CLEANUP_TIMEOUT
 from threadlock.cleanups import Cleanups
 from threadlock.errors import InvalidArgument, NotFound, Unavailable
 from threadlock.internal import state_pb2
+from threadlock.metrics import Recorder
 from threadlock.model import (
     AcquireSpec,
     Busy,
@@ -46,17 +48,19 @@ TOMBSTONE_ROTATE = 30.0
 
 
 class LockManager:
-    def __init__(self, store: Store, limits: Limits) -> None:
+    def __init__(self, store: Store, limits: Limits, recorder: Recorder | None = None) -> None:
         self.store = store
         self.limits = limits
+        self.recorder = recorder or Recorder()
         self._tombstone: tuple[int, float] | None = None  # (lease, granted at)
         self._tombstone_lock = asyncio.Lock()
         self._cleanups = Cleanups()
-        self._acquirer = Acquirer(store, self._cleanups)
+        self._acquirer = Acquirer(store, self._cleanups, self.recorder)
 
-    async def close(self) -> None:
-        """Every lock lives in the store; only cleanups in flight need a moment."""
-        await self._cleanups.close()
+    async def close(self, timeout: float = CLEANUP_TIMEOUT) -> None:
+        """Every lock lives in the store; only cleanups in flight need a moment (at most
+        `timeout` seconds; the rest end with their leases)."""
+        await self._cleanups.close(timeout)
 
     async def acquire(self, spec: AcquireSpec, timeout: float) -> Grant | Busy:
         """Take `spec.key`, or say who holds it (see acquire.py for the protocol)."""
@@ -76,7 +80,11 @@ class LockManager:
             removed, was = await self.store.remove(ref.key, ref.uid, ref.revision, ref.lease,
                                                    tomb, deadline)
         if removed is Removed.REMOVED:
-            log.info("released", extra={"key": ref.key, "fencing_token": ref.revision})
+            owner = was.entry.owner if was is not None else ""
+            log.info("released", extra={"key": ref.key, "owner": owner,
+                                        "fencing_token": ref.revision})
+            if was is not None and was.entry.acquired_at_us:
+                self.recorder.released(time.time() - was.entry.acquired_at_us / 1e6)
             if was is not None and was.lease != was.entry.session:  # the lock's own lease
                 await self._acquirer.revoke_later(ref.lease, deadline)
             return True
@@ -102,6 +110,11 @@ class LockManager:
             else:
                 ttl = await self.store.renew(ref.lease, deadline)
         if ttl <= 0:
+            self.recorder.lease_expired()
+            # The entry is gone with its lease: the key and fencing token name the lock.
+            log.info("keepalive refused: lease gone", extra={
+                "key": ref.key, "fencing_token": ref.revision,
+                "owner": lock.entry.owner if lock is not None else None})
             raise NotFound(f"lease_token: the lease on {ref.key!r} is gone (expired, released, "
                            "or its session ended); stop the work it protected")
         return now + ttl, ttl
@@ -165,6 +178,8 @@ class LockManager:
         if await self.store.session_exists(ref.lease, ref.nonce, deadline):  # then renew
             ttl = await self.store.renew(ref.lease, deadline)
         if ttl <= 0:
+            self.recorder.lease_expired()
+            log.info("keepalive refused: session gone", extra={"session_lease": ref.lease})
             raise NotFound("session_id: the session has ended (expired or closed); "
                            "its locks are free")
         return now + ttl, ttl

@@ -236,6 +236,10 @@ class MemoryStore:
         groups = [[_copy(c) for c in self._keys[k].values()] for k in matched[:limit]]
         return groups, len(matched) > limit
 
+    async def count(self, deadline: float) -> tuple[int, int]:
+        contenders = sum(len(queue_of) for queue_of in self._keys.values())
+        return len(self._keys), contenders - len(self._keys)
+
     # Sessions -----------------------------------------------------------------------------
     async def put_session(self, lease: int, nonce: str, record: state_pb2.SessionRecord,
                           deadline: float) -> None:

@@ -5,10 +5,14 @@ SIGINT. Besides threadlock.v1.LockService the server exposes the standard gRPC h
 (grpc.health.v1, for Kubernetes gRPC probes and load balancers), which follows the store's
 reachability, and server reflection (so grpcurl/grpcui can discover the API). With
 `config.tls` the port speaks only TLS (mutual TLS if a client CA is given), all services alike.
+`config.health_listen` adds a plaintext port with the health service alone (Kubernetes' gRPC
+probes cannot speak TLS); `config.metrics_listen` serves Prometheus metrics (metrics.py).
 
 Shutdown is graceful: health turns NOT_SERVING first so that balancers stop sending new calls,
 then in-flight calls get `shutdown_grace` seconds to finish (a queued Acquire that is cut off
-leaves its queue, so nothing is left behind), then the store is closed.
+leaves its queue, so nothing is left behind), then the store is closed. All of it takes at most
+`shutdown_grace` + DRAIN_TIMEOUT seconds (plus closing channels), so a pod's
+terminationGracePeriodSeconds of shutdown_grace + 10 is never reached.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias
@@ -27,14 +30,24 @@ import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from threadlock.config import Config, ServerTls
+from threadlock.config import Config
 from threadlock.errors import Unavailable
 from threadlock.locks import LockManager
+from threadlock.metrics import (
+    Metrics,
+    MetricsEndpoint,
+    Recorder,
+    call_code,
+    refresh_store_counts,
+)
+from threadlock.server_tls import StartupError, server_credentials
 from threadlock.service import LockServicer
 from threadlock.store import Store
 from threadlock.v1 import lock_pb2, lock_pb2_grpc
 
 log = logging.getLogger("threadlock.server")
+
+__all__ = ["Server", "StartupError", "serve", "server_credentials"]
 
 LOCK_SERVICE = lock_pb2.DESCRIPTOR.services_by_name["LockService"].full_name
 HEALTH_SERVICES = ("", LOCK_SERVICE)  # "" is the whole server, as probes ask by default
@@ -56,22 +69,21 @@ SERVER_OPTIONS: list[tuple[str, int]] = [
 
 
 # After the grace period, calls still running are cancelled; a queued Acquire then leaves its
-# queue, which is a store write. This long is allowed for such cleanups before the store closes.
+# queue, which is a store write. This long is allowed, in all, for such cleanups (and others
+# still in flight) before the store closes; what is left ends with its lease.
 DRAIN_TIMEOUT = 5.0
 
 _Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 
 
-class StartupError(RuntimeError):
-    """The server cannot start for a reason the operator must fix (e.g. the port is taken)."""
-
-
 class _CallTracker(grpc.aio.ServerInterceptor):
     """Remembers the tasks of running LockService calls, so that `Server.stop` can let the
-    cancelled ones finish their cleanup before it closes the store under them."""
+    cancelled ones finish their cleanup before it closes the store under them; and reports
+    each call's duration and status code to the recorder."""
 
-    def __init__(self) -> None:
+    def __init__(self, recorder: Recorder) -> None:
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.recorder = recorder
 
     async def intercept_service(
             self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[_Handler | None]],
@@ -81,14 +93,21 @@ class _CallTracker(grpc.aio.ServerInterceptor):
                 or not handler_call_details.method.startswith(f"/{LOCK_SERVICE}/")):
             return handler
         inner: Any = handler.unary_unary
+        method = handler_call_details.method.rpartition("/")[2]
 
         async def tracked(request: Any, context: Any) -> Any:
             task = asyncio.current_task()
             if task is not None:
                 self.tasks.add(task)
+            start, failure = time.monotonic(), None
             try:
                 return await inner(request, context)
+            except BaseException as exc:
+                failure = exc
+                raise
             finally:
+                self.recorder.rpc_done(method, call_code(context, failure),
+                                       time.monotonic() - start)
                 if task is not None:
                     self.tasks.discard(task)
 
@@ -106,7 +125,16 @@ class Server:
         self.store: Store | None = None
         self.manager: LockManager | None = None
         self._server: grpc.aio.Server | None = None
-        self._calls = _CallTracker()
+        self._health_server: grpc.aio.Server | None = None
+        self.health_port = 0
+        # Recorded only when served; Recorder() records nothing.
+        self.metrics = Metrics() if config.metrics_listen else None
+        self.recorder: Recorder = self.metrics or Recorder()
+        self._endpoint: MetricsEndpoint | None = None
+        self.metrics_port = 0
+        self._counter: asyncio.Task[None] | None = None
+        self.counted = asyncio.Event()  # set after each count of the store's locks
+        self._calls = _CallTracker(self.recorder)
         self._health = health.aio.HealthServicer()
         self._serving: bool | None = None  # last status set, None before the first check
         self._monitor: asyncio.Task[None] | None = None
@@ -125,7 +153,7 @@ class Server:
         self.store = await self._open_store()
         server = grpc.aio.server(interceptors=[self._calls], options=SERVER_OPTIONS)
         try:
-            self.manager = LockManager(self.store, cfg.limits())
+            self.manager = LockManager(self.store, cfg.limits(), self.recorder)
             lock_pb2_grpc.add_LockServiceServicer_to_server(LockServicer(self.manager), server)
             health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
             reflection.enable_server_reflection(
@@ -142,13 +170,49 @@ class Server:
             # Know the store's state before the first call arrives, so probes are right at once.
             await self._check_health()
             await server.start()
+            await self._start_extras()
         except BaseException:
             await server.stop(None)
+            await self._stop_extras()
             await self.store.close()
             raise
         self._server, self.port = server, port
         self._monitor = asyncio.create_task(self._monitor_health(), name="threadlock-health")
+        if self.metrics is not None:
+            self._counter = asyncio.create_task(refresh_store_counts(
+                self.store, self.metrics, cfg.metrics_interval, cfg.etcd_timeout, self.counted),
+                name="threadlock-metrics")
         return port
+
+    async def _start_extras(self) -> None:
+        """The plaintext health port and the metrics endpoint, if configured."""
+        cfg = self.config
+        if cfg.health_listen:
+            server = grpc.aio.server(options=SERVER_OPTIONS)
+            self._health_server = server
+            health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+            try:
+                port = server.add_insecure_port(cfg.health_listen)
+            except RuntimeError:
+                port = 0
+            if port == 0:
+                raise StartupError(f"--health-listen: cannot listen on {cfg.health_listen}: "
+                                   "address in use, or not an address of this host")
+            await server.start()
+            self.health_port = port
+        if self.metrics is not None:
+            try:
+                self._endpoint = MetricsEndpoint.start(cfg.metrics_listen, self.metrics)
+            except OSError as exc:
+                raise StartupError(f"--metrics-listen: cannot listen on {cfg.metrics_listen}: "
+                                   f"{exc.strerror or exc}") from None
+            self.metrics_port = self._endpoint.port
+
+    async def _stop_extras(self) -> None:
+        if self._health_server is not None:
+            await self._health_server.stop(None)
+        if self._endpoint is not None:
+            await self._endpoint.stop()
 
     async def _open_store(self) -> Store:
         cfg = self.config
@@ -171,7 +235,8 @@ class Server:
         if cfg.etcd_tls is not None:
             tls = Tls.from_files(cfg.etcd_tls.ca_file, cfg.etcd_tls.cert_file,
                                  cfg.etcd_tls.key_file)
-        return await EtcdStore.connect(cfg.etcd_endpoints, cfg.key_prefix, tls, cfg.etcd_timeout)
+        return await EtcdStore.connect(cfg.etcd_endpoints, cfg.key_prefix, tls, cfg.etcd_timeout,
+                                       self.recorder.etcd_error)
 
     # Health -------------------------------------------------------------------------------
     async def _monitor_health(self) -> None:
@@ -226,22 +291,27 @@ class Server:
             return
         self._stopping = True
         try:
-            if self._monitor is not None:
-                self._monitor.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._monitor
+            for task in (self._monitor, self._counter):  # neither may touch a closed store
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             # Before refusing calls: balancers watching health move new traffic elsewhere.
             await self._health.enter_graceful_shutdown()
             if self._server is not None:
                 log.info("stopping: waiting up to %gs for in-flight calls", grace,
                          extra={"grace": grace})
                 await self._server.stop(grace)
+            # One budget for the cut-off calls' cleanups and any other cleanups in flight.
+            drained = time.monotonic() + DRAIN_TIMEOUT
             if self._calls.tasks:
                 await asyncio.wait(set(self._calls.tasks), timeout=DRAIN_TIMEOUT)
             if self.manager is not None:
-                await self.manager.close()
+                await self.manager.close(max(drained - time.monotonic(), 0.0))
             if self.store is not None:
                 await self.store.close()
+            # Last: probes and scrapes see the shutdown through to its end.
+            await self._stop_extras()
             log.info("stopped")
         finally:
             self._stopped.set()
@@ -251,51 +321,6 @@ class Server:
         if self._server is not None:
             await self._server.wait_for_termination()
         await self._stopped.wait()
-
-
-class _EncryptedKey(Exception):
-    pass
-
-
-def _no_password() -> bytes:
-    raise _EncryptedKey
-
-
-def server_credentials(tls: ServerTls) -> grpc.ServerCredentials:
-    """gRPC credentials from `tls`'s files, checked first so that a wrong file fails start-up
-    with a StartupError naming the option (gRPC itself only says "failed to bind")."""
-    files = {"--tls-cert": tls.cert_file, "--tls-key": tls.key_file}
-    if tls.client_ca_file is not None:
-        files["--tls-client-ca"] = tls.client_ca_file
-    data: dict[str, bytes] = {}
-    for flag, path in files.items():
-        try:
-            with open(path, "rb") as f:
-                data[flag] = f.read()
-        except OSError as exc:
-            raise StartupError(f"{flag}: cannot read {path}: {exc.strerror or exc}") from None
-    # Python's ssl module reads the same PEM files; SECLEVEL=0 so that it only checks that they
-    # parse and match, and refuses nothing (e.g. a small RSA key) that gRPC would accept.
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
-    for flag in ("--tls-cert", "--tls-client-ca"):
-        if flag in files:
-            try:
-                ctx.load_verify_locations(files[flag])
-            except ssl.SSLError:
-                raise StartupError(f"{flag}: no PEM certificate in {files[flag]}") from None
-    try:
-        ctx.load_cert_chain(tls.cert_file, tls.key_file, password=_no_password)
-    except _EncryptedKey:
-        raise StartupError(f"--tls-key: {tls.key_file} is encrypted; gRPC needs an "
-                           "unencrypted key") from None
-    except ssl.SSLError:
-        raise StartupError(f"--tls-key: {tls.key_file} is not a PEM private key, or not the "
-                           f"key of --tls-cert {tls.cert_file}") from None
-    return grpc.ssl_server_credentials(
-        [(data["--tls-key"], data["--tls-cert"])],
-        root_certificates=data.get("--tls-client-ca"),
-        require_client_auth=tls.client_ca_file is not None)
 
 
 def _tls_mode(config: Config) -> str:

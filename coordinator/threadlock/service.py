@@ -17,6 +17,7 @@ from google.protobuf import duration_pb2, timestamp_pb2
 
 from threadlock.errors import InvalidArgument, LockError, status_of
 from threadlock.locks import LockManager
+from threadlock.metrics import acquire_outcome
 from threadlock.model import AcquireSpec, Busy, Grant, HolderInfo
 from threadlock.v1 import lock_pb2 as pb
 from threadlock.v1 import lock_pb2_grpc
@@ -89,14 +90,24 @@ def busy_pb(b: Busy) -> pb.Busy:
 class LockServicer(lock_pb2_grpc.LockServiceServicer):
     def __init__(self, manager: LockManager) -> None:
         self.manager = manager
+        self.recorder = manager.recorder
 
     async def Acquire(self, request: pb.AcquireRequest, context: Ctx) -> pb.AcquireResponse:
+        arrived = time.monotonic()
         spec = AcquireSpec(key=request.key, owner=request.owner, ttl=_seconds(request.ttl),
                            wait=_seconds(request.wait), request_id=request.request_id,
                            metadata=dict(request.metadata), session_id=request.session_id)
-        result = await _run(context, self.manager.acquire(spec, _budget(context, spec.wait)))
+        try:
+            result = await self.manager.acquire(spec, _budget(context, spec.wait))
+        except BaseException as exc:
+            self.recorder.acquire_done(acquire_outcome(exc))
+            if isinstance(exc, LockError):
+                await _abort(context, exc)
+            raise
         if isinstance(result, Grant):
+            self.recorder.acquire_done("granted", time.monotonic() - arrived)
             return pb.AcquireResponse(lease=lease_pb(result))
+        self.recorder.acquire_done("busy")
         return pb.AcquireResponse(busy=busy_pb(result))
 
     async def KeepAlive(self, request: pb.KeepAliveRequest,

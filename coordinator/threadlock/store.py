@@ -140,6 +140,10 @@ class Store(Protocol):
         `prefix` (exact) or every key starting with it, after key `after`; at most `max_keys`
         groups, and whether more follow."""
 
+    async def count(self, deadline: float) -> tuple[int, int]:
+        """(keys with at least one contender, contenders queued behind the first of their
+        key) over the whole store, for metrics: cheap (no values read), not for decisions."""
+
     # Sessions -----------------------------------------------------------------------------
     async def put_session(self, lease: int, nonce: str, record: state_pb2.SessionRecord,
                           deadline: float) -> None:

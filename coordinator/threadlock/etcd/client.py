@@ -8,7 +8,9 @@ aetcd has no TLS. This layer is small, async, and only depends on grpcio and pro
 Every call takes an absolute deadline (time.monotonic()) and fails with `Unavailable` when
 etcd does not answer before it (capped at `op_timeout` per call). Unary calls are never
 retried here: a Txn whose answer was lost may have been applied, so the caller decides.
-With several endpoints, a failed call moves the client to the next one.
+With several endpoints, a failed call moves the client to the next one. Every failed request
+(a lease that is gone is an answer, not a failure) is reported to `on_error(op, code)`, for
+the threadlock_etcd_errors_total metric.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from threadlock.internal.etcd import rpc_pb2_grpc
 from threadlock.store import LeaseGone
 
 T = TypeVar("T")
+ErrorHook = Callable[[str, grpc.StatusCode], None]
 
 # Streams (watch, lease keepalive) ask for a member with a leader, as etcd's own client does
 # (WithRequireLeader): a member cut off from quorum then ends the stream instead of keeping it
@@ -73,8 +76,13 @@ def translate(exc: grpc.aio.AioRpcError, what: str) -> LockError:
     return LockError(f"etcd refused {what}: {exc.code().name}: {details}")
 
 
+def _ignore(op: str, code: grpc.StatusCode) -> None:
+    pass
+
+
 class EtcdClient:
-    def __init__(self, endpoints: list[str], tls: Tls | None, op_timeout: float) -> None:
+    def __init__(self, endpoints: list[str], tls: Tls | None, op_timeout: float,
+                 on_error: ErrorHook = _ignore) -> None:
         if not endpoints:
             raise ValueError("etcd endpoints: at least one is required")
         creds = (grpc.ssl_channel_credentials(tls.ca, tls.key, tls.cert) if tls else None)
@@ -87,6 +95,7 @@ class EtcdClient:
             for e in (e.removeprefix("http://").removeprefix("https://") for e in endpoints)]
         self._current = 0
         self.op_timeout = op_timeout
+        self.on_error = on_error
 
     @property
     def stubs(self) -> Stubs:
@@ -109,6 +118,8 @@ class EtcdClient:
             return await pick(self.stubs)(request, timeout=timeout)
         except grpc.aio.AioRpcError as exc:
             err = translate(exc, what)
+            if not isinstance(err, LeaseGone):
+                self.on_error(what, exc.code())
             if isinstance(err, Unavailable):
                 self.failover()
             raise err from exc

@@ -25,6 +25,8 @@ from threadlock.errors import Unavailable
 from threadlock.etcd.client import LEADER_REQUIRED, EtcdClient
 from threadlock.internal.etcd import rpc_pb2
 
+OP = "lease keepalive"  # the op label of its failures (threadlock_etcd_errors_total)
+
 
 class _Stream:
     def __init__(self, call: Any) -> None:
@@ -63,6 +65,7 @@ class LeaseKeeper:
         except TimeoutError as exc:
             # etcd answers in order: the oldest unanswered write tells whether it stalled.
             if stream.written and time.monotonic() - stream.written[0] > self._client.op_timeout:
+                self._client.on_error(OP, grpc.StatusCode.DEADLINE_EXCEEDED)
                 self._close(stream, Unavailable("etcd stopped answering lease renewals"))
             raise Unavailable("etcd did not answer the lease renewal in time") from exc
         finally:
@@ -96,6 +99,7 @@ class LeaseKeeper:
                         fut.set_result(max(resp.TTL, 0))
         except grpc.aio.AioRpcError as exc:
             error = Unavailable(f"etcd lease keepalive stream failed: {exc.code().name}")
+            self._client.on_error(OP, exc.code())
             self._client.failover()
         except asyncio.CancelledError:
             pass

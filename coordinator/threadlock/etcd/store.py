@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 
-from threadlock.etcd.client import EtcdClient, Tls
+from threadlock.etcd.client import ErrorHook, EtcdClient, Tls
 from threadlock.etcd.keepalive import LeaseKeeper
 from threadlock.etcd.watch import WatchHub
 from threadlock.internal import state_pb2
@@ -22,6 +22,7 @@ from threadlock.internal.etcd import rpc_pb2 as pb
 from threadlock.store import Ahead, Contender, Enqueued, LeaseGone, Outcome, Removed
 
 CMP, RNG = pb.Compare, pb.RangeRequest
+COUNT_PAGE = 1000  # keys per read when counting locks for metrics
 
 
 def _eq_create(key: bytes, rev: int, range_end: bytes = b"") -> pb.Compare:
@@ -70,9 +71,12 @@ class EtcdStore:
 
     @classmethod
     async def connect(cls, endpoints: list[str], prefix: str, tls: Tls | None,
-                      op_timeout: float) -> EtcdStore:
-        """A store for `endpoints`; does not wait for etcd (health reports when it is up)."""
-        return cls(EtcdClient(endpoints, tls, op_timeout), prefix)
+                      op_timeout: float, on_error: ErrorHook | None = None) -> EtcdStore:
+        """A store for `endpoints`; does not wait for etcd (health reports when it is up).
+        `on_error(op, code)` hears of every failed etcd request (for metrics)."""
+        client = (EtcdClient(endpoints, tls, op_timeout) if on_error is None
+                  else EtcdClient(endpoints, tls, op_timeout, on_error))
+        return cls(client, prefix)
 
     # Key layout ---------------------------------------------------------------------------
     def _group(self, key: str) -> tuple[bytes, bytes]:
@@ -287,6 +291,27 @@ class EtcdStore:
         for g in groups:
             g.sort(key=lambda c: c.revision)
         return groups, more
+
+    async def count(self, deadline: float) -> tuple[int, int]:
+        start = self.p + b"k/"
+        end = prefix_end(start)
+        keys = contenders = revision = 0
+        last = b""
+        while True:
+            # Keys only, in pages, all at the first page's revision (one consistent snapshot);
+            # serializable: any member answers from its own copy, the leader is not asked.
+            resp = await self.client.call(lambda s: s.kv.Range, RNG(
+                key=start, range_end=end, keys_only=True, serializable=True,
+                limit=COUNT_PAGE, revision=revision), deadline, "count")
+            revision = revision or resp.header.revision
+            for kv in resp.kvs:
+                name = kv.key.partition(b"\x00")[0]  # P k/<key>: \x00 ends <key>
+                contenders += 1
+                if name != last:
+                    keys, last = keys + 1, name
+            if not resp.more or not resp.kvs:
+                return keys, contenders - keys
+            start = resp.kvs[-1].key + b"\x00"
 
     # Sessions -----------------------------------------------------------------------------
     async def put_session(self, lease: int, nonce: str, record: state_pb2.SessionRecord,

@@ -82,6 +82,7 @@ class WatchHub:
                         break
             except grpc.aio.AioRpcError as exc:
                 log.warning("etcd watch stream broke (%s); resuming", exc.code().name)
+                self._client.on_error("watch", exc.code())
                 self._client.failover()
             finally:
                 sender.cancel()
