@@ -1,0 +1,293 @@
+"""The OpenAI guard, in one process: the real `openai` client against the fake OpenAI
+server, locks from a real coordinator process on etcd. Every test runs through the sync face
+(GuardedOpenAI, called from worker threads) and the async face (AsyncGuardedOpenAI)."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import openai
+import pytest
+import pytest_asyncio
+from fake_openai_helpers import await_stats, item_texts
+from harness import eventually
+
+from threadlock.fake_openai import FakeOpenAI
+from threadlock_client import ConversationLocked, LeaseLost, LockClient, ThreadBusy
+from threadlock_client.aio import AsyncLockClient
+from threadlock_client.guard import AsyncGuardedOpenAI, GuardedOpenAI
+
+pytestmark = [pytest.mark.parametrize("served", ["etcd"], indirect=True),
+              pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI.start_in_thread(response_seconds=0.1, run_seconds=0.1) as f:
+        yield f
+
+
+class Guard:
+    """Both faces behind one async interface: `call(lambda g: g.responses.create(...))`."""
+
+    def __init__(self, kind: str, address: str, base_url: str, **options: Any) -> None:
+        self.kind = kind
+        options = {"poll_interval": 0.05, "ttl": 3, **options}
+        if kind == "sync":
+            self.locks: Any = LockClient(address, owner=f"guard-{kind}")
+            self.g: Any = GuardedOpenAI(openai.OpenAI(base_url=base_url, api_key="t"),
+                                        self.locks, **options)
+        else:
+            self.locks = AsyncLockClient(address, owner=f"guard-{kind}")
+            self.g = AsyncGuardedOpenAI(openai.AsyncOpenAI(base_url=base_url, api_key="t"),
+                                        self.locks, **options)
+
+    async def call(self, fn: Callable[[Any], Any]) -> Any:
+        if self.kind == "sync":
+            return await asyncio.to_thread(fn, self.g)
+        return await fn(self.g)
+
+    async def status(self, target: str) -> list[Any]:
+        if self.kind == "sync":
+            return await asyncio.to_thread(self.locks.status, "openai/" + target)
+        return list(await self.locks.status("openai/" + target))
+
+    async def close(self) -> None:
+        if self.kind == "sync":
+            await asyncio.to_thread(self.locks.close)
+        else:
+            await self.locks.close()
+
+
+@pytest_asyncio.fixture(params=["sync", "async"])
+async def guard(request: pytest.FixtureRequest, served: str,
+                fake: FakeOpenAI) -> AsyncIterator[Guard]:
+    g = Guard(request.param, served, fake.base_url)
+    yield g
+    await g.close()
+
+
+def _plain(fake: FakeOpenAI) -> openai.OpenAI:
+    return openai.OpenAI(base_url=fake.base_url, api_key="t")
+
+
+def _conversation(fake: FakeOpenAI) -> str:
+    return _plain(fake).conversations.create().id
+
+
+def _thread(fake: FakeOpenAI) -> str:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _plain(fake).beta.threads.create().id
+
+
+def _conflicts(fake: FakeOpenAI) -> int:
+    return int(fake.stats()["conflicts_total"])
+
+
+async def _holder(guard: Guard, target: str) -> dict[str, str]:
+    states = await guard.status(target)
+    return dict(states[0].holder.metadata) if states else {}
+
+
+async def test_busy_conversation_fails_fast_with_a_readable_thread_busy(
+        guard: Guard, fake: FakeOpenAI, served: str) -> None:
+    conv = _conversation(fake)
+    sent = fake.stats()["requests"]["by_route"].get("POST /v1/responses", 0)
+    with (LockClient(served, owner="other-worker") as other, other.hold("openai/" + conv),
+          pytest.raises(ThreadBusy) as caught):
+        await guard.call(lambda g: g.with_options(wait=0).responses.create(
+            conversation=conv, model="m", input="hi"))
+    busy = caught.value
+    assert busy.holder == "other-worker" and conv in busy.message and "busy" in busy.message
+    assert fake.stats()["requests"]["by_route"].get("POST /v1/responses", 0) == sent
+
+
+async def test_background_response_keeps_the_lease_until_it_finishes(
+        guard: Guard, fake: FakeOpenAI) -> None:
+    conv = _conversation(fake)
+    task = asyncio.ensure_future(guard.call(lambda g: g.responses.create(
+        conversation=conv, model="m", input="bg", background=True,
+        metadata={"fake_seconds": "1.5"})))
+    meta = await eventually(lambda: _holder(guard, conv))  # held, and says by which response
+    await eventually(lambda: _has_response_id(guard, conv))
+    resp = await task
+    assert resp.status == "completed" and resp.id.startswith("resp")
+    assert meta.get("op") == "responses.create"
+    assert await guard.status(conv) == []  # released only once it was terminal
+    items = _plain(fake).conversations.items.list(conv, order="asc").data
+    assert item_texts(items)[-1] == ("assistant", "echo: bg")
+
+
+async def _has_response_id(guard: Guard, conv: str) -> bool:
+    return (await _holder(guard, conv)).get("response_id", "").startswith("resp")
+
+
+async def test_streamed_response_keeps_the_lease_until_the_stream_ends(
+        guard: Guard, fake: FakeOpenAI) -> None:
+    conv = _conversation(fake)
+    before = _conflicts(fake)
+    stream = await guard.call(lambda g: g.responses.create(
+        conversation=conv, model="m", input="st", stream=True, metadata={"fake_seconds": "1"}))
+    events = await _consume(guard, stream, lambda: _still_held(guard, conv))
+    assert events[-1] == "response.completed" and "response.output_text.delta" in events
+    assert await guard.status(conv) == []
+    assert _conflicts(fake) == before
+
+
+async def _still_held(guard: Guard, conv: str) -> None:
+    assert await guard.status(conv), "the stream's lease must be held while it streams"
+
+
+async def _consume(guard: Guard, stream: Any, midway: Callable[[], Awaitable[None]]) -> list[str]:
+    kinds: list[str] = []
+    if guard.kind == "sync":
+        it = iter(stream)
+        kinds.append((await asyncio.to_thread(next, it)).type)
+        await midway()
+        kinds += [e.type for e in await asyncio.to_thread(list, it)]
+    else:
+        it = stream.__aiter__()
+        kinds.append((await it.__anext__()).type)
+        await midway()
+        kinds += [e.type async for e in it]
+    return kinds
+
+
+async def test_a_writer_bypassing_the_coordinator_is_waited_out_then_reported(
+        guard: Guard, fake: FakeOpenAI) -> None:
+    conv = _conversation(fake)
+    _plain(fake).responses.create(conversation=conv, model="m", input="rogue", background=True,
+                                  metadata={"fake_seconds": "1"})
+    resp = await guard.call(lambda g: g.responses.create(conversation=conv, model="m",
+                                                         input="mine"))
+    assert resp.status == "completed"  # OpenAI's conversation_locked was retried under lease
+    stuck = _conversation(fake)
+    _plain(fake).responses.create(conversation=stuck, model="m", input="rogue",
+                                  background=True, metadata={"fake_seconds": "inf"})
+    with pytest.raises(ConversationLocked, match="retried"):
+        await guard.call(lambda g: g.with_options(busy_timeout=1).responses.create(
+            conversation=stuck, model="m", input="mine"))
+
+
+async def test_a_lease_lost_mid_call_raises_lease_lost(guard: Guard, fake: FakeOpenAI,
+                                                       served: str) -> None:
+    conv = _conversation(fake)
+
+    def steal(token: str) -> None:  # someone releases our lease behind our back
+        from threadlock_client import _protocol as proto
+        with LockClient(served) as thief:
+            thief.run(proto.release(thief._targets, token, 5))
+
+    async def body(lease: Any) -> None:
+        call = asyncio.ensure_future(guard.call(lambda g: g.responses.create(
+            conversation=conv, model="m", input="x", background=True,
+            metadata={"fake_seconds": "inf"})))
+        await eventually(lambda: _has_response_id(guard, conv))
+        await asyncio.to_thread(steal, lease.lease_token)
+        with pytest.raises(LeaseLost):
+            await call
+
+    await _in_session(guard, conv, body, expect=LeaseLost)
+
+
+async def _in_session(guard: Guard, target: str, body: Callable[[Any], Awaitable[None]],
+                      expect: type[BaseException] | None = None) -> None:
+    """Run `body(lease)` inside `guard.g.session(target)` for either face."""
+    if guard.kind == "async":
+        if expect is None:
+            async with guard.g.session(target) as lease:
+                await body(lease)
+            return
+        with pytest.raises(expect):
+            async with guard.g.session(target) as lease:
+                await body(lease)
+        return
+    loop = asyncio.get_running_loop()
+
+    def run() -> None:
+        with guard.g.session(target) as lease:
+            asyncio.run_coroutine_threadsafe(body(lease), loop).result(timeout=120)
+
+    if expect is None:
+        await asyncio.to_thread(run)
+    else:
+        with pytest.raises(expect):
+            await asyncio.to_thread(run)
+
+
+async def test_a_session_runs_ten_sub_sections_in_a_row(guard: Guard, fake: FakeOpenAI) -> None:
+    conv = _conversation(fake)
+    before = _conflicts(fake)
+
+    async def body(lease: Any) -> None:
+        for i in range(10):  # the seeds' full generation: 10 sub-sections in one conversation
+            await guard.call(lambda g, i=i: g.responses.create(conversation=conv, model="m",
+                                                               input=f"section {i}"))
+            assert (await guard.status(conv))[0].holder.fencing_token == lease.fencing_token
+
+    await _in_session(guard, conv, body)
+    texts = [t for role, t in item_texts(_plain(fake).conversations.items.list(
+        conv, limit=100, order="asc").data) if role == "assistant"]
+    assert texts == [f"echo: section {i}" for i in range(10)]
+    assert _conflicts(fake) == before and await guard.status(conv) == []
+
+
+async def test_send_adds_the_message_and_runs_it_to_completion(guard: Guard,
+                                                               fake: FakeOpenAI) -> None:
+    thread = _thread(fake)
+    reply = await guard.call(lambda g: g.send(thread, "hello", "asst_1",
+                                              images=["https://example.com/a.png"]))
+    assert reply.text == "echo: hello" and reply.run.status == "completed"
+    assert await guard.status(thread) == []
+
+
+async def test_runs_wait_for_an_active_run_instead_of_colliding(guard: Guard,
+                                                                fake: FakeOpenAI) -> None:
+    thread = _thread(fake)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        _plain(fake).beta.threads.runs.create(thread, assistant_id="a",
+                                              metadata={"fake_seconds": "1"})
+    before = _conflicts(fake)
+    run = await guard.call(lambda g: g.beta.threads.runs.create(thread, assistant_id="a"))
+    assert run.status == "completed" and _conflicts(fake) == before
+    await await_stats(fake, lambda s: not any(r.startswith(thread) for r in s["active"]["runs"]))
+
+
+async def test_run_stream_holds_the_lease_for_the_whole_stream(guard: Guard,
+                                                                fake: FakeOpenAI) -> None:
+    thread = _thread(fake)
+    if guard.kind == "sync":
+        def run() -> str:
+            with guard.g.beta.threads.runs.stream(thread, assistant_id="a") as stream:
+                assert guard.locks.status("openai/" + thread)  # held while streaming
+                stream.until_done()
+                return str(stream.get_final_run().status)
+        status = await asyncio.to_thread(run)
+    else:
+        async with guard.g.beta.threads.runs.stream(thread, assistant_id="a") as stream:
+            assert await guard.status(thread)
+            await stream.until_done()
+            status = (await stream.get_final_run()).status
+    assert status == "completed" and await guard.status(thread) == []
+
+
+async def test_a_guarded_call_needs_its_conversation(guard: Guard) -> None:
+    with pytest.raises(ValueError, match="conversation"):
+        await guard.call(lambda g: g.responses.create(model="m", input="no conversation"))
+
+
+async def test_the_run_in_flight_shows_in_status(guard: Guard,
+                                                                      fake: FakeOpenAI) -> None:
+    thread = _thread(fake)
+
+    async def body(lease: Any) -> None:
+        await guard.call(lambda g: g.beta.threads.runs.create(thread, assistant_id="a"))
+        meta = await _holder(guard, thread)
+        assert meta["op"] == "session" and meta["run_id"].startswith("run")
+
+    await _in_session(guard, thread, body)
