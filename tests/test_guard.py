@@ -5,8 +5,9 @@ server, locks from a real coordinator process on etcd. Every test runs through t
 from __future__ import annotations
 
 import asyncio
+import functools
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from typing import Any
 
 import openai
@@ -194,7 +195,8 @@ async def test_a_lease_lost_mid_call_raises_lease_lost(guard: Guard, fake: FakeO
     await _in_session(guard, conv, body, expect=LeaseLost)
 
 
-async def _in_session(guard: Guard, target: str, body: Callable[[Any], Awaitable[None]],
+async def _in_session(guard: Guard, target: str,
+                      body: Callable[[Any], Coroutine[Any, Any, None]],
                       expect: type[BaseException] | None = None) -> None:
     """Run `body(lease)` inside `guard.g.session(target)` for either face."""
     if guard.kind == "async":
@@ -219,14 +221,18 @@ async def _in_session(guard: Guard, target: str, body: Callable[[Any], Awaitable
             await asyncio.to_thread(run)
 
 
+def _section(conv: str, text: str, g: Any) -> Any:
+    return g.responses.create(conversation=conv, model="m", input=text)
+
+
 async def test_a_session_runs_ten_sub_sections_in_a_row(guard: Guard, fake: FakeOpenAI) -> None:
     conv = _conversation(fake)
     before = _conflicts(fake)
 
     async def body(lease: Any) -> None:
         for i in range(10):  # the seeds' full generation: 10 sub-sections in one conversation
-            await guard.call(lambda g, i=i: g.responses.create(conversation=conv, model="m",
-                                                               input=f"section {i}"))
+            section = f"section {i}"
+            await guard.call(functools.partial(_section, conv, section))
             assert (await guard.status(conv))[0].holder.fencing_token == lease.fencing_token
 
     await _in_session(guard, conv, body)
