@@ -3,7 +3,11 @@ conversation or thread, guarded by threadlock or not, through the sync or async 
 Prints one JSON line: {"ok": n, "errors": {kind: n}, "calls": [[start, end], ...]}.
 
     python guard_worker.py --address A --base-url U --target conv_1 --api responses
-        --mode guarded --face sync --iterations 3 [--start-at UNIX] [--ttl 2] [--fake-seconds S]
+        --mode guarded --face sync --iterations 3 [--ttl 2] [--fake-seconds S] [--no-barrier]
+
+It prints {"ready": true} once started, then waits for a line on stdin, so that a test can
+start all workers at the same moment (the seeds' maximum conflict), whatever the machine's
+speed; --no-barrier starts at once.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import time
 import warnings
 from collections import Counter
@@ -30,7 +35,7 @@ def _args() -> argparse.Namespace:
     for name in ("--address", "--base-url", "--target", "--api", "--mode", "--face"):
         p.add_argument(name, required=True)
     p.add_argument("--iterations", type=int, default=1)
-    p.add_argument("--start-at", type=float, default=0.0)
+    p.add_argument("--no-barrier", action="store_true")
     p.add_argument("--ttl", type=float, default=10.0)
     p.add_argument("--fake-seconds", default="")
     p.add_argument("--assistant", default="asst_test")
@@ -103,7 +108,8 @@ async def _async(a: argparse.Namespace) -> tuple[int, Counter[str], list[list[fl
 def main() -> None:
     a = _args()
     print(json.dumps({"ready": True}), flush=True)
-    time.sleep(max(a.start_at - time.time(), 0))  # all workers start together, as in the seeds
+    if not a.no_barrier:
+        sys.stdin.readline()  # all workers start together, as in the seeds
     ok, errors, calls = _sync(a) if a.face == "sync" else asyncio.run(_async(a))
     print(json.dumps({"ok": ok, "errors": dict(errors), "calls": calls}), flush=True)
 

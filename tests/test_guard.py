@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
+import signal
+import threading
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
 import pytest_asyncio
 from fake_openai_helpers import await_stats, item_texts
-from harness import eventually
+from harness import eventually, serve_process
 
 from threadlock.fake_openai import FakeOpenAI
 from threadlock_client import ConversationLocked, LeaseLost, LockClient, ThreadBusy
@@ -46,8 +50,12 @@ class Guard:
             self.g = AsyncGuardedOpenAI(openai.AsyncOpenAI(base_url=base_url, api_key="t"),
                                         self.locks, **options)
 
+    inline: int | None = None  # the thread of an open sync session: call in it, not beside it
+
     async def call(self, fn: Callable[[Any], Any]) -> Any:
         if self.kind == "sync":
+            if threading.get_ident() == self.inline:
+                return fn(self.g)  # a session's hold is reused only in its own thread
             return await asyncio.to_thread(fn, self.g)
         return await fn(self.g)
 
@@ -174,51 +182,47 @@ async def test_a_writer_bypassing_the_coordinator_is_waited_out_then_reported(
             conversation=stuck, model="m", input="mine"))
 
 
-async def test_a_lease_lost_mid_call_raises_lease_lost(guard: Guard, fake: FakeOpenAI,
-                                                       served: str) -> None:
+async def test_a_lease_lost_mid_call_raises_lease_lost_and_cancels_the_response(
+        guard: Guard, fake: FakeOpenAI, tmp_path: Path) -> None:
+    proc, address = serve_process({}, tmp_path / "serve.log")  # a coordinator we may freeze
+    frozen = Guard(guard.kind, address, fake.base_url, ttl=2)
     conv = _conversation(fake)
-
-    def steal(token: str) -> None:  # someone releases our lease behind our back
-        from threadlock_client import _protocol as proto
-        with LockClient(served) as thief:
-            thief.run(proto.release(thief._targets, token, 5))
-
-    async def body(lease: Any) -> None:
-        call = asyncio.ensure_future(guard.call(lambda g: g.responses.create(
+    cancelled = fake.stats()["cancelled"]["responses"]
+    try:
+        call = asyncio.ensure_future(frozen.call(lambda g: g.responses.create(
             conversation=conv, model="m", input="x", background=True,
             metadata={"fake_seconds": "inf"})))
-        await eventually(lambda: _has_response_id(guard, conv))
-        await asyncio.to_thread(steal, lease.lease_token)
+        await eventually(lambda: _has_response_id(frozen, conv))
+        os.kill(proc.pid, signal.SIGSTOP)  # renewals stop getting through
         with pytest.raises(LeaseLost):
-            await call
-
-    await _in_session(guard, conv, body, expect=LeaseLost)
+            await asyncio.wait_for(call, 60)
+        # Giving the conversation up, the guard cancelled its response at OpenAI.
+        await await_stats(fake, lambda s: s["cancelled"]["responses"] == cancelled + 1)
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+        proc.kill()
+        proc.wait()
+        await frozen.close()
 
 
 async def _in_session(guard: Guard, target: str,
-                      body: Callable[[Any], Coroutine[Any, Any, None]],
-                      expect: type[BaseException] | None = None) -> None:
-    """Run `body(lease)` inside `guard.g.session(target)` for either face."""
+                      body: Callable[[Any], Coroutine[Any, Any, None]]) -> None:
+    """Run `body(lease)` inside `guard.g.session(target)` for either face: for the sync face,
+    in the session's own thread (with a loop of its own), where its hold is reused."""
     if guard.kind == "async":
-        if expect is None:
-            async with guard.g.session(target) as lease:
-                await body(lease)
-            return
-        with pytest.raises(expect):
-            async with guard.g.session(target) as lease:
-                await body(lease)
+        async with guard.g.session(target) as lease:
+            await body(lease)
         return
-    loop = asyncio.get_running_loop()
 
     def run() -> None:
         with guard.g.session(target) as lease:
-            asyncio.run_coroutine_threadsafe(body(lease), loop).result(timeout=120)
+            guard.inline = threading.get_ident()
+            try:
+                asyncio.run(body(lease))
+            finally:
+                guard.inline = None
 
-    if expect is None:
-        await asyncio.to_thread(run)
-    else:
-        with pytest.raises(expect):
-            await asyncio.to_thread(run)
+    await asyncio.to_thread(run)
 
 
 def _section(conv: str, text: str, g: Any) -> Any:

@@ -34,13 +34,26 @@ def fake() -> Iterator[FakeOpenAI]:
 
 
 def _spawn(address: str, fake: FakeOpenAI, target: str, api: str, mode: str, face: str,
-           iterations: int, start_at: float, **extra: str) -> subprocess.Popen[str]:
+           iterations: int, barrier: bool = True, **extra: str) -> subprocess.Popen[str]:
     args = [sys.executable, str(WORKER), "--address", address, "--base-url", fake.base_url,
             "--target", target, "--api", api, "--mode", mode, "--face", face,
-            "--iterations", str(iterations), "--start-at", str(start_at)]
+            "--iterations", str(iterations)]
     for k, v in extra.items():
         args += [f"--{k.replace('_', '-')}", v]
-    return subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    if not barrier:
+        args.append("--no-barrier")
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert json.loads(proc.stdout.readline()) == {"ready": True}  # started, imports done
+    return proc
+
+
+def _start_together(procs: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
+    for p in procs:  # every worker is up and waiting: release them at once
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    return _run_workers(procs)
 
 
 def _run_workers(procs: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
@@ -67,9 +80,8 @@ def test_eight_processes_on_one_target_collide_only_without_the_guard(
     for mode in ("unguarded", "guarded"):
         fake.reset()
         target = _new_target(fake, api)
-        start_at = time.time() + 3  # every process is up by then; they start together
-        results = _run_workers([_spawn(served, fake, target, api, mode, face, 3, start_at)
-                                for _ in range(8)])
+        results = _start_together([_spawn(served, fake, target, api, mode, face, 3)
+                                    for _ in range(8)])
         stats = fake.stats()
         if mode == "unguarded":  # the seeds' problem, reproduced
             assert stats["conflicts_total"] > 0, stats
@@ -85,10 +97,9 @@ def test_eight_processes_on_one_target_collide_only_without_the_guard(
 def test_eight_conversations_proceed_in_parallel(served: str, fake: FakeOpenAI,
                                                  face: str) -> None:
     fake.configure(response_seconds=2.0)
-    start_at = time.time() + 3
     targets = [_new_target(fake, "responses") for _ in range(8)]
-    results = _run_workers([_spawn(served, fake, t, "responses", "guarded", face, 1, start_at)
-                            for t in targets])
+    results = _start_together([_spawn(served, fake, t, "responses", "guarded", face, 1)
+                               for t in targets])
     assert all(r["ok"] == 1 for r in results), results
     calls = [r["calls"][0] for r in results]
     # All eight were in flight at one moment: no lock made one wait for another.
@@ -102,15 +113,16 @@ def test_a_holder_killed_mid_run_hands_over_after_its_ttl(served: str, fake: Fak
                                                           face: str) -> None:
     thread = _new_target(fake, "assistants")
     # The first worker starts a run that never ends by itself, and dies holding the lock.
-    first = _spawn(served, fake, thread, "assistants", "guarded", face, 1, 0, ttl="2",
-                   fake_seconds="inf")
+    first = _spawn(served, fake, thread, "assistants", "guarded", face, 1, barrier=False,
+                   ttl="2", fake_seconds="inf")
     wait_stats(fake, lambda s: any(r.startswith(thread) for r in s["active"]["runs"]))
     os.kill(first.pid, signal.SIGKILL)
     first.wait()
     killed_at = time.time()
     # The next worker waits for the lock (TTL), finds the orphaned run, cancels it (its age is
     # over orphan_run_age = 1 s), and then runs its own: no conflict at OpenAI.
-    [second] = _run_workers([_spawn(served, fake, thread, "assistants", "guarded", face, 1, 0)])
+    [second] = _run_workers([_spawn(served, fake, thread, "assistants", "guarded", face, 1,
+                                    barrier=False)])
     assert second["ok"] == 1, second
     started, _ = second["calls"][0]
     stats = fake.stats()

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Generator
@@ -32,6 +34,8 @@ from threadlock_client import errors
 from threadlock_client._proto import lock_pb2 as pb
 
 T = TypeVar("T")
+log = logging.getLogger("threadlock_client")
+_LOSS = threading.Lock()
 OpT = TypeVar("OpT")
 M = TypeVar("M", bound=Message)
 
@@ -62,6 +66,10 @@ class RpcFailure(Exception):
         super().__init__(f"{code.name}: {details}")
         self.code = code
         self.details = details
+
+
+class Stopped(Exception):
+    """The driver was told to stop while a flow waited (a renewal after its lease's release)."""
 
 
 Op = Call | Sleep
@@ -113,8 +121,8 @@ def call(targets: Targets, method: str, request: M | Message, deadline: float,
         targets.rotate()
         if tried % targets.count == 0:  # every address failed once: back off, within budget
             pause = min(0.1 * 2 ** (tried // targets.count), 2.0, deadline - time.monotonic())
-            if pause > 0:
-                yield Sleep(pause)
+            if pause > 0 and (yield Sleep(pause)):
+                raise Stopped()
 
 
 # --- lease state, shared by every face ------------------------------------------------------
@@ -131,6 +139,7 @@ class LeaseState:
     expires: float  # monotonic: when the lease lapses unless renewed (a conservative guess)
     parent: LeaseState | None = None
     lost_reason: str | None = None
+    released: bool = False  # given back on purpose: a late renewal answer is no loss
     listeners: list[Callable[[], None]] = field(default_factory=list)
 
     @property
@@ -169,11 +178,15 @@ class LeaseState:
         return self.lost_reason
 
     def lose(self, reason: str) -> None:
-        if self.lost_reason is not None:
-            return
-        self.lost_reason = reason
+        with _LOSS:  # renewer thread and holder may both find out: notify once
+            if self.lost_reason is not None or self.released:
+                return
+            self.lost_reason = reason
         for notify in list(self.listeners):
-            notify()
+            try:
+                notify()
+            except Exception:  # one bad callback must not keep the others uninformed
+                log.exception("a lease-loss listener of %r failed", self.key)
 
     def check(self) -> None:
         reason = self.reason()
@@ -220,6 +233,8 @@ def keep(targets: Targets, state: LeaseState, request: pb.KeepAliveRequest,
         try:
             resp = yield from call(targets, "KeepAlive", request,
                                    min(state.expires - state.margin, sent + call_timeout))
+        except Stopped:
+            return
         except errors.NotFound as exc:
             state.lose(f"the coordinator refused to renew it ({exc.details})")
         except errors.Unavailable as exc:

@@ -86,6 +86,7 @@ class AsyncLockClient:
         async with self._session_lock:
             session, self._session = self._session, None
         if session is not None:
+            session.state.lose("the client closed its session")  # its locks are freed now
             await session.stop()
             with contextlib.suppress(Exception):
                 await self.run(proto.close_session(self._targets, session.state.token,
@@ -158,9 +159,8 @@ class _Keeper:
 
     async def stop(self) -> None:
         self._stop.set()
-        if self._task is not asyncio.current_task():
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(self._task), 5)
+        if self._task is not asyncio.current_task():  # never raises, never eats our cancel
+            await asyncio.wait({self._task}, timeout=1)
 
 
 class AsyncLease(LeaseView):
@@ -189,6 +189,11 @@ class AsyncLease(LeaseView):
 
     def _on_lost(self) -> None:
         self._lost.set()
+        try:
+            if self._victim is asyncio.current_task():
+                return  # found out in the block itself: its check() raises LeaseLost already
+        except RuntimeError:  # asked from a thread without a loop: cancel from the loop below
+            pass
         if self._victim is not None and not self._released and not self._cancelled:
             self._cancelled = True
             self._victim.cancel(f"threadlock: lease on {self.key!r} lost")
@@ -208,13 +213,15 @@ class AsyncLease(LeaseView):
     async def release(self) -> bool:
         if self._released:
             return False
-        self._released = True
+        self._state.released = True
         if self._keeper is not None:
             await self._keeper.stop()
         else:
             self._state.forget_parent()
-        return await self._client.run(proto.release(self._client._targets, self.lease_token,
-                                                    self._client.settings.release_timeout))
+        released = await self._client.run(proto.release(
+            self._client._targets, self.lease_token, self._client.settings.release_timeout))
+        self._released = True  # only once the release got through: a failed one may retry
+        return released
 
     async def __aenter__(self) -> AsyncLease:
         return self
@@ -224,6 +231,10 @@ class AsyncLease(LeaseView):
         lost = self.lost_reason
         try:
             await asyncio.shield(self.release())  # even when the block was cancelled
+        except asyncio.CancelledError as late:
+            if not self._cancelled or self._victim is None:
+                raise
+            exc = late  # our own cancellation arrived here rather than in the block
         except Exception as failure:  # the lease lapses after its TTL anyway
             log.warning("releasing %r failed (%s); it lapses after its TTL", self.key, failure)
         if self._cancelled and isinstance(exc, asyncio.CancelledError) and self._victim:

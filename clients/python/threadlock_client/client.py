@@ -90,6 +90,7 @@ class LockClient:
         with self._session_lock:
             session, self._session = self._session, None
         if session is not None:
+            session.state.lose("the client closed its session")  # its locks are freed now
             session.stop()
             with contextlib.suppress(Exception):
                 self.run(proto.close_session(self._targets, session.state.token,
@@ -159,7 +160,7 @@ class _Keeper:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=1)  # a renewal in flight may finish on its own, later
 
 
 class Lease(LeaseView):
@@ -193,13 +194,15 @@ class Lease(LeaseView):
         call released it; False if it was released before or already gone."""
         if self._released:
             return False
-        self._released = True
+        self._state.released = True
         if self._keeper is not None:
             self._keeper.stop()
         else:
             self._state.forget_parent()
-        return self._client.run(proto.release(self._client._targets, self.lease_token,
-                                              self._client.settings.release_timeout))
+        released = self._client.run(proto.release(self._client._targets, self.lease_token,
+                                                  self._client.settings.release_timeout))
+        self._released = True  # only once the release got through: a failed one may retry
+        return released
 
     def __enter__(self) -> Lease:
         return self

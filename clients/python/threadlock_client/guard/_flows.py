@@ -18,6 +18,7 @@ Rules it enforces (OpenAI's own concurrency rules, which answer HTTP 400):
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ import openai
 
 from threadlock_client._common import LeaseView
 from threadlock_client._protocol import Sleep
-from threadlock_client.errors import ConversationLocked
+from threadlock_client.errors import ConversationLocked, CoordinatorError
 
 TERMINAL_RESPONSE = frozenset({"completed", "failed", "cancelled", "incomplete"})
 ACTIVE_RUN = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
@@ -42,7 +43,10 @@ class GuardOptions:
     key_prefix: str = "openai/"  # lock key = key_prefix + conversation or thread id
     busy_timeout: float = 60.0  # how long to retry OpenAI's own "busy" answers under the lease
     active_run_timeout: float = 600.0  # how long to wait for runs already active on a thread
-    orphan_run_age: float | None = 900.0  # cancel active runs older than this (None: never)
+    # Cancel active runs older than this (None: never). Guarded holders wait for their runs
+    # before releasing, so a run still active when we hold the lock was left by a holder that
+    # crashed (or by a writer that bypasses the coordinator).
+    orphan_run_age: float | None = 60.0
     poll_interval: float = 0.5  # polling of background responses and runs
 
 
@@ -116,12 +120,26 @@ def create_response(kwargs: dict[str, Any], lease: LeaseView, opts: GuardOptions
     resp = yield from retry_busy(OpenAICall("responses.create", kwargs), conv, lease, opts)
     if not kwargs.get("background"):
         return resp
-    yield Annotate({"response_id": resp.id})
-    while resp.status not in TERMINAL_RESPONSE:
-        yield Sleep(opts.poll_interval)
-        lease.check()
-        resp = yield OpenAICall("responses.retrieve", {"response_id": resp.id})
+    yield from annotate({"response_id": resp.id})
+    try:
+        while resp.status not in TERMINAL_RESPONSE:
+            yield Sleep(opts.poll_interval)
+            lease.check()
+            resp = yield OpenAICall("responses.retrieve", {"response_id": resp.id})
+    except Exception:
+        # We are about to give the conversation up: don't leave our response running in it
+        # (it would answer conversation_locked to the next holder). Best effort.
+        with contextlib.suppress(Exception):
+            yield OpenAICall("responses.cancel", {"response_id": resp.id})
+        raise
     return resp
+
+
+def annotate(metadata: dict[str, str]) -> Flow:
+    """Note what the holder is doing on its lock; best effort (a coordinator blip must not
+    fail the OpenAI call it describes; a lost lease still raises)."""
+    with contextlib.suppress(CoordinatorError):
+        yield Annotate(metadata)
 
 
 # --- Assistants (threads, messages, runs) -----------------------------------------------------
@@ -167,7 +185,7 @@ def run_to_end(thread_id: str, kwargs: dict[str, Any], lease: LeaseView,
     run = yield from retry_busy(
         OpenAICall("beta.threads.runs.create", {"thread_id": thread_id, **kwargs}),
         thread_id, lease, opts, lambda: wait_active_runs(thread_id, lease, opts))
-    yield Annotate({"run_id": run.id})
+    yield from annotate({"run_id": run.id})
     while run.status in ACTIVE_RUN and run.status != "requires_action":
         yield Sleep(opts.poll_interval)
         lease.check()

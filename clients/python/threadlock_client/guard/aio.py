@@ -35,8 +35,8 @@ class AsyncGuardedOpenAI:
         self._client = client
         self.locks = locks
         self.options = dataclasses.replace(options or flows.GuardOptions(), **changes)
-        self._held: contextvars.ContextVar[Mapping[str, AsyncLease]] = contextvars.ContextVar(
-            "threadlock_held", default=MappingProxyType({}))
+        self._held: contextvars.ContextVar[Mapping[str, tuple[AsyncLease, object]]]
+        self._held = contextvars.ContextVar("threadlock_held", default=MappingProxyType({}))
         self.responses = _api.Responses(self)
         self.beta = _api.Beta(self)
 
@@ -52,7 +52,7 @@ class AsyncGuardedOpenAI:
     @contextlib.asynccontextmanager
     async def session(self, target: str) -> AsyncIterator[AsyncLease]:
         async with self._hold(target, "session") as lease:
-            token = self._held.set({**self._held.get(), target: lease})
+            token = self._held.set({**self._held.get(), target: (lease, asyncio.current_task())})
             try:
                 yield lease
             finally:
@@ -67,8 +67,11 @@ class AsyncGuardedOpenAI:
 
     @contextlib.asynccontextmanager
     async def _hold(self, target: str, op: str) -> AsyncIterator[AsyncLease]:
-        held = self._held.get().get(target)
-        if held is not None:
+        # Reuse a session's hold only in the very task that opened it, and only while it is
+        # held: copies of the context (new tasks, to_thread) must queue like anyone else.
+        found = self._held.get().get(target)
+        held = found[0] if found and found[1] == asyncio.current_task() else None
+        if held is not None and not held._state.released:
             held.check()
             yield held
             return
@@ -129,7 +132,8 @@ class AsyncGuardedStream:
         try:
             async for event in self._stream:
                 yield event
-        except BaseException as exc:
+        except BaseException as exc:  # incl. GeneratorExit: the caller stopped early
+            await self._stream.close()  # don't leave the response streaming into the conversation
             await self._end(exc)
             raise
         await self._end(None)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
@@ -44,8 +45,8 @@ class GuardedOpenAI:
         self._client = client
         self.locks = locks
         self.options = dataclasses.replace(options or flows.GuardOptions(), **changes)
-        self._held: contextvars.ContextVar[Mapping[str, Lease]] = contextvars.ContextVar(
-            "threadlock_held", default=MappingProxyType({}))
+        self._held: contextvars.ContextVar[Mapping[str, tuple[Lease, object]]]
+        self._held = contextvars.ContextVar("threadlock_held", default=MappingProxyType({}))
         self.responses = _api.Responses(self)
         self.beta = _api.Beta(self)
 
@@ -64,7 +65,7 @@ class GuardedOpenAI:
         """Hold `target` (a conversation or thread id) for the block: guarded calls on it
         inside reuse this hold instead of taking the lock per call."""
         with self._hold(target, "session") as lease:
-            token = self._held.set({**self._held.get(), target: lease})
+            token = self._held.set({**self._held.get(), target: (lease, threading.get_ident())})
             try:
                 yield lease
             finally:
@@ -82,8 +83,11 @@ class GuardedOpenAI:
     # --- what _api's namespaces call ---------------------------------------------------------
     @contextlib.contextmanager
     def _hold(self, target: str, op: str) -> Iterator[Lease]:
-        held = self._held.get().get(target)
-        if held is not None:
+        # Reuse a session's hold only in the very thread that opened it, and only while it is
+        # held: copies of the context (new tasks, to_thread) must queue like anyone else.
+        found = self._held.get().get(target)
+        held = found[0] if found and found[1] == threading.get_ident() else None
+        if held is not None and not held._state.released:
             held.check()
             yield held
             return
@@ -138,7 +142,8 @@ class GuardedStream:
     def __iter__(self) -> Iterator[Any]:
         try:
             yield from self._stream
-        except BaseException as exc:
+        except BaseException as exc:  # incl. GeneratorExit: the caller stopped early
+            self._stream.close()  # don't leave the response streaming into the conversation
             self._end(exc)
             raise
         self._end(None)
