@@ -23,9 +23,8 @@ from typing import Any
 
 import jsonschema
 import kubernetes_validate
-from packaging.version import Version
-
 from helm_chart import CHART
+from packaging.version import Version
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 # (apiVersion, kind) -> vendored schema file, for custom resources.

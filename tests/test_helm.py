@@ -139,6 +139,8 @@ BAD_VALUES: list[tuple[Doc, str]] = [
     ({"metrics": {"port": 50051}}, r"metrics\.port: must differ"),
     ({"terminationGracePeriodSeconds": 12}, r"terminationGracePeriodSeconds: must exceed .* = 20"),
     ({"server": {"shutdownGrace": 30}}, r"terminationGracePeriodSeconds: must exceed .* = 40"),
+    ({"server": {"shutdownGrace": 20.5}, "terminationGracePeriodSeconds": 31},
+     r"terminationGracePeriodSeconds: must exceed .* = 31, got 31"),
     ({"metrics": {"enabled": False, "serviceMonitor": {"enabled": True}}},
      r"metrics\.serviceMonitor\.enabled: needs metrics\.enabled"),
     ({"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 3}},
