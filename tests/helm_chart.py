@@ -92,9 +92,12 @@ def parse_manifests(text: str) -> list[Doc]:
 def helm(*args: str) -> str:
     """Run helm and return its stdout; HelmError (stderr) when it fails."""
     assert HELM.is_file(), f"{HELM} not found: run ./scripts/setup.sh (it builds helm)"
+    # Helm's own state (repositories, plugins, cache) under .tools/, not the user's home.
+    state = ROOT / ".tools" / "helm-home"
+    env = {**os.environ, "HELM_CACHE_HOME": str(state / "cache"),
+           "HELM_CONFIG_HOME": str(state / "config"), "HELM_DATA_HOME": str(state / "data")}
     proc = subprocess.run([str(HELM), *args], capture_output=True, text=True, timeout=120,
-                          cwd=ROOT, env={**os.environ, "HELM_CACHE_HOME": str(ROOT / ".tools"
-                                                                             / "helm-cache")})
+                          cwd=ROOT, env=env)
     if proc.returncode != 0:
         raise HelmError(proc.stderr.strip() or proc.stdout.strip())
     return proc.stdout

@@ -54,12 +54,14 @@ def test_rendered_objects_match_kubernetes_schemas(name: str, version: str,
     assert docs, "nothing rendered"
     for doc in docs:
         check(doc, version)
-    with capsys.disabled():
+    if version != VERSIONS[-1]:
+        return
+    with capsys.disabled():  # say once why the custom resource is checked differently
         for doc in docs:
             if (doc["apiVersion"], doc["kind"]) in CUSTOM:
                 print(f"\n  note: {doc['kind']} is a custom resource: checked against the "
                       f"vendored schema {CUSTOM[doc['apiVersion'], doc['kind']].name}, "
-                      f"not an API schema", end="")
+                      f"not an API schema")
 
 
 def test_each_value_set_renders_the_objects_it_asks_for() -> None:
