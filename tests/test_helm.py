@@ -126,6 +126,7 @@ BAD_VALUES: list[tuple[Doc, str]] = [
     ({"server": {"port": 70000}}, r"/server/port': maximum"),
     ({"image": {"pullPolicy": "Sometimes"}}, r"/image/pullPolicy'"),
     ({"metrics": {"serviceMonitor": {"interval": "soon"}}}, r"/metrics/serviceMonitor/interval'"),
+    ({"metrics": {"interval": 0}}, r"/metrics/interval'"),
     ({"etcd": {"mode": "external", "external": {"endpoints": ["etcd a:2379"]}}},
      r"/etcd/external/endpoints/0'"),
     # Cross-field rules, checked by the templates (templates/_helpers.tpl).

@@ -9,16 +9,12 @@ import json
 from pathlib import Path
 
 import pytest
-from helm_chart import CHART, VALUE_SETS, Doc, container, one, render, template
+from helm_chart import CHART, PENDING, VALUE_SETS, Doc, container, one, render, template
 
 from threadlock import config as config_mod
 from threadlock.cli import build_parser
 from threadlock.server import DRAIN_TIMEOUT
 
-# Variables of the metrics/health interface being added to the server on another branch
-# (THREADLOCK_METRICS_LISTEN: Prometheus on /metrics; THREADLOCK_HEALTH_LISTEN: plaintext
-# grpc.health.v1 only). Delete this allowance when that branch lands: ENV_VARS has them then.
-PENDING = {"THREADLOCK_METRICS_LISTEN", "THREADLOCK_HEALTH_LISTEN"}
 SECRET_KEYS = {"tls.crt", "tls.key", "ca.crt"}  # kubernetes.io/tls (+ cert-manager's ca.crt)
 
 ALL = sorted(VALUE_SETS)
@@ -125,7 +121,9 @@ def test_metrics_port_matches_the_server_metrics_listener(name: str) -> None:
     env = _chart_env(docs)
     if not VALUE_SETS[name].get("metrics", {}).get("enabled", True):
         assert "THREADLOCK_METRICS_LISTEN" not in env
+        assert "THREADLOCK_METRICS_INTERVAL" not in env
         return
+    assert float(env["THREADLOCK_METRICS_INTERVAL"]) > 0
     port = _port_of(env["THREADLOCK_METRICS_LISTEN"])
     assert port == _ports(container(docs))["metrics"]
     service_ports = {p["name"]: p for p in one(docs, "Service")["spec"]["ports"]}
