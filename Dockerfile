@@ -1,0 +1,43 @@
+# syntax=docker/dockerfile:1
+# threadlock coordinator image: `docker build -t threadlock .` from the repository root.
+#
+# Two stages on the same base image, so the virtualenv built in the first runs unchanged in the
+# second (its interpreter links point at the base image's Python). All dependencies are
+# pure-Python or have manylinux wheels (grpcio, protobuf), so no compiler is needed even in
+# the build stage; the final stage gets only the virtualenv: no pip cache, no sources.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PYTHONDONTWRITEBYTECODE=1
+WORKDIR /src
+RUN python -m venv /opt/threadlock
+# README.md: pyproject.toml names it as the package's readme, so the build reads it.
+COPY pyproject.toml README.md ./
+COPY coordinator ./coordinator
+# A regular (not editable) install: the package is copied into the venv, bytecode compiled
+# here because the final root filesystem is read-only.
+RUN /opt/threadlock/bin/pip install --no-compile . \
+    && /opt/threadlock/bin/python -m compileall -q /opt/threadlock/lib
+
+FROM ${PYTHON_IMAGE}
+LABEL org.opencontainers.image.title="threadlock" \
+      org.opencontainers.image.description="gRPC lock coordinator backed by etcd leases" \
+      org.opencontainers.image.licenses="Apache-2.0"
+COPY --from=build /opt/threadlock /opt/threadlock
+# In a container the server must listen on all interfaces (its own default is loopback).
+ENV PATH=/opt/threadlock/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    THREADLOCK_LISTEN=0.0.0.0:50051
+# A numeric, unprivileged user: Kubernetes' runAsNonRoot can only verify a numeric UID.
+USER 10001:10001
+# gRPC, plaintext health (used when the gRPC port speaks TLS), Prometheus metrics.
+EXPOSE 50051 50052 9090
+# Exec form: threadlock is PID 1 and gets SIGTERM itself. It installs its own handler
+# (health NOT_SERVING, then --shutdown-grace seconds for in-flight calls) and starts no child
+# processes, so no init process is needed to forward signals or reap zombies.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["threadlock"]
+CMD ["serve"]
