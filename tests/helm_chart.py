@@ -28,11 +28,7 @@ RELEASE, NAMESPACE = "tl", "locks"
 
 Doc = dict[str, Any]
 
-# Variables of the metrics/health interface being added to the server on another branch
-# (THREADLOCK_METRICS_LISTEN: Prometheus on /metrics; THREADLOCK_HEALTH_LISTEN: plaintext
-# grpc.health.v1 only; THREADLOCK_METRICS_INTERVAL: seconds between the store-wide gauges'
-# recounts). The chart sets them, and the tie tests (test_helm_ties) accept them on top of
-# threadlock.config.ENV_VARS. Delete this allowance when that branch lands.
+# Variables the chart may set before the server reads them (none: keep it that way).
 PENDING: set[str] = set()  # every variable the chart sets is read by the server now
 
 # The value sets every render and schema test runs with. "tls" covers both client TLS (mutual)
