@@ -24,9 +24,7 @@ import pytest
 from certs import make_pki
 from etcd_server import EtcdServer, free_port
 from harness import wait_serving
-from helm_chart import PENDING, ROOT, VALUE_SETS, container, one, render
-
-from threadlock import config as config_mod
+from helm_chart import ROOT, VALUE_SETS, container, one, render
 
 pytestmark = pytest.mark.etcd
 
@@ -66,9 +64,6 @@ def test_pod_serves_probes_and_stops_on_sigterm(name: str, etcd: EtcdServer, key
     docs = render(name)
     c = container(docs)
     env, ports = _pod_env(name, etcd, key_prefix, tmp_path)
-    unsupported = {v for v in PENDING if v in env and v not in config_mod.ENV_VARS}
-    if "THREADLOCK_HEALTH_LISTEN" in unsupported:
-        pytest.skip("THREADLOCK_HEALTH_LISTEN is not read by this server yet (PENDING)")
     entrypoint = shutil.which("threadlock", path=str(Path(sys.executable).parent))
     assert entrypoint, "the console script is missing: pip install -e . (scripts/setup.sh)"
     log = tmp_path / "serve.log"
@@ -77,7 +72,7 @@ def test_pod_serves_probes_and_stops_on_sigterm(name: str, etcd: EtcdServer, key
     try:
         probe_port = ports[c["readinessProbe"]["grpc"]["port"]]
         wait_serving(f"127.0.0.1:{probe_port}", proc)  # plaintext, as the kubelet calls it
-        if "THREADLOCK_METRICS_LISTEN" in env and "THREADLOCK_METRICS_LISTEN" not in unsupported:
+        if "THREADLOCK_METRICS_LISTEN" in env:
             (metrics,) = [p["containerPort"] for p in c["ports"] if p["name"] == "metrics"]
             _check_metrics(ports[metrics])
         pod = one(docs, "Deployment")["spec"]["template"]["spec"]
