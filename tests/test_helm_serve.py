@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -76,11 +75,10 @@ def test_pod_serves_probes_and_stops_on_sigterm(name: str, etcd: EtcdServer, key
             (metrics,) = [p["containerPort"] for p in c["ports"] if p["name"] == "metrics"]
             _check_metrics(ports[metrics])
         pod = one(docs, "Deployment")["spec"]["template"]["spec"]
-        started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
+        # Exit 0 before the kubelet's SIGKILL would come.
         assert proc.wait(timeout=pod["terminationGracePeriodSeconds"]) == 0, log.read_text()
-        # Idle server: it need not use its grace period at all.
-        assert time.monotonic() - started < float(env["THREADLOCK_SHUTDOWN_GRACE"])
+        assert "SIGTERM received" in log.read_text()
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -6,9 +6,11 @@ pod's termination grace period outlasts the server's own shutdown."""
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 from helm_chart import CHART, PENDING, VALUE_SETS, Doc, container, one, render, template
 
 from threadlock import config as config_mod
@@ -167,3 +169,11 @@ def test_every_server_option_is_set_by_some_values() -> None:
     options = set(config_mod.ENV_VARS) - set(config_mod.CLIENT_ENV_VARS)
     rendered = set(_chart_env(render("defaults"))) | set(_chart_env(render("tls")))
     assert options <= rendered | PENDING, sorted(options - rendered)
+
+
+def test_chart_app_version_is_the_package_version() -> None:
+    """The image tag defaults to appVersion: it must name the version the image is built from."""
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    project = tomllib.loads((CHART.parents[1] / "pyproject.toml").read_text())["project"]
+    assert chart["appVersion"] == project["version"]
+    assert container(render("defaults"))["image"].endswith(f":{project['version']}")
