@@ -28,9 +28,6 @@ RELEASE, NAMESPACE = "tl", "locks"
 
 Doc = dict[str, Any]
 
-# Variables the chart may set before the server reads them (none: keep it that way).
-PENDING: set[str] = set()  # every variable the chart sets is read by the server now
-
 # The value sets every render and schema test runs with. "tls" covers both client TLS (mutual)
 # and TLS to an external etcd, since both change the pod's volumes, env and probe port.
 VALUE_SETS: dict[str, Doc] = {

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helm_chart import CHART, PENDING, VALUE_SETS, Doc, container, one, render, template
+from helm_chart import CHART, VALUE_SETS, Doc, container, one, render, template
 
 from threadlock import config as config_mod
 from threadlock.cli import build_parser
@@ -53,8 +53,6 @@ def _server_config(docs: list[Doc], tmp_path: Path) -> config_mod.Config:
     mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
     env = {}
     for name, value in _chart_env(docs).items():
-        if name in PENDING:
-            continue  # not read by the server on this branch yet
         if value.startswith("/"):
             if name == "THREADLOCK_KEY_PREFIX":
                 env[name] = value
@@ -77,7 +75,7 @@ def _server_config(docs: list[Doc], tmp_path: Path) -> config_mod.Config:
 def test_chart_sets_only_variables_the_server_reads(name: str) -> None:
     env = _chart_env(render(name))
     server_vars = set(config_mod.ENV_VARS) - set(config_mod.CLIENT_ENV_VARS)
-    unknown = set(env) - server_vars - PENDING
+    unknown = set(env) - server_vars
     assert not unknown, f"the chart sets variables threadlock does not read: {sorted(unknown)}"
     # The container's default listen address is loopback: the chart must always override it.
     assert "THREADLOCK_LISTEN" in env
@@ -168,7 +166,7 @@ def test_every_server_option_is_set_by_some_values() -> None:
     value for it (or, if it should stay hidden, say so here)."""
     options = set(config_mod.ENV_VARS) - set(config_mod.CLIENT_ENV_VARS)
     rendered = set(_chart_env(render("defaults"))) | set(_chart_env(render("tls")))
-    assert options <= rendered | PENDING, sorted(options - rendered)
+    assert options <= rendered, sorted(options - rendered)
 
 
 def test_chart_app_version_is_the_package_version() -> None:
