@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import grpc
 
 from threadlock_client import _protocol as proto
+from threadlock_client import errors
 from threadlock_client._proto import lock_pb2 as pb
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
@@ -79,6 +81,37 @@ def check_hold(key: str, ttl: float, wait: float) -> None:
         raise ValueError(f"ttl: must be a positive number of seconds, got {ttl!r}")
     if not wait >= 0:
         raise ValueError(f"wait: must be zero (fail fast) or positive seconds, got {wait!r}")
+
+
+def hold_spec(settings: Settings, key: str, ttl: float, wait: float, owner: str | None,
+              request_id: str, metadata: dict[str, str] | None,
+              session: proto.LeaseState | None) -> proto.HoldSpec:
+    check_hold(key, ttl, wait)
+    return proto.HoldSpec(key, owner or settings.owner, ttl, wait,
+                          request_id or uuid.uuid4().hex, dict(metadata or {}),
+                          session.token if session else "")
+
+
+def session_ended(exc: BaseException, session: proto.LeaseState | None) -> bool:
+    """An Acquire refused because our session is gone (the keeper may not know yet)."""
+    if session is not None and isinstance(exc, errors.NotFound) and "session_id" in exc.details:
+        session.lose(f"the coordinator says it ended ({exc.details})")
+        return True
+    return False
+
+
+def settle_release(state: proto.LeaseState, result: bool | None,
+                   error: BaseException | None) -> None:
+    """What a lease becomes after its Release: never renewed or reused again; lost if the
+    coordinator said it held nothing any more, or if the release did not get through."""
+    state.released = True
+    if error is not None:
+        state.lose(f"its release failed ({error}); it is no longer renewed"
+                   + (" and is retried in the background" if state.parent else
+                      " and lapses after its TTL"))
+    elif result is None:
+        state.lose("at release the coordinator said it no longer held the key (it expired "
+                   "or was released by someone else)")
 
 
 class LeaseView:

@@ -35,6 +35,18 @@ from threadlock_client._proto import lock_pb2 as pb
 
 T = TypeVar("T")
 log = logging.getLogger("threadlock_client")
+
+
+def _clock() -> Callable[[], float]:
+    """Monotonic time that keeps counting while the machine is suspended (Linux BOOTTIME), so
+    a lease is known lost after a suspend longer than its TTL; plain monotonic elsewhere."""
+    boottime = getattr(time, "CLOCK_BOOTTIME", None)
+    if boottime is None:
+        return time.monotonic
+    return lambda: time.clock_gettime(boottime)
+
+
+now = _clock()
 _LOSS = threading.Lock()
 OpT = TypeVar("OpT")
 M = TypeVar("M", bound=Message)
@@ -98,29 +110,36 @@ class Targets:
 
 def call(targets: Targets, method: str, request: M | Message, deadline: float,
          wait_until: float | None = None) -> Flow[Any]:
-    """One RPC, failing over between addresses on UNAVAILABLE until `deadline` (monotonic).
+    """One RPC, failing over between addresses on UNAVAILABLE (or a hung address: an attempt
+    past its share of the budget) until `deadline` (on the `now` clock).
     With `wait_until`, the request is an Acquire whose `wait` shrinks on each retry so that
     the whole call ends by `deadline`."""
     tried = 0
     last = "no attempt"
     while True:
-        left = deadline - time.monotonic()
+        left = deadline - now()
         if left <= 0:
             raise errors.Unavailable(grpc.StatusCode.UNAVAILABLE,
                                      f"{method}: no coordinator answered in time ({last})")
+        waiting = 0.0
         if wait_until is not None:
             assert isinstance(request, pb.AcquireRequest)
-            request.wait.CopyFrom(duration(max(wait_until - time.monotonic(), 0.0)))
+            waiting = max(wait_until - now(), 0.0)
+            request.wait.CopyFrom(duration(waiting))
+        # With several addresses, a hung one must not eat the whole budget: an attempt gets
+        # half of what is left (a queued Acquire needs its whole wait, though).
+        attempt = left if targets.count == 1 or waiting else max(left / 2, min(left, 1.0))
         try:
-            return (yield Call(method, request, left, targets.current))
+            return (yield Call(method, request, attempt, targets.current))
         except RpcFailure as failure:
-            if failure.code != grpc.StatusCode.UNAVAILABLE:
+            hung = failure.code == grpc.StatusCode.DEADLINE_EXCEEDED and attempt < left
+            if failure.code != grpc.StatusCode.UNAVAILABLE and not hung:
                 raise errors.from_rpc(failure.code, failure.details) from None
             last = failure.details
         tried += 1
         targets.rotate()
         if tried % targets.count == 0:  # every address failed once: back off, within budget
-            pause = min(0.1 * 2 ** (tried // targets.count), 2.0, deadline - time.monotonic())
+            pause = min(0.1 * 2 ** (tried // targets.count), 2.0, deadline - now())
             if pause > 0 and (yield Sleep(pause)):
                 raise Stopped()
 
@@ -136,10 +155,10 @@ class LeaseState:
     token: str  # lease token, or session id
     fencing_token: int
     ttl: float
-    expires: float  # monotonic: when the lease lapses unless renewed (a conservative guess)
+    expires: float  # `now` clock: when it lapses unless renewed (a conservative guess)
     parent: LeaseState | None = None
     lost_reason: str | None = None
-    released: bool = False  # given back on purpose: a late renewal answer is no loss
+    released: bool = False  # given back (Release answered): nothing to renew or reuse
     listeners: list[Callable[[], None]] = field(default_factory=list)
 
     @property
@@ -165,7 +184,7 @@ class LeaseState:
 
     def due_in(self) -> float:
         """Seconds until the next renewal: a third into the TTL, as the contract advises."""
-        return max(self.expires - self.ttl * 2 / 3 - time.monotonic(), 0.0)
+        return max(self.expires - self.ttl * 2 / 3 - now(), 0.0)
 
     def reason(self) -> str | None:
         if self.lost_reason is None and self.parent is not None:
@@ -173,13 +192,13 @@ class LeaseState:
             if parent is not None:
                 self.lose(f"its session was lost: {parent}")
         elif self.lost_reason is None and self.parent is None and (
-                time.monotonic() >= self.expires - self.margin):
+                now() >= self.expires - self.margin):
             self.lose("it was not renewed in time (TTL lapsed)")
         return self.lost_reason
 
     def lose(self, reason: str) -> None:
         with _LOSS:  # renewer thread and holder may both find out: notify once
-            if self.lost_reason is not None or self.released:
+            if self.lost_reason is not None:
                 return
             self.lost_reason = reason
         for notify in list(self.listeners):
@@ -202,7 +221,7 @@ class HoldSpec:
     owner: str
     ttl: float
     wait: float
-    request_id: str = ""
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     metadata: dict[str, str] = field(default_factory=dict)
     session_id: str = ""
 
@@ -210,11 +229,10 @@ class HoldSpec:
 def acquire(targets: Targets, spec: HoldSpec, call_timeout: float) -> Flow[pb.Lease]:
     """Acquire `spec.key` or raise ThreadBusy. Retries keep one request_id: never two grants."""
     request = pb.AcquireRequest(key=spec.key, owner=spec.owner, metadata=spec.metadata,
-                                request_id=spec.request_id or uuid.uuid4().hex,
-                                session_id=spec.session_id)
+                                request_id=spec.request_id, session_id=spec.session_id)
     if not spec.session_id:
         request.ttl.CopyFrom(duration(spec.ttl))
-    wait_until = time.monotonic() + spec.wait
+    wait_until = now() + spec.wait
     resp = yield from call(targets, "Acquire", request, wait_until + call_timeout, wait_until)
     assert isinstance(resp, pb.AcquireResponse)
     if resp.WhichOneof("result") == "lease":
@@ -229,19 +247,21 @@ def keep(targets: Targets, state: LeaseState, request: pb.KeepAliveRequest,
     while state.reason() is None:
         if (yield Sleep(state.due_in())):
             return
-        sent = time.monotonic()
+        sent = now()
         try:
             resp = yield from call(targets, "KeepAlive", request,
                                    min(state.expires - state.margin, sent + call_timeout))
         except Stopped:
             return
-        except errors.NotFound as exc:
+        except (errors.NotFound, errors.InvalidArgument) as exc:
+            if (yield Sleep(0)):
+                return  # released meanwhile: the refusal answers a renewal we no longer need
             state.lose(f"the coordinator refused to renew it ({exc.details})")
-        except errors.Unavailable as exc:
-            if time.monotonic() >= state.expires - state.margin:
+        except errors.CoordinatorError as exc:  # transient (unavailable, overloaded, ...)
+            if now() >= state.expires - state.margin:
                 state.lose(f"no renewal got through before its TTL lapsed ({exc.details})")
-        except errors.CoordinatorError as exc:
-            state.lose(f"renewal failed: {exc}")
+            elif (yield Sleep(min(0.2, max(state.expires - state.margin - now(), 0)))):
+                return
         else:
             assert isinstance(resp, pb.KeepAliveResponse)
             state.renewed(sent, seconds(resp.ttl))
@@ -251,7 +271,7 @@ def annotate(targets: Targets, state: LeaseState, metadata: dict[str, str],
              call_timeout: float) -> Flow[None]:
     """Merge `metadata` into the held lock (Status shows it); renews it as a side effect."""
     state.check()
-    sent = time.monotonic()
+    sent = now()
     try:
         resp = yield from call(targets, "KeepAlive", pb.KeepAliveRequest(
             lease_token=state.token, metadata=metadata), sent + call_timeout)
@@ -264,20 +284,54 @@ def annotate(targets: Targets, state: LeaseState, metadata: dict[str, str],
         state.renewed(sent, seconds(resp.ttl))
 
 
-def release(targets: Targets, token: str, timeout: float) -> Flow[bool]:
-    """Give the lock back; False if it was already released or had expired."""
+def release(targets: Targets, token: str, timeout: float) -> Flow[bool | None]:
+    """Give the lock back: True if released now, False if released before, None if the
+    coordinator says the token holds nothing (it expired or was taken from us: a loss)."""
     try:
         resp = yield from call(targets, "Release", pb.ReleaseRequest(lease_token=token),
-                               time.monotonic() + timeout)
+                               now() + timeout)
     except errors.NotFound:
-        return False
+        return None
     assert isinstance(resp, pb.ReleaseResponse)
     return resp.released
 
 
+def abandon(targets: Targets, spec: HoldSpec, timeout: float) -> Flow[None]:
+    """After an Acquire that failed or was cancelled without an answer, make sure it left no
+    lock behind: the same request_id, try-once, returns the grant if one landed; release it.
+    Best effort and bounded (a queued slot is removed by the coordinator itself)."""
+    deadline = now() + timeout
+    request = pb.AcquireRequest(key=spec.key, owner=spec.owner, request_id=spec.request_id,
+                                session_id=spec.session_id, metadata=spec.metadata)
+    if not spec.session_id:
+        request.ttl.CopyFrom(duration(spec.ttl))
+    try:
+        resp = yield from call(targets, "Acquire", request, deadline)
+        if resp.WhichOneof("result") == "lease":
+            yield from release(targets, resp.lease.lease_token, max(deadline - now(), 0.5))
+    except errors.ThreadlockError as exc:
+        log.debug("cleanup of an unanswered Acquire of %r: %s", spec.key, exc)
+
+
+def release_until_done(targets: Targets, token: str, session: LeaseState,
+                       timeout: float) -> Flow[None]:
+    """A session lock whose Release failed would be renewed with its session forever: keep
+    trying (backing off) until it is released, or the session ends, or the driver stops."""
+    pause = 0.5
+    while session.reason() is None:
+        try:
+            yield from release(targets, token, timeout)
+            return
+        except errors.CoordinatorError as exc:
+            log.warning("releasing a lock of %s failed again (%s); retrying", session.key, exc)
+        if (yield Sleep(pause)):
+            return
+        pause = min(pause * 2, 10.0)
+
+
 def open_session(targets: Targets, owner: str, ttl: float,
                  call_timeout: float) -> Flow[LeaseState]:
-    sent = time.monotonic()
+    sent = now()
     resp = yield from call(targets, "OpenSession", pb.OpenSessionRequest(
         owner=owner, ttl=duration(ttl)), sent + call_timeout)
     assert isinstance(resp, pb.OpenSessionResponse)
@@ -287,7 +341,7 @@ def open_session(targets: Targets, owner: str, ttl: float,
 
 def close_session(targets: Targets, session_id: str, timeout: float) -> Flow[bool]:
     resp = yield from call(targets, "CloseSession", pb.CloseSessionRequest(
-        session_id=session_id), time.monotonic() + timeout)
+        session_id=session_id), now() + timeout)
     assert isinstance(resp, pb.CloseSessionResponse)
     return resp.closed
 
@@ -303,7 +357,7 @@ def status(targets: Targets, key: str | None, prefix: str,
             request.key = key
         else:
             request.prefix = prefix
-        resp = yield from call(targets, "Status", request, time.monotonic() + call_timeout)
+        resp = yield from call(targets, "Status", request, now() + call_timeout)
         assert isinstance(resp, pb.StatusResponse)
         locks.extend(resp.locks)
         page = resp.next_page_token
@@ -319,7 +373,7 @@ def state_of(lease: pb.Lease, parent: LeaseState | None) -> LeaseState:
     ttl = seconds(lease.ttl)
     left = lease.expires_at.ToNanoseconds() / 1e9 - time.time()
     return LeaseState(lease.key, lease.lease_token, lease.fencing_token, ttl,
-                      time.monotonic() + min(max(left, ttl / 2), ttl), parent)
+                      now() + min(max(left, ttl / 2), ttl), parent)
 
 
 def busy_error(key: str, busy: pb.Busy) -> errors.ThreadBusy:

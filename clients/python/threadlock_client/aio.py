@@ -26,7 +26,14 @@ import grpc.aio
 
 from threadlock_client import _protocol as proto
 from threadlock_client import errors
-from threadlock_client._common import LeaseView, Settings, Tls, check_hold
+from threadlock_client._common import (
+    LeaseView,
+    Settings,
+    Tls,
+    hold_spec,
+    session_ended,
+    settle_release,
+)
 from threadlock_client._proto import lock_pb2 as pb
 from threadlock_client._proto import lock_pb2_grpc
 
@@ -50,6 +57,8 @@ class AsyncLockClient:
         self._targets = proto.Targets(len(self._stubs))
         self._session: _Keeper | None = None
         self._session_lock = asyncio.Lock()
+        self._closing = asyncio.Event()  # stops background cleanups
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     @contextlib.asynccontextmanager
     async def hold(self, key: str, *, ttl: float = 30.0, wait: float = 0.0,
@@ -69,20 +78,43 @@ class AsyncLockClient:
                       owner: str | None = None, request_id: str = "",
                       metadata: dict[str, str] | None = None,
                       on_lost: Callable[[AsyncLease], None] | None = None) -> AsyncLease:
-        """Like `hold` without the block: the lease renews itself until `release()`."""
-        check_hold(key, ttl, wait)
-        session = await self._current_session() if self.settings.use_session else None
-        spec = proto.HoldSpec(key, owner or self.settings.owner, ttl, wait, request_id,
-                              dict(metadata or {}), session.state.token if session else "")
-        got = await self.run(proto.acquire(self._targets, spec, self.settings.call_timeout))
-        state = proto.state_of(got, session.state if session else None)
-        return AsyncLease(self, got, state, on_lost)
+        """Like `hold` without the block: the lease renews itself until `release()`.
+        With `use_session`, the lock lives on the session's lease and `ttl` is not used."""
+        for _ in range(2):  # a second time only if our session turned out to be gone
+            session = await self._current_session() if self.settings.use_session else None
+            state = session.state if session else None
+            spec = hold_spec(self.settings, key, ttl, wait, owner, request_id, metadata, state)
+            try:
+                got = await self.run(proto.acquire(self._targets, spec,
+                                                   self.settings.call_timeout))
+            except errors.ThreadBusy:
+                raise
+            except errors.NotFound as exc:
+                if session_ended(exc, state):
+                    continue
+                raise
+            except BaseException:  # no answer, or cancelled: leave no lock behind
+                self._background(proto.abandon(self._targets, spec,
+                                               self.settings.release_timeout))
+                raise
+            return AsyncLease(self, got, proto.state_of(got, state), on_lost)
+        raise AssertionError("unreachable")
+
+    def _background(self, flow: proto.Flow[Any]) -> None:
+        """Run a cleanup flow in a task of its own (it must outlive a cancelled caller)."""
+        task = asyncio.ensure_future(self.run(flow, self._closing))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # never "unretrieved"
 
     async def status(self, key: str | None = None, prefix: str = "") -> list[pb.LockState]:
         return await self.run(proto.status(self._targets, key, prefix,
                                            self.settings.call_timeout))
 
     async def close(self) -> None:
+        self._closing.set()
+        if self._tasks:  # cleanups in flight get a bounded moment
+            await asyncio.wait(set(self._tasks), timeout=self.settings.release_timeout)
         async with self._session_lock:
             session, self._session = self._session, None
         if session is not None:
@@ -174,6 +206,7 @@ class AsyncLease(LeaseView):
         self._released = False
         self._victim: asyncio.Task[Any] | None = None
         self._cancelled = False
+        self._loop = asyncio.get_running_loop()
         state.listeners.append(self._on_lost)
         if on_lost is not None:
             state.listeners.append(lambda: on_lost(self))
@@ -188,19 +221,32 @@ class AsyncLease(LeaseView):
             self._on_lost()
 
     def _on_lost(self) -> None:
-        self._lost.set()
+        # Whoever noticed (the renewal task, the block's own check(), another thread), the
+        # event and the cancellation are handled in the loop, after the current step: a
+        # check() raising LeaseLost right now goes first, and no asyncio object is touched
+        # from another thread.
         try:
-            if self._victim is asyncio.current_task():
-                return  # found out in the block itself: its check() raises LeaseLost already
-        except RuntimeError:  # asked from a thread without a loop: cancel from the loop below
-            pass
-        if self._victim is not None and not self._released and not self._cancelled:
+            here = asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            here = False
+        if here:
+            self._loop.call_soon(self._lost_in_loop)
+        elif not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._lost_in_loop)
+
+    def _lost_in_loop(self) -> None:
+        self._lost.set()
+        victim = self._victim
+        if victim is not None and not victim.done() and not self._released \
+                and not self._cancelled:
             self._cancelled = True
-            self._victim.cancel(f"threadlock: lease on {self.key!r} lost")
+            victim.cancel(f"threadlock: lease on {self.key!r} lost")
 
     async def wait_lost(self, timeout: float | None = None) -> bool:
-        if self.lost:
-            return True
+        """Wait until the lease is lost (True) or `timeout` passes (False); after a release,
+        answer at once."""
+        if self._released or self.lost:
+            return self.lost
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._lost.wait(), timeout)
         return self._lost.is_set()
@@ -211,17 +257,26 @@ class AsyncLease(LeaseView):
                                               self._client.settings.call_timeout))
 
     async def release(self) -> bool:
+        """See `Lease.release`."""
         if self._released:
             return False
-        self._state.released = True
+        self._released = True
         if self._keeper is not None:
             await self._keeper.stop()
         else:
             self._state.forget_parent()
-        released = await self._client.run(proto.release(
-            self._client._targets, self.lease_token, self._client.settings.release_timeout))
-        self._released = True  # only once the release got through: a failed one may retry
-        return released
+        try:
+            result = await self._client.run(proto.release(
+                self._client._targets, self.lease_token, self._client.settings.release_timeout))
+        except BaseException as exc:  # incl. cancellation: the lock must still be freed
+            settle_release(self._state, None, exc)
+            if self._state.parent is not None:
+                self._client._background(proto.release_until_done(
+                    self._client._targets, self.lease_token, self._state.parent,
+                    self._client.settings.release_timeout))
+            raise
+        settle_release(self._state, result, None)
+        return bool(result)
 
     async def __aenter__(self) -> AsyncLease:
         return self
@@ -231,14 +286,16 @@ class AsyncLease(LeaseView):
         lost = self.lost_reason
         try:
             await asyncio.shield(self.release())  # even when the block was cancelled
+            lost = self.lost_reason  # the release may have found it gone
         except asyncio.CancelledError as late:
             if not self._cancelled or self._victim is None:
                 raise
             exc = late  # our own cancellation arrived here rather than in the block
-        except Exception as failure:  # the lease lapses after its TTL anyway
-            log.warning("releasing %r failed (%s); it lapses after its TTL", self.key, failure)
+        except Exception as failure:  # it ran under the lock; the lock is freed later
+            log.warning("releasing %r failed (%s); %s", self.key, failure, self.lost_reason)
         if self._cancelled and isinstance(exc, asyncio.CancelledError) and self._victim:
             self._victim.uncancel()  # our cancellation, not the caller's: report the loss
-            raise errors.LeaseLost(self.key, self.fencing_token, lost or "lost") from exc
+            raise errors.LeaseLost(self.key, self.fencing_token,
+                                   lost or self.lost_reason or "lost") from exc
         if kind is None and lost is not None:
-            self._state.check()
+            raise errors.LeaseLost(self.key, self.fencing_token, lost)  # not under the lock

@@ -31,7 +31,15 @@ from typing import Any, TypeVar
 import grpc
 
 from threadlock_client import _protocol as proto
-from threadlock_client._common import LeaseView, Settings, Tls, check_hold
+from threadlock_client import errors
+from threadlock_client._common import (
+    LeaseView,
+    Settings,
+    Tls,
+    hold_spec,
+    session_ended,
+    settle_release,
+)
 from threadlock_client._proto import lock_pb2 as pb
 from threadlock_client._proto import lock_pb2_grpc
 
@@ -57,6 +65,7 @@ class LockClient:
         self._targets = proto.Targets(len(self._stubs))
         self._session: _Keeper | None = None
         self._session_lock = threading.Lock()
+        self._closing = threading.Event()  # stops background release retries
 
     # --- locks --------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -73,13 +82,26 @@ class LockClient:
                 owner: str | None = None, request_id: str = "",
                 metadata: dict[str, str] | None = None,
                 on_lost: Callable[[Lease], None] | None = None) -> Lease:
-        """Like `hold` without the block: the Lease renews itself until `release()`."""
-        check_hold(key, ttl, wait)
-        session = self._current_session() if self.settings.use_session else None
-        spec = proto.HoldSpec(key, owner or self.settings.owner, ttl, wait, request_id,
-                              dict(metadata or {}), session.state.token if session else "")
-        got = self.run(proto.acquire(self._targets, spec, self.settings.call_timeout))
-        return Lease(self, got, proto.state_of(got, session.state if session else None), on_lost)
+        """Like `hold` without the block: the Lease renews itself until `release()`.
+        With `use_session`, the lock lives on the session's lease and `ttl` is not used."""
+        for _ in range(2):  # a second time only if our session turned out to be gone
+            session = self._current_session() if self.settings.use_session else None
+            state = session.state if session else None
+            spec = hold_spec(self.settings, key, ttl, wait, owner, request_id, metadata, state)
+            try:
+                got = self.run(proto.acquire(self._targets, spec, self.settings.call_timeout))
+            except errors.ThreadBusy:
+                raise
+            except errors.NotFound as exc:
+                if session_ended(exc, state):
+                    continue
+                raise
+            except BaseException:  # no answer (or interrupted): leave no lock behind
+                with contextlib.suppress(Exception):
+                    self.run(proto.abandon(self._targets, spec, self.settings.release_timeout))
+                raise
+            return Lease(self, got, proto.state_of(got, state), on_lost)
+        raise AssertionError("unreachable")
 
     def status(self, key: str | None = None, prefix: str = "") -> list[pb.LockState]:
         """Holders and waiters of `key`, or of every key starting with `prefix`."""
@@ -87,6 +109,7 @@ class LockClient:
 
     def close(self) -> None:
         """Close the session (its locks are freed at once) and the channels."""
+        self._closing.set()
         with self._session_lock:
             session, self._session = self._session, None
         if session is not None:
@@ -124,6 +147,12 @@ class LockClient:
                 value = getattr(self._stubs[op.target], op.method)(op.request, timeout=op.timeout)
             except grpc.RpcError as exc:
                 error = proto.RpcFailure(exc.code(), exc.details() or "")
+
+    def _release_later(self, token: str, session: proto.LeaseState) -> None:
+        flow = proto.release_until_done(self._targets, token, session,
+                                        self.settings.release_timeout)
+        threading.Thread(target=self.run, args=(flow, self._closing), daemon=True,
+                         name="threadlock-release-retry").start()
 
     def _current_session(self) -> _Keeper:
         with self._session_lock:
@@ -180,8 +209,11 @@ class Lease(LeaseView):
             lease_token=lease.lease_token))
 
     def wait_lost(self, timeout: float | None = None) -> bool:
-        """Block until the lease is lost (True) or `timeout` passes (False)."""
-        return self.lost or self._lost.wait(timeout)
+        """Block until the lease is lost (True) or `timeout` passes (False); after a release,
+        answer at once."""
+        if self._released or self.lost:
+            return self.lost
+        return self._lost.wait(timeout)
 
     def annotate(self, **metadata: str) -> None:
         """Merge into the lock's metadata, e.g. `annotate(run_id=run.id)`, so `threadlock
@@ -191,18 +223,26 @@ class Lease(LeaseView):
 
     def release(self) -> bool:
         """Stop renewing and give the lock back (bounded by release_timeout). True if this
-        call released it; False if it was released before or already gone."""
+        call released it; False if it was released before, or held nothing any more (then the
+        lease is marked lost). If the release fails, the lease is marked lost and the error
+        raised; a lock under a session is then released in the background."""
         if self._released:
             return False
-        self._state.released = True
+        self._released = True
         if self._keeper is not None:
             self._keeper.stop()
         else:
             self._state.forget_parent()
-        released = self._client.run(proto.release(self._client._targets, self.lease_token,
-                                                  self._client.settings.release_timeout))
-        self._released = True  # only once the release got through: a failed one may retry
-        return released
+        try:
+            result = self._client.run(proto.release(self._client._targets, self.lease_token,
+                                                    self._client.settings.release_timeout))
+        except Exception as exc:
+            settle_release(self._state, None, exc)
+            if self._state.parent is not None:
+                self._client._release_later(self.lease_token, self._state.parent)
+            raise
+        settle_release(self._state, result, None)
+        return bool(result)
 
     def __enter__(self) -> Lease:
         return self
@@ -212,7 +252,8 @@ class Lease(LeaseView):
         lost = self.lost_reason
         try:
             self.release()
-        except Exception as failure:  # the lease lapses after its TTL anyway
-            log.warning("releasing %r failed (%s); it lapses after its TTL", self.key, failure)
+            lost = self.lost_reason  # the release may have found it gone
+        except Exception as failure:  # it ran under the lock; the lock is freed later
+            log.warning("releasing %r failed (%s); %s", self.key, failure, self.lost_reason)
         if kind is None and lost is not None:
-            self._state.check()  # the block finished, but not under the lock: say so
+            raise errors.LeaseLost(self.key, self.fencing_token, lost)  # not under the lock

@@ -21,11 +21,11 @@ class Face(Protocol):
     def _guarded(self, target: str, op: str,
                  make_flow: Callable[[LeaseView], flows.Flow]) -> Any: ...
 
-    def _stream(self, target: str, op: str,
-                make_flow: Callable[[LeaseView], flows.Flow]) -> Any: ...
+    def _stream(self, target: str, op: str, make_flow: Callable[[LeaseView], flows.Flow],
+                background: bool = False) -> Any: ...
 
     def _manager(self, target: str, op: str, make_manager: Callable[[], Any],
-                 before: Callable[[LeaseView], flows.Flow]) -> Any: ...
+                 before: Callable[[LeaseView], flows.Flow] | None) -> Any: ...
 
 
 class _Passthrough:
@@ -48,15 +48,22 @@ class Responses(_Passthrough):
         opts = self._face.options
         if kwargs.get("stream"):  # the lease is held until the stream ends or is closed
             return self._face._stream(conv, "responses.create", lambda lease: flows.retry_busy(
-                flows.OpenAICall("responses.create", kwargs), conv, lease, opts))
+                flows.OpenAICall("responses.create", kwargs), conv, lease, opts),
+                background=bool(kwargs.get("background")))
         return self._face._guarded(conv, "responses.create",
                                    lambda lease: flows.create_response(kwargs, lease, opts))
+
+    def parse(self, **kwargs: Any) -> Any:
+        """responses.parse (structured output), under the conversation's lock like create."""
+        conv = flows.conversation_of(kwargs)
+        opts = self._face.options
+        return self._face._guarded(conv, "responses.parse", lambda lease: flows.create_response(
+            kwargs, lease, opts, "responses.parse"))
 
     def stream(self, **kwargs: Any) -> Any:
         conv = flows.conversation_of(kwargs)
         return self._face._manager(conv, "responses.stream",
-                                   lambda: self._face.client.responses.stream(**kwargs),
-                                   lambda lease: _nothing())
+                                   lambda: self._face.client.responses.stream(**kwargs), None)
 
 
 class Messages(_Passthrough):
@@ -81,7 +88,8 @@ class Runs(_Passthrough):
                 flows.wait_active_runs(thread_id, lease, opts), flows.retry_busy(
                     flows.OpenAICall("beta.threads.runs.create",
                                      {"thread_id": thread_id, **kwargs}),
-                    thread_id, lease, opts)))
+                    thread_id, lease, opts,
+                    lambda: flows.wait_active_runs(thread_id, lease, opts))))
         return self._face._guarded(thread_id, "runs.create", lambda lease:
                                    flows.run_to_end(thread_id, kwargs, lease, opts))
 
@@ -121,11 +129,20 @@ def send_flow(face: Face, thread_id: str, content: str, assistant_id: str,
                                     list(images), run_kwargs, lease, face.options)
 
 
-def _nothing() -> flows.Flow:
-    return None
-    yield  # a flow that does nothing
-
-
 def _then(first: flows.Flow, second: flows.Flow) -> flows.Flow:
     yield from first
     return (yield from second)
+
+
+def response_id_of(event: Any) -> str | None:
+    """The response id a streamed event carries (response.created, ...), if any."""
+    response = getattr(event, "response", None)
+    rid = getattr(response, "id", None)
+    return rid if isinstance(rid, str) else None
+
+
+def session_elsewhere(target: str) -> str:
+    return (f"{target} is held by guarded.session() in another task or thread of this "
+            "process; guarded calls of a session must run in the task/thread that opened it "
+            "(on Python 3.11, asyncio.wait_for and gather run their argument in a new task). "
+            "Queuing behind our own session would only deadlock.")

@@ -67,7 +67,15 @@ class Annotate:
     metadata: dict[str, str]
 
 
-Op = OpenAICall | Annotate | Sleep
+@dataclass(frozen=True)
+class Invoke:
+    """Call `fn()` (and await its result, in the async face): e.g. enter a stream manager."""
+
+    fn: Callable[[], Any]
+
+
+Op = OpenAICall | Annotate | Invoke | Sleep
+CANCEL_TIMEOUT = 10.0  # seconds for a best-effort cancel on the way out
 Flow = Generator[Op, Any, Any]
 
 
@@ -80,7 +88,7 @@ def busy_at_openai(exc: BaseException) -> bool:
             or "while a run" in message)
 
 
-def retry_busy(call: OpenAICall, target: str, lease: LeaseView, opts: GuardOptions,
+def retry_busy(call: OpenAICall | Invoke, target: str, lease: LeaseView, opts: GuardOptions,
                before_retry: Callable[[], Flow] | None = None) -> Flow:
     """Make `call`; while OpenAI says `target` is busy, wait (or run `before_retry`) and retry
     under the lease, for at most `busy_timeout`."""
@@ -114,25 +122,44 @@ def conversation_of(kwargs: dict[str, Any]) -> str:
     return conv
 
 
-def create_response(kwargs: dict[str, Any], lease: LeaseView, opts: GuardOptions) -> Flow:
-    """responses.create; with background=True, poll it to a terminal state and return that."""
+def create_response(kwargs: dict[str, Any], lease: LeaseView, opts: GuardOptions,
+                    path: str = "responses.create") -> Flow:
+    """responses.create (or .parse); with background=True, poll it to a terminal state and
+    return that."""
     conv = conversation_of(kwargs)
-    resp = yield from retry_busy(OpenAICall("responses.create", kwargs), conv, lease, opts)
+    resp = yield from retry_busy(OpenAICall(path, kwargs), conv, lease, opts)
     if not kwargs.get("background"):
         return resp
-    yield from annotate({"response_id": resp.id})
     try:
+        yield from annotate({"response_id": resp.id})
         while resp.status not in TERMINAL_RESPONSE:
             yield Sleep(opts.poll_interval)
             lease.check()
             resp = yield OpenAICall("responses.retrieve", {"response_id": resp.id})
-    except Exception:
-        # We are about to give the conversation up: don't leave our response running in it
-        # (it would answer conversation_locked to the next holder). Best effort.
-        with contextlib.suppress(Exception):
-            yield OpenAICall("responses.cancel", {"response_id": resp.id})
+    except GeneratorExit:
+        raise
+    except BaseException:  # incl. cancellation of the caller and a lost lease
+        # We are giving the conversation up: don't leave our response running in it (it
+        # would answer conversation_locked to the next holder).
+        yield from quietly(OpenAICall("responses.cancel", {"response_id": resp.id,
+                                                           "timeout": CANCEL_TIMEOUT}))
         raise
     return resp
+
+
+def quietly(call: OpenAICall) -> Flow:
+    """A best-effort call on the way out: its failure must not hide the original error."""
+    with contextlib.suppress(Exception):
+        yield call
+
+
+def enter_stream(enter: Callable[[], Any], target: str, lease: LeaseView, opts: GuardOptions,
+                 before: Callable[[], Flow] | None = None) -> Flow:
+    """Enter a stream manager (`responses.stream`, `runs.stream`) under the lease, retrying
+    OpenAI's busy answer like any other call; `before` runs first and before each retry."""
+    if before is not None:
+        yield from before()
+    return (yield from retry_busy(Invoke(enter), target, lease, opts, before))
 
 
 def annotate(metadata: dict[str, str]) -> Flow:
@@ -159,8 +186,9 @@ def wait_active_runs(thread_id: str, lease: LeaseView, opts: GuardOptions) -> Fl
             if (opts.orphan_run_age is not None and age > opts.orphan_run_age
                     and run.status != "cancelling" and run.id not in cancelled):
                 cancelled.add(run.id)  # left by a holder that crashed: nobody will finish it
-                yield OpenAICall("beta.threads.runs.cancel",
-                                 {"run_id": run.id, "thread_id": thread_id})
+                # It may have finished meanwhile ("Cannot cancel run with status ..."): fine.
+                yield from quietly(OpenAICall("beta.threads.runs.cancel",
+                                              {"run_id": run.id, "thread_id": thread_id}))
         if time.monotonic() > deadline:
             raise ConversationLocked(thread_id, f"run {active[0].id} is still "
                                                 f"{active[0].status} after "
@@ -178,19 +206,27 @@ def create_message(thread_id: str, kwargs: dict[str, Any], lease: LeaseView,
 
 def run_to_end(thread_id: str, kwargs: dict[str, Any], lease: LeaseView,
                opts: GuardOptions) -> Flow:
-    """Create a run once the thread is idle, and poll it until it is terminal (or needs tool
-    outputs: requires_action is returned to the caller, who holds the lease meanwhile only
-    inside `guarded.session(...)`)."""
+    """Create a run once the thread is idle, and poll it until it is terminal. A run that
+    needs tool outputs (requires_action) is returned as it is: outside `guarded.session(...)`
+    the lock is released with the run still active, and the next holder waits for it (or
+    cancels it after `orphan_run_age`); do tool-calling inside a session."""
     yield from wait_active_runs(thread_id, lease, opts)
     run = yield from retry_busy(
         OpenAICall("beta.threads.runs.create", {"thread_id": thread_id, **kwargs}),
         thread_id, lease, opts, lambda: wait_active_runs(thread_id, lease, opts))
-    yield from annotate({"run_id": run.id})
-    while run.status in ACTIVE_RUN and run.status != "requires_action":
-        yield Sleep(opts.poll_interval)
-        lease.check()
-        run = yield OpenAICall("beta.threads.runs.retrieve",
-                               {"run_id": run.id, "thread_id": thread_id})
+    try:
+        yield from annotate({"run_id": run.id})
+        while run.status in ACTIVE_RUN and run.status != "requires_action":
+            yield Sleep(opts.poll_interval)
+            lease.check()
+            run = yield OpenAICall("beta.threads.runs.retrieve",
+                                   {"run_id": run.id, "thread_id": thread_id})
+    except GeneratorExit:
+        raise
+    except BaseException:  # giving the thread up: don't leave our run active on it
+        yield from quietly(OpenAICall("beta.threads.runs.cancel", {
+            "run_id": run.id, "thread_id": thread_id, "timeout": CANCEL_TIMEOUT}))
+        raise
     return run
 
 

@@ -25,8 +25,10 @@ import openai
 from threadlock_client import _protocol as proto
 from threadlock_client._common import LeaseView
 from threadlock_client.aio import AsyncLease, AsyncLockClient
+from threadlock_client.errors import ThreadlockError
 from threadlock_client.guard import _api
 from threadlock_client.guard import _flows as flows
+from threadlock_client.guard._api import response_id_of, session_elsewhere
 
 
 class AsyncGuardedOpenAI:
@@ -70,10 +72,11 @@ class AsyncGuardedOpenAI:
         # Reuse a session's hold only in the very task that opened it, and only while it is
         # held: copies of the context (new tasks, to_thread) must queue like anyone else.
         found = self._held.get().get(target)
-        held = found[0] if found and found[1] == asyncio.current_task() else None
-        if held is not None and not held._state.released:
-            held.check()
-            yield held
+        if found is not None and not found[0]._state.released:
+            if found[1] != asyncio.current_task():
+                raise ThreadlockError(session_elsewhere(target))
+            found[0].check()
+            yield found[0]
             return
         async with self.locks.hold(self.options.key_prefix + target, ttl=self.options.ttl,
                                    wait=self.options.wait, metadata={"op": op}) as lease:
@@ -85,7 +88,8 @@ class AsyncGuardedOpenAI:
             return await self._drive(make_flow(lease), lease)
 
     async def _stream(self, target: str, op: str,
-                      make_flow: Callable[[LeaseView], flows.Flow]) -> Any:
+                      make_flow: Callable[[LeaseView], flows.Flow],
+                      background: bool = False) -> Any:
         hold = self._hold(target, op)
         lease = await hold.__aenter__()
         try:
@@ -93,10 +97,11 @@ class AsyncGuardedOpenAI:
         except BaseException as exc:
             await hold.__aexit__(type(exc), exc, exc.__traceback__)
             raise
-        return AsyncGuardedStream(stream, hold)
+        cancel = self._client.responses.cancel if background else None
+        return AsyncGuardedStream(stream, hold, cancel)
 
     def _manager(self, target: str, op: str, make_manager: Callable[[], Any],
-                 before: Callable[[LeaseView], flows.Flow]) -> Any:
+                 before: Callable[[LeaseView], flows.Flow] | None) -> Any:
         return AsyncGuardedStreamManager(self, target, op, make_manager, before)
 
     async def _drive(self, flow: flows.Flow, lease: AsyncLease) -> Any:
@@ -113,27 +118,39 @@ class AsyncGuardedOpenAI:
                 elif isinstance(op, flows.Annotate):
                     await lease.annotate(**op.metadata)
                 else:
-                    value = op.resolve(self._client)(**op.kwargs)
+                    value = op.fn() if isinstance(op, flows.Invoke) else op.resolve(
+                        self._client)(**op.kwargs)
                     if inspect.isawaitable(value):  # AsyncPaginator awaits to its first page
                         value = await value
-            except Exception as exc:
+            except BaseException as exc:  # incl. cancellation: the flow cleans up first
                 error = exc
+
+    def __getattr__(self, name: str) -> Any:
+        """Everything not guarded (files, models, conversations.create, ...) is the client's."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._client, name)
 
 
 class AsyncGuardedStream:
-    """An openai AsyncStream whose lease is released when it ends, fails or is closed."""
+    """An openai AsyncStream whose lease is released when it ends, fails or is closed; a
+    background response stopped early is cancelled (see GuardedStream)."""
 
     def __init__(self, stream: Any,
-                 hold: contextlib.AbstractAsyncContextManager[AsyncLease]) -> None:
+                 hold: contextlib.AbstractAsyncContextManager[AsyncLease],
+                 cancel: Callable[..., Any] | None = None) -> None:
         self._stream = stream
         self._hold: contextlib.AbstractAsyncContextManager[AsyncLease] | None = hold
+        self._cancel = cancel
+        self._response_id: str | None = None
 
     async def __aiter__(self) -> AsyncIterator[Any]:
         try:
             async for event in self._stream:
+                self._response_id = response_id_of(event) or self._response_id
                 yield event
         except BaseException as exc:  # incl. GeneratorExit: the caller stopped early
-            await self._stream.close()  # don't leave the response streaming into the conversation
+            await self._abort()
             await self._end(exc)
             raise
         await self._end(None)
@@ -142,7 +159,8 @@ class AsyncGuardedStream:
         return getattr(self._stream, name)
 
     async def close(self) -> None:
-        await self._stream.close()
+        if self._hold is not None:
+            await self._abort()
         await self._end(None)
 
     async def __aenter__(self) -> AsyncGuardedStream:
@@ -150,6 +168,12 @@ class AsyncGuardedStream:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    async def _abort(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._stream.close()  # don't leave the response streaming into it
+            if self._cancel is not None and self._response_id:
+                await self._cancel(self._response_id, timeout=flows.CANCEL_TIMEOUT)
 
     async def _end(self, exc: BaseException | None) -> None:
         hold, self._hold = self._hold, None
@@ -159,11 +183,12 @@ class AsyncGuardedStream:
 
 
 class AsyncGuardedStreamManager:
-    """Wraps `runs.stream(...)` / `responses.stream(...)` of the async client."""
+    """Wraps `runs.stream(...)` / `responses.stream(...)` of the async client (see
+    GuardedStreamManager)."""
 
     def __init__(self, guard: AsyncGuardedOpenAI, target: str, op: str,
                  make_manager: Callable[[], Any],
-                 before: Callable[[LeaseView], flows.Flow]) -> None:
+                 before: Callable[[LeaseView], flows.Flow] | None) -> None:
         self._guard, self._target, self._op = guard, target, op
         self._make, self._before = make_manager, before
         self._hold: contextlib.AbstractAsyncContextManager[AsyncLease] | None = None
@@ -172,10 +197,16 @@ class AsyncGuardedStreamManager:
     async def __aenter__(self) -> Any:
         self._hold = self._guard._hold(self._target, self._op)
         lease = await self._hold.__aenter__()
-        try:
-            await self._guard._drive(self._before(lease), lease)
+        before = self._before
+
+        async def enter() -> Any:
             self._inner = self._make()
             return await self._inner.__aenter__()
+
+        try:
+            return await self._guard._drive(flows.enter_stream(
+                enter, self._target, lease, self._guard.options,
+                (lambda: before(lease)) if before else None), lease)
         except BaseException as exc:
             await self._hold.__aexit__(type(exc), exc, exc.__traceback__)
             raise

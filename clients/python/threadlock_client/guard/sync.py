@@ -35,8 +35,10 @@ import openai
 from threadlock_client import _protocol as proto
 from threadlock_client._common import LeaseView
 from threadlock_client.client import Lease, LockClient
+from threadlock_client.errors import ThreadlockError
 from threadlock_client.guard import _api
 from threadlock_client.guard import _flows as flows
+from threadlock_client.guard._api import response_id_of, session_elsewhere
 
 
 class GuardedOpenAI:
@@ -86,10 +88,11 @@ class GuardedOpenAI:
         # Reuse a session's hold only in the very thread that opened it, and only while it is
         # held: copies of the context (new tasks, to_thread) must queue like anyone else.
         found = self._held.get().get(target)
-        held = found[0] if found and found[1] == threading.get_ident() else None
-        if held is not None and not held._state.released:
-            held.check()
-            yield held
+        if found is not None and not found[0]._state.released:
+            if found[1] != threading.get_ident():
+                raise ThreadlockError(session_elsewhere(target))
+            found[0].check()
+            yield found[0]
             return
         with self.locks.hold(self.options.key_prefix + target, ttl=self.options.ttl,
                              wait=self.options.wait, metadata={"op": op}) as lease:
@@ -99,7 +102,8 @@ class GuardedOpenAI:
         with self._hold(target, op) as lease:
             return self._drive(make_flow(lease), lease)
 
-    def _stream(self, target: str, op: str, make_flow: Callable[[LeaseView], flows.Flow]) -> Any:
+    def _stream(self, target: str, op: str, make_flow: Callable[[LeaseView], flows.Flow],
+                background: bool = False) -> Any:
         hold = self._hold(target, op)
         lease = hold.__enter__()
         try:
@@ -107,10 +111,11 @@ class GuardedOpenAI:
         except BaseException as exc:
             hold.__exit__(type(exc), exc, exc.__traceback__)
             raise
-        return GuardedStream(stream, hold)
+        cancel = self._client.responses.cancel if background else None
+        return GuardedStream(stream, hold, cancel)
 
     def _manager(self, target: str, op: str, make_manager: Callable[[], Any],
-                 before: Callable[[LeaseView], flows.Flow]) -> Any:
+                 before: Callable[[LeaseView], flows.Flow] | None) -> Any:
         return GuardedStreamManager(self, target, op, make_manager, before)
 
     def _drive(self, flow: flows.Flow, lease: Lease) -> Any:
@@ -126,24 +131,39 @@ class GuardedOpenAI:
                     time.sleep(op.seconds)
                 elif isinstance(op, flows.Annotate):
                     lease.annotate(**op.metadata)
+                elif isinstance(op, flows.Invoke):
+                    value = op.fn()
                 else:
                     value = op.resolve(self._client)(**op.kwargs)
-            except Exception as exc:
+            except BaseException as exc:  # incl. KeyboardInterrupt: the flow cleans up first
                 error = exc
+
+    def __getattr__(self, name: str) -> Any:
+        """Everything not guarded (files, models, conversations.create, ...) is the client's."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._client, name)
 
 
 class GuardedStream:
-    """An openai Stream whose lease is released when it ends, fails or is closed."""
+    """An openai Stream whose lease is released when it ends, fails or is closed. A
+    background response stopped early is cancelled (OpenAI would keep it running, and the
+    conversation busy, after the stream is gone)."""
 
-    def __init__(self, stream: Any, hold: contextlib.AbstractContextManager[Lease]) -> None:
+    def __init__(self, stream: Any, hold: contextlib.AbstractContextManager[Lease],
+                 cancel: Callable[..., Any] | None = None) -> None:
         self._stream = stream
         self._hold: contextlib.AbstractContextManager[Lease] | None = hold
+        self._cancel = cancel
+        self._response_id: str | None = None
 
     def __iter__(self) -> Iterator[Any]:
         try:
-            yield from self._stream
+            for event in self._stream:
+                self._response_id = response_id_of(event) or self._response_id
+                yield event
         except BaseException as exc:  # incl. GeneratorExit: the caller stopped early
-            self._stream.close()  # don't leave the response streaming into the conversation
+            self._abort()
             self._end(exc)
             raise
         self._end(None)
@@ -152,7 +172,8 @@ class GuardedStream:
         return getattr(self._stream, name)
 
     def close(self) -> None:
-        self._stream.close()
+        if self._hold is not None:
+            self._abort()
         self._end(None)
 
     def __enter__(self) -> GuardedStream:
@@ -160,6 +181,12 @@ class GuardedStream:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _abort(self) -> None:
+        self._stream.close()  # don't leave the response streaming into the conversation
+        if self._cancel is not None and self._response_id:
+            with contextlib.suppress(Exception):
+                self._cancel(self._response_id, timeout=flows.CANCEL_TIMEOUT)
 
     def _end(self, exc: BaseException | None) -> None:
         hold, self._hold = self._hold, None
@@ -169,11 +196,11 @@ class GuardedStream:
 
 class GuardedStreamManager:
     """Wraps `runs.stream(...)` / `responses.stream(...)`: holds the lease from `__enter__`
-    (after waiting for active runs) to `__exit__`."""
+    (after waiting for active runs, retrying OpenAI's busy answer) to `__exit__`."""
 
     def __init__(self, guard: GuardedOpenAI, target: str, op: str,
                  make_manager: Callable[[], Any],
-                 before: Callable[[LeaseView], flows.Flow]) -> None:
+                 before: Callable[[LeaseView], flows.Flow] | None) -> None:
         self._guard, self._target, self._op = guard, target, op
         self._make, self._before = make_manager, before
         self._hold: contextlib.AbstractContextManager[Lease] | None = None
@@ -182,10 +209,16 @@ class GuardedStreamManager:
     def __enter__(self) -> Any:
         self._hold = self._guard._hold(self._target, self._op)
         lease = self._hold.__enter__()
-        try:
-            self._guard._drive(self._before(lease), lease)
+        before = self._before
+
+        def enter() -> Any:
             self._inner = self._make()
             return self._inner.__enter__()
+
+        try:
+            return self._guard._drive(flows.enter_stream(
+                enter, self._target, lease, self._guard.options,
+                (lambda: before(lease)) if before else None), lease)
         except BaseException as exc:
             self._hold.__exit__(type(exc), exc, exc.__traceback__)
             raise
