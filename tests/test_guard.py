@@ -21,7 +21,13 @@ from fake_openai_helpers import await_stats, item_texts
 from harness import eventually, serve_process
 
 from threadlock.fake_openai import FakeOpenAI
-from threadlock_client import ConversationLocked, LeaseLost, LockClient, ThreadBusy
+from threadlock_client import (
+    ConversationLocked,
+    LeaseLost,
+    LockClient,
+    ThreadBusy,
+    ThreadlockError,
+)
 from threadlock_client.aio import AsyncLockClient
 from threadlock_client.guard import AsyncGuardedOpenAI, GuardedOpenAI
 
@@ -301,3 +307,71 @@ async def test_the_run_in_flight_shows_in_status(guard: Guard,
         assert meta["op"] == "session" and meta["run_id"].startswith("run")
 
     await _in_session(guard, thread, body)
+
+
+async def test_a_cancelled_caller_cancels_its_background_response(served: str,
+                                                                  fake: FakeOpenAI) -> None:
+    guard = Guard("async", served, fake.base_url)
+    conv = _conversation(fake)
+    cancelled = fake.stats()["cancelled"]["responses"]
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(guard.g.responses.create(
+            conversation=conv, model="m", input="x", background=True,
+            metadata={"fake_seconds": "inf"}), 1.0)
+    await await_stats(fake, lambda s: s["cancelled"]["responses"] == cancelled + 1)
+    await eventually(lambda: _free(guard, conv))
+    await guard.close()
+
+
+async def _free(guard: Guard, target: str) -> bool:
+    return not await guard.status(target)
+
+
+async def test_a_background_stream_stopped_early_is_cancelled(guard: Guard,
+                                                               fake: FakeOpenAI) -> None:
+    conv = _conversation(fake)
+    cancelled = fake.stats()["cancelled"]["responses"]
+    stream = await guard.call(lambda g: g.responses.create(
+        conversation=conv, model="m", input="x", stream=True, background=True,
+        metadata={"fake_seconds": "inf"}))
+    if guard.kind == "sync":
+        it = iter(stream)
+        await asyncio.to_thread(next, it)
+        await asyncio.to_thread(it.close)  # the caller stops reading
+    else:
+        ait = stream.__aiter__()
+        await ait.__anext__()
+        await ait.aclose()
+    await await_stats(fake, lambda s: s["cancelled"]["responses"] == cancelled + 1)
+    assert await guard.status(conv) == []
+
+
+async def test_response_stream_manager_waits_out_a_busy_conversation(
+        guard: Guard, fake: FakeOpenAI) -> None:
+    conv = _conversation(fake)
+    _plain(fake).responses.create(conversation=conv, model="m", input="rogue", background=True,
+                                  metadata={"fake_seconds": "1"})
+    if guard.kind == "sync":
+        def run() -> str:
+            with guard.g.responses.stream(conversation=conv, model="m", input="mine") as s:
+                return str(s.get_final_response().status)
+        status = await asyncio.to_thread(run)
+    else:
+        async with guard.g.responses.stream(conversation=conv, model="m", input="mine") as s:
+            status = (await s.get_final_response()).status
+    assert status == "completed"
+
+
+async def test_a_session_is_not_reused_from_another_task(served: str, fake: FakeOpenAI) -> None:
+    guard = Guard("async", served, fake.base_url)
+    conv = _conversation(fake)
+    async with guard.g.session(conv):
+        with pytest.raises(ThreadlockError, match="another task"):
+            await asyncio.gather(guard.g.responses.create(conversation=conv, model="m",
+                                                          input="x"))
+    await guard.close()
+
+
+async def test_unguarded_parts_of_the_client_pass_through(guard: Guard) -> None:
+    conv = await guard.call(lambda g: g.conversations.create())
+    assert conv.id.startswith("conv")
