@@ -125,14 +125,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve_process(extra_env: dict[str, str], log: Path) -> tuple[subprocess.Popen[str], str]:
-    """A `threadlock serve` process on a free loopback port, once it answers SERVING."""
+def serve_process(extra_env: dict[str, str], log: Path,
+                  credentials: grpc.ChannelCredentials | None = None
+                  ) -> tuple[subprocess.Popen[str], str]:
+    """A `threadlock serve` process on a free loopback port, once it answers SERVING
+    (`credentials` when it serves TLS)."""
     address = f"127.0.0.1:{free_port()}"
     env = {**os.environ, "THREADLOCK_LISTEN": address, "THREADLOCK_SHUTDOWN_GRACE": "5",
            **extra_env}
     proc = subprocess.Popen([sys.executable, "-m", "threadlock", "serve"], env=env, text=True,
                             stdout=log.open("w"), stderr=subprocess.STDOUT)
-    wait_serving(address, proc)
+    wait_serving(address, proc, credentials)
     return proc, address
 
 

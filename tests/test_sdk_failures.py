@@ -12,11 +12,13 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import pytest
+from certs import make_pki
 from harness import eventually, serve_process
 from sdk_faces import Face
 
-from threadlock_client import LeaseLost, LockClient
+from threadlock_client import LeaseLost, LockClient, Tls, Unavailable
 from threadlock_client import _protocol as proto
 
 
@@ -122,3 +124,27 @@ async def test_a_cancelled_queued_acquire_leaves_nothing_behind(served: str) -> 
 async def _waiters(face: Face, key: str) -> bool:
     states = await face.status(key)
     return bool(states and states[0].waiters)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_the_sdk_speaks_mutual_tls(kind: str, tmp_path: Path) -> None:
+    pki = make_pki(tmp_path / "pki")
+    env = {"THREADLOCK_TLS_CERT": str(pki.server.cert), "THREADLOCK_TLS_KEY": str(pki.server.key),
+           "THREADLOCK_TLS_CLIENT_CA": str(pki.client.ca)}
+    creds = grpc.ssl_channel_credentials(pki.server.ca.read_bytes(), pki.client.key.read_bytes(),
+                                         pki.client.cert.read_bytes())
+    proc, address = serve_process(env, tmp_path / "tls.log", creds)
+    try:
+        good = Face(kind, address, tls=Tls(ca=str(pki.server.ca), cert=str(pki.client.cert),
+                                            key=str(pki.client.key)))
+        async with good.hold(_key(), ttl=10) as lease:
+            assert lease.fencing_token > 0
+        await good.close()
+        anonymous = Face(kind, address, tls=Tls(ca=str(pki.server.ca)), call_timeout=2)
+        with pytest.raises(Unavailable):  # no client certificate: refused
+            async with anonymous.hold(_key(), ttl=10):
+                pass
+        await anonymous.close()
+    finally:
+        proc.kill()
+        proc.wait()
