@@ -29,7 +29,7 @@ from harness import Coordinator, etcd_config, eventually, memory_config, rpc_err
 from threadlock import config as config_mod
 from threadlock.config import Config, ServerTls
 from threadlock.logs import JsonFormatter
-from threadlock.server import DRAIN_TIMEOUT
+from threadlock.server import DRAIN_TIMEOUT, LIVENESS_SERVICE
 from threadlock.v1 import lock_pb2 as pb
 from threadlock.v1 import lock_pb2_grpc
 
@@ -81,6 +81,11 @@ async def test_health_port_follows_etcd_and_shutdown(fresh_etcd: EtcdServer,
         assert await _health(probe) == SERVING
         fresh_etcd.stop()
         await eventually(lambda: _health_is(probe, NOT_SERVING))
+        # Readiness ("") is out, liveness stays in, on both ports: an etcd outage must not
+        # make the kubelet restart the replicas.
+        assert await _health(c.address) == NOT_SERVING
+        for address in (probe, c.address):
+            assert await _health(address, LIVENESS_SERVICE) == SERVING
         fresh_etcd.restart()
         await eventually(lambda: _health_is(probe, SERVING))
         # A call in flight holds the shutdown open for its grace period; meanwhile probes on
@@ -90,10 +95,28 @@ async def test_health_port_follows_etcd_and_shutdown(fresh_etcd: EtcdServer,
         await eventually(lambda: c.waiters("conv_s"))
         stopping = asyncio.create_task(c.server.stop(grace=30))
         await eventually(lambda: _health_is(probe, NOT_SERVING))
+        assert await _health(probe, LIVENESS_SERVICE) == NOT_SERVING  # shutting down: all out
         await c.server.stop(0)  # a second stop cuts the grace short, as a second SIGTERM
         await stopping
         err = await rpc_error(waiter)
         assert err.code() == grpc.StatusCode.UNAVAILABLE  # "Cancelling all calls": retry elsewhere
+    finally:
+        await c.stop()
+
+
+async def test_liveness_serving_from_start_with_etcd_down(fresh_etcd: EtcdServer,
+                                                          key_prefix: str) -> None:
+    """A replica started while etcd is down is alive (startup and liveness probes pass) but
+    not ready: restarting it could not bring etcd back."""
+    fresh_etcd.stop()  # the fixture's teardown cleans up
+    config = dataclasses.replace(etcd_config(fresh_etcd.endpoint, key_prefix),
+                                 health_listen="127.0.0.1:0")
+    c = await Coordinator(config).start()
+    try:
+        probe = f"127.0.0.1:{c.server.health_port}"
+        for address in (probe, c.address):
+            assert await _health(address, LIVENESS_SERVICE) == SERVING
+            assert await _health(address) == NOT_SERVING
     finally:
         await c.stop()
 
