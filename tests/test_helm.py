@@ -6,7 +6,6 @@ kubernetes-validate ships; wrong values fail at render time with an error naming
 from __future__ import annotations
 
 import copy
-import json
 import shutil
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from helm_chart import (
     parse_manifests,
     render,
     template,
+    values_args,
 )
 from k8s_schemas import CUSTOM, SchemaError, check, versions_to_check
 
@@ -38,9 +38,8 @@ def test_versions_checked_cover_the_newest_and_the_chart_minimum() -> None:
 
 @pytest.mark.parametrize("name", sorted(VALUE_SETS))
 def test_lint_strict(name: str, tmp_path: Path) -> None:
-    values = tmp_path / "values.json"
-    values.write_text(json.dumps(VALUE_SETS[name]))
-    out = helm("lint", "--strict", str(CHART), "--namespace", NAMESPACE, "--values", str(values))
+    out = helm("lint", "--strict", str(CHART), "--namespace", NAMESPACE,
+               *values_args(tmp_path, VALUE_SETS[name]))
     assert "0 chart(s) failed" in out
     # --strict already fails on warnings; errors and warnings must not even be printed.
     assert "[WARNING]" not in out and "[ERROR]" not in out, out
@@ -169,10 +168,8 @@ def _render_notes(tmp_path: Path, values: Doc) -> str:
     (chart / "templates" / "zz-notes.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n"
         "data:\n  notes: {{ tpl (.Files.Get \"notes/NOTES.txt\") . | quote }}\n")
-    values_file = tmp_path / "values.json"
-    values_file.write_text(json.dumps(values))
     out = helm("template", RELEASE, str(chart), "--namespace", NAMESPACE,
-               "--values", str(values_file), "--show-only", "templates/zz-notes.yaml")
+               *values_args(tmp_path, values), "--show-only", "templates/zz-notes.yaml")
     notes: str = find(parse_manifests(out), "ConfigMap")[0]["data"]["notes"]
     return notes
 
