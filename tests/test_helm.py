@@ -147,6 +147,13 @@ BAD_VALUES: list[tuple[Doc, str]] = [
      r"metrics\.serviceMonitor\.enabled: needs metrics\.enabled"),
     ({"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 3}},
      r"autoscaling\.maxReplicas: must be at least"),
+    ({"image": {"repository": ""}},
+     r"image\.repository: required: .*--set image\.repository=registry\.example\.com"),
+    ({"etcd": {"mode": "external", "external": {"endpoints": ["e1:2379", "https://e2:2379"]}}},
+     r"etcd\.external\.endpoints: https://e2:2379 is https:// but etcd\.tls\.enabled is false"),
+    ({"server": {"bindAddress": "localhost"}}, r"/server/bindAddress': value must be one of"),
+    ({"podDisruptionBudget": {"unhealthyPodEvictionPolicy": "Never"}},
+     r"/podDisruptionBudget/unhealthyPodEvictionPolicy': value must be one of"),
 ]
 
 
