@@ -128,6 +128,37 @@ async def _health_is(address: str, status: int) -> bool:
         return False
 
 
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="this host has no IPv6 loopback")
+async def test_dual_stack_listeners_answer_ipv4_and_ipv6(coordinators: list[Coordinator]) -> None:
+    """`[::]:PORT` (the chart's server.bindAddress "[::]") takes IPv4 and IPv6 on one port,
+    for the API, the health port and the metrics endpoint alike."""
+    config = dataclasses.replace(memory_config(), listen="[::]:0", health_listen="[::]:0",
+                                 metrics_listen="[::]:0")
+    c = await Coordinator(config).start()
+    coordinators.append(c)
+    port = int(c.address.rpartition(":")[2])
+    for host in ("127.0.0.1", "[::1]"):
+        for p in (port, c.server.health_port):
+            assert await _health(f"{host}:{p}") == SERVING, (host, p)
+        body = await asyncio.to_thread(_get, f"http://{host}:{c.server.metrics_port}/metrics")
+        assert b"threadlock_build_info" in body
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        body: bytes = resp.read()
+        return body
+
+
 async def test_shutdown_ends_within_grace_and_drain_with_etcd_down(
         fresh_etcd: EtcdServer, key_prefix: str) -> None:
     """Kubernetes kills the pod terminationGracePeriodSeconds after SIGTERM: the stop must end

@@ -2,15 +2,18 @@
 
 `Server` wires the pieces together and owns their lifetime; `serve` runs one until SIGTERM or
 SIGINT. Besides threadlock.v1.LockService the server exposes the standard gRPC health service
-(grpc.health.v1, for Kubernetes gRPC probes and load balancers) and server reflection (so grpcurl/grpcui can discover the API). With
+(grpc.health.v1, for Kubernetes gRPC probes and load balancers) and server reflection (so
+grpcurl/grpcui can discover the API).
+
 Health has two kinds of service name. "" and the LockService name (HEALTH_SERVICES) follow the
 store's reachability: readiness, so that balancers skip a replica that cannot reach etcd.
 LIVENESS_SERVICE ("threadlock.liveness") is SERVING from start-up until shutdown begins,
 whatever etcd does: liveness and startup probes ask for it, so that an etcd outage does not
 make the kubelet restart every replica (restarts cannot cure etcd, and their back-off would
-delay recovery once it is back). With
-`config.tls` the port speaks only TLS (mutual TLS if a client CA is given), all services alike.
-`config.health_listen` adds a plaintext port with the health service alone (Kubernetes' gRPC
+delay recovery once it is back).
+
+With `config.tls` the port speaks only TLS (mutual TLS if a client CA is given), all services
+alike. `config.health_listen` adds a plaintext port with the health service alone (Kubernetes' gRPC
 probes cannot speak TLS); `config.metrics_listen` serves Prometheus metrics (metrics.py).
 
 Shutdown is graceful: health turns NOT_SERVING first so that balancers stop sending new calls,
