@@ -189,6 +189,7 @@ def test_notes_tell_how_to_reach_the_service_with_grpcurl(tmp_path: Path) -> Non
     assert "threadlock.v1.LockService/Status" in notes
     assert f"{service}.{NAMESPACE}.svc.cluster.local:50051" in notes
     assert "bundled etcd (3 members" in notes
+    assert f"ClusterIP Service {service}-metrics" in notes
 
     tls = _render_notes(tmp_path / "tls", VALUE_SETS["tls"])
     assert "-plaintext" not in tls
