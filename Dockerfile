@@ -4,7 +4,8 @@
 # Two stages on the same base image, so the virtualenv built in the first runs unchanged in the
 # second (its interpreter links point at the base image's Python). All dependencies are
 # pure-Python or have manylinux wheels (grpcio, protobuf), so no compiler is needed even in
-# the build stage; the final stage gets only the virtualenv: no pip cache, no sources.
+# the build stage; the final stage gets only the virtualenv (without pip or setuptools): no pip
+# cache, no sources. The base image's own Python keeps its pip; nothing runs it.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
@@ -17,9 +18,11 @@ RUN python -m venv /opt/threadlock
 COPY pyproject.toml README.md ./
 COPY coordinator ./coordinator
 # A regular (not editable) install: the package is copied into the venv, bytecode compiled
-# here because the final root filesystem is read-only.
+# here because the final root filesystem is read-only. Then the venv's own installers go: the
+# image never installs anything at run time, and nothing in it imports them.
 RUN /opt/threadlock/bin/pip install --no-compile . \
-    && /opt/threadlock/bin/python -m compileall -q /opt/threadlock/lib
+    && /opt/threadlock/bin/python -m compileall -q /opt/threadlock/lib \
+    && /opt/threadlock/bin/python -m pip uninstall -y pip setuptools
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="threadlock" \

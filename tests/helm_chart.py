@@ -28,6 +28,10 @@ RELEASE, NAMESPACE = "tl", "locks"
 
 Doc = dict[str, Any]
 
+# image.repository has no default (the chart refuses to guess a registry): every render here
+# starts from this, as every real install sets it. A value set may still override it.
+BASE_VALUES: Doc = {"image": {"repository": "registry.example.com/threadlock"}}
+
 # The value sets every render and schema test runs with. "tls" covers both client TLS (mutual)
 # and TLS to an external etcd, since both change the pod's volumes, env and probe port.
 VALUE_SETS: dict[str, Doc] = {
@@ -103,13 +107,23 @@ def helm(*args: str) -> str:
     return proc.stdout
 
 
-def template(values: Doc, kube_version: str | None = None, *extra: str) -> list[Doc]:
-    """`helm template` with `values` (written as a JSON values file, so types stay exact)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="values-") as f:
-        json.dump(values, f)
-        f.flush()
-        cmd = ["template", RELEASE, str(CHART), "--namespace", NAMESPACE, "--values", f.name,
-               *extra]
+def values_args(directory: Path, values: Doc) -> list[str]:
+    """`--values` arguments for BASE_VALUES, then `values` (JSON files in `directory`, so types
+    stay exact; later files win)."""
+    args = []
+    for name, doc in (("base.json", BASE_VALUES), ("values.json", values)):
+        path = directory / name
+        path.write_text(json.dumps(doc))
+        args += ["--values", str(path)]
+    return args
+
+
+def template(values: Doc, kube_version: str | None = None, *extra: str,
+             release: str = RELEASE) -> list[Doc]:
+    """`helm template` with BASE_VALUES and `values`, as release `release`."""
+    with tempfile.TemporaryDirectory(prefix="values-") as directory:
+        cmd = ["template", release, str(CHART), "--namespace", NAMESPACE,
+               *values_args(Path(directory), values), *extra]
         if kube_version is not None:
             cmd += ["--kube-version", kube_version]
         return parse_manifests(helm(*cmd))

@@ -52,6 +52,9 @@ def test_doc_helm_commands_render(command: list[str], tmp_path: Path) -> None:
     sets = [command[i + 1] for i, arg in enumerate(command) if arg == "--set"]
     files = [command[i + 1] for i, arg in enumerate(command) if arg == "-f"]
     args = ["template", RELEASE, str(CHART), "--namespace", NAMESPACE]
+    if "--reuse-values" in command:
+        # The release's earlier values, as the install commands before it set them.
+        args += ["--set", "image.repository=registry.example.com/threadlock"]
     for value in sets:
         args += ["--set", value]
     for name in files:

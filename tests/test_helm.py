@@ -6,7 +6,6 @@ kubernetes-validate ships; wrong values fail at render time with an error naming
 from __future__ import annotations
 
 import copy
-import json
 import shutil
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from helm_chart import (
     parse_manifests,
     render,
     template,
+    values_args,
 )
 from k8s_schemas import CUSTOM, SchemaError, check, versions_to_check
 
@@ -38,9 +38,8 @@ def test_versions_checked_cover_the_newest_and_the_chart_minimum() -> None:
 
 @pytest.mark.parametrize("name", sorted(VALUE_SETS))
 def test_lint_strict(name: str, tmp_path: Path) -> None:
-    values = tmp_path / "values.json"
-    values.write_text(json.dumps(VALUE_SETS[name]))
-    out = helm("lint", "--strict", str(CHART), "--namespace", NAMESPACE, "--values", str(values))
+    out = helm("lint", "--strict", str(CHART), "--namespace", NAMESPACE,
+               *values_args(tmp_path, VALUE_SETS[name]))
     assert "0 chart(s) failed" in out
     # --strict already fails on warnings; errors and warnings must not even be printed.
     assert "[WARNING]" not in out and "[ERROR]" not in out, out
@@ -148,6 +147,13 @@ BAD_VALUES: list[tuple[Doc, str]] = [
      r"metrics\.serviceMonitor\.enabled: needs metrics\.enabled"),
     ({"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 3}},
      r"autoscaling\.maxReplicas: must be at least"),
+    ({"image": {"repository": ""}},
+     r"image\.repository: required: .*--set image\.repository=registry\.example\.com"),
+    ({"etcd": {"mode": "external", "external": {"endpoints": ["e1:2379", "https://e2:2379"]}}},
+     r"etcd\.external\.endpoints: https://e2:2379 is https:// but etcd\.tls\.enabled is false"),
+    ({"server": {"bindAddress": "localhost"}}, r"/server/bindAddress': value must be one of"),
+    ({"podDisruptionBudget": {"unhealthyPodEvictionPolicy": "Never"}},
+     r"/podDisruptionBudget/unhealthyPodEvictionPolicy': value must be one of"),
 ]
 
 
@@ -169,10 +175,8 @@ def _render_notes(tmp_path: Path, values: Doc) -> str:
     (chart / "templates" / "zz-notes.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n"
         "data:\n  notes: {{ tpl (.Files.Get \"notes/NOTES.txt\") . | quote }}\n")
-    values_file = tmp_path / "values.json"
-    values_file.write_text(json.dumps(values))
     out = helm("template", RELEASE, str(chart), "--namespace", NAMESPACE,
-               "--values", str(values_file), "--show-only", "templates/zz-notes.yaml")
+               *values_args(tmp_path, values), "--show-only", "templates/zz-notes.yaml")
     notes: str = find(parse_manifests(out), "ConfigMap")[0]["data"]["notes"]
     return notes
 
@@ -185,6 +189,7 @@ def test_notes_tell_how_to_reach_the_service_with_grpcurl(tmp_path: Path) -> Non
     assert "threadlock.v1.LockService/Status" in notes
     assert f"{service}.{NAMESPACE}.svc.cluster.local:50051" in notes
     assert "bundled etcd (3 members" in notes
+    assert f"ClusterIP Service {service}-metrics" in notes
 
     tls = _render_notes(tmp_path / "tls", VALUE_SETS["tls"])
     assert "-plaintext" not in tls

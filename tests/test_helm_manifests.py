@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from helm_chart import NAMESPACE, RELEASE, VALUE_SETS, Doc, container, find, one, render, template
+from helm_chart import NAMESPACE, VALUE_SETS, Doc, container, find, one, render, template
+
+from threadlock.server import LIVENESS_SERVICE
 
 ALL = sorted(VALUE_SETS)
-FULLNAME = f"{RELEASE}-threadlock"
-
 
 def _env(docs: list[Doc]) -> dict[str, str]:
     data: dict[str, str] = one(docs, "ConfigMap")["data"]
@@ -130,22 +130,30 @@ def test_bundled_etcd_anti_affinity_can_be_hard() -> None:
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_probes_are_native_grpc_on_the_right_port(name: str) -> None:
+def test_probes_are_native_grpc_on_the_health_port(name: str) -> None:
     docs = render(name)
     c = container(docs)
-    tls = VALUE_SETS[name].get("tls", {}).get("enabled", False)
-    # Native probes cannot speak TLS: with TLS on they use the plaintext health port.
-    expected = _port(c, "health") if tls else _port(c, "grpc")
+    # Always the plaintext health port: native probes cannot speak TLS, and a NetworkPolicy
+    # may keep the API port to clients only.
+    expected = _port(c, "health")
+    assert expected != _port(c, "grpc")
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert set(c[probe]) >= {"grpc", "periodSeconds", "failureThreshold"}, probe
-        assert c[probe]["grpc"] == {"port": expected}, probe
+        assert set(c[probe]) >= {"grpc", "periodSeconds", "timeoutSeconds",
+                                 "failureThreshold"}, probe
+        assert c[probe]["grpc"]["port"] == expected, probe
         assert "httpGet" not in c[probe] and "exec" not in c[probe] and "tcpSocket" not in c[probe]
-    if not tls:
-        assert "health" not in {p["name"] for p in c["ports"]}
-        assert "THREADLOCK_HEALTH_LISTEN" not in _env(docs)
-    # Liveness must outlast a short etcd outage (health turns NOT_SERVING while it lasts).
-    live = c["livenessProbe"]
-    assert live["periodSeconds"] * live["failureThreshold"] >= 60
+    # Startup and liveness must not depend on etcd (an outage would restart every replica);
+    # readiness must (a replica that cannot reach etcd gets no calls).
+    assert c["startupProbe"]["grpc"] == {"port": expected, "service": LIVENESS_SERVICE}
+    assert c["livenessProbe"]["grpc"] == {"port": expected, "service": LIVENESS_SERVICE}
+    assert c["readinessProbe"]["grpc"].get("service", "") == ""
+
+
+def _service(docs: list[Doc], component: str) -> Doc | None:
+    found = [d for d in find(docs, "Service")
+             if d["metadata"]["labels"]["app.kubernetes.io/component"] == component]
+    assert len(found) <= 1
+    return found[0] if found else None
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -155,29 +163,81 @@ def test_services_route_to_named_container_ports(name: str) -> None:
     c = container(docs)
     container_ports = {p["name"] for p in c["ports"]}
     assert _selects(service["spec"]["selector"], _pod(docs)["metadata"]["labels"])
-    ports = {p["name"]: p for p in service["spec"]["ports"]}
-    assert ports["grpc"]["targetPort"] == "grpc" and ports["grpc"]["appProtocol"] == "grpc"
+    # The client-facing Service carries gRPC only, whatever its type.
+    (grpc_port,) = service["spec"]["ports"]
+    assert grpc_port["name"] == grpc_port["targetPort"] == "grpc"
+    assert grpc_port["appProtocol"] == "grpc"
     metrics_on = VALUE_SETS[name].get("metrics", {}).get("enabled", True)
-    assert ("metrics" in ports) == metrics_on == ("metrics" in container_ports)
+    metrics = _service(docs, "metrics")
+    assert (metrics is not None) == metrics_on == ("metrics" in container_ports)
     assert ("THREADLOCK_METRICS_LISTEN" in _env(docs)) == metrics_on
-    for port in ports.values():
-        assert port["targetPort"] in container_ports
+    if metrics is not None:
+        assert metrics["spec"]["type"] == "ClusterIP"
+        assert metrics["spec"]["selector"] == service["spec"]["selector"]
+        (port,) = metrics["spec"]["ports"]
+        assert port["name"] == port["targetPort"] == "metrics"
+
+
+def test_load_balancer_never_publishes_metrics() -> None:
+    docs = template({"service": {"type": "LoadBalancer"}})
+    exposed = [d for d in find(docs, "Service") if d["spec"].get("type") == "LoadBalancer"]
+    assert [p["name"] for d in exposed for p in d["spec"]["ports"]] == ["grpc"]
+    metrics = _service(docs, "metrics")
+    assert metrics is not None and metrics["spec"]["type"] == "ClusterIP"
 
 
 def test_service_monitor_scrapes_the_metrics_service_port() -> None:
     docs = render("all-optional-on")
     monitor = one(docs, "ServiceMonitor")
-    service = one(docs, "Service")
+    service = _service(docs, "metrics")
+    assert service is not None
     assert monitor["metadata"]["labels"]["release"] == "prom"
     assert _selects(monitor["spec"]["selector"]["matchLabels"], service["metadata"]["labels"])
     assert monitor["spec"]["namespaceSelector"] == {"matchNames": [NAMESPACE]}
     (endpoint,) = monitor["spec"]["endpoints"]
     assert endpoint["port"] in {p["name"] for p in service["spec"]["ports"]}
     assert endpoint["path"] == "/metrics"
-    # No other Service of the release (the etcd ones) may match the selector.
+    # No other Service of the release (the client one, the etcd ones) may match the selector.
     others = [s for s in find(docs, "Service") if s is not service]
-    assert others and not any(_selects(monitor["spec"]["selector"]["matchLabels"],
-                                       s["metadata"]["labels"]) for s in others)
+    assert len(others) >= 3 and not any(_selects(monitor["spec"]["selector"]["matchLabels"],
+                                                 s["metadata"]["labels"]) for s in others)
+
+
+def _probe_ports(c: Doc) -> set[str]:
+    """Names of the container ports the kubelet's probes call."""
+    by_number = {p["containerPort"]: p["name"] for p in c["ports"]}
+    found = set()
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        if probe not in c:
+            continue
+        kind = next(k for k in ("grpc", "httpGet", "tcpSocket") if k in c[probe])
+        port = c[probe][kind]["port"]
+        found.add(port if isinstance(port, str) else by_number[port])
+    return found
+
+
+def _open_to_all(policy: Doc) -> set[str]:
+    """Ports that an ingress rule of `policy` opens to every source (no `from`)."""
+    return {p["port"] for rule in policy["spec"]["ingress"] if not rule.get("from")
+            for p in rule["ports"]}
+
+
+@pytest.mark.parametrize("tls", [True, False])
+def test_network_policies_let_the_kubelet_probe(tls: bool) -> None:
+    """The kubelet probes from the node's address, which no `from` peer names: every port a
+    probe calls must be open to all sources, while gRPC stays with clientFrom."""
+    values = dict(VALUE_SETS["all-optional-on"])
+    if not tls:
+        values.pop("tls")
+    docs = template(values)
+    policies = {p["metadata"]["labels"]["app.kubernetes.io/component"]: p
+                for p in find(docs, "NetworkPolicy")}
+    for component, kind in (("coordinator", "Deployment"), ("etcd", "StatefulSet")):
+        probed = _probe_ports(container(docs, kind, component))
+        assert probed and probed <= _open_to_all(policies[component]), (component, probed)
+    assert "grpc" not in _open_to_all(policies["coordinator"])
+    assert "client" not in _open_to_all(policies["etcd"])
+    assert _probe_ports(container(docs)) == {"health"}
 
 
 def test_network_policies_open_only_the_named_ports() -> None:
@@ -192,10 +252,13 @@ def test_network_policies_open_only_the_named_ports() -> None:
     assert opened == {"grpc", "health", "metrics"} <= names
     by_port = {rule["ports"][0]["port"]: rule for rule in coordinator["ingress"]}
     assert by_port["grpc"]["from"] == VALUE_SETS["all-optional-on"]["networkPolicy"]["clientFrom"]
+    assert by_port["metrics"]["from"] == \
+        VALUE_SETS["all-optional-on"]["networkPolicy"]["metricsFrom"]
     etcd = policies["etcd"]["spec"]
     etcd_ports = {p["name"] for p in container(docs, "StatefulSet", "etcd")["ports"]}
+    opened = {port["port"] for rule in etcd["ingress"] for port in rule["ports"]}
+    assert opened == {"client", "peer", "metrics"} == etcd_ports
     client_rule = next(r for r in etcd["ingress"] if r["ports"][0]["port"] == "client")
-    assert {"client", "peer"} <= etcd_ports
     assert any(_selects(peer["podSelector"]["matchLabels"], _pod(docs)["metadata"]["labels"])
                for peer in client_rule["from"])
 
@@ -226,13 +289,15 @@ def test_bundled_etcd_members_can_find_each_other(name: str, members: int) -> No
     assert _arg(c, "initial-advertise-peer-urls") == f"http://$(POD_NAME).{domain}:2380"
     assert _arg(c, "auto-compaction-mode") == "periodic"
     assert c["env"][0]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
-    # The coordinator talks to the client Service, which selects the etcd pods.
-    endpoint = _env(docs)["THREADLOCK_ETCD_ENDPOINTS"]
-    client = services[f"{FULLNAME}-etcd"]
-    assert endpoint == f"http://{client['metadata']['name']}.{NAMESPACE}.svc.cluster.local:2379"
-    assert client["spec"]["ports"][0]["port"] == 2379
-    assert _selects(client["spec"]["selector"], _pod(docs, "StatefulSet", "etcd")[
-        "metadata"]["labels"])
+    # The coordinator gets every member's own address (its etcd client fails over between
+    # the endpoints it knows), each one a member's advertised client URL.
+    endpoints = _env(docs)["THREADLOCK_ETCD_ENDPOINTS"].split(",")
+    assert endpoints == [f"http://{sts_name}-{i}.{domain}:2379" for i in range(members)]
+    advertised = _arg(c, "advertise-client-urls")
+    assert [advertised.replace("$(POD_NAME)", f"{sts_name}-{i}")
+            for i in range(members)] == endpoints
+    client_port = next(p for p in headless["spec"]["ports"] if p["name"] == "client")
+    assert client_port["port"] == 2379
     data_mount = next(m for m in c["volumeMounts"] if m["name"] == "data")
     assert _arg(c, "data-dir").startswith(data_mount["mountPath"] + "/")
     persistent = VALUE_SETS[name].get("etcd", {}).get("bundled", {}).get(

@@ -3,10 +3,10 @@ the chart's args and the chart's rendered environment, against a real etcd. Addr
 chart binds on all interfaces are moved to free loopback ports (the machine is shared); the
 etcd endpoints point at the test etcd; secret files are real test certificates.
 
-Then the kubelet's view: the gRPC probe (grpc.health.v1 Check, service "") on the probe
-port answers SERVING, and SIGTERM ends the process cleanly well within the pod's grace
-period. With client TLS the probe port is the plaintext health port, which needs the metrics
-branch's THREADLOCK_HEALTH_LISTEN; until the server reads it those cases are skipped."""
+Then the kubelet's view: each gRPC probe (grpc.health.v1 Check, with the probe's own service
+name) on the probe port, the plaintext health port, answers SERVING, also with client TLS on
+the API port (the "tls" case); and SIGTERM ends the process cleanly well within the pod's
+grace period."""
 
 from __future__ import annotations
 
@@ -19,9 +19,11 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import grpc
 import pytest
 from certs import make_pki
 from etcd_server import EtcdServer, free_port
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from harness import wait_serving
 from helm_chart import ROOT, VALUE_SETS, container, one, render
 
@@ -71,6 +73,13 @@ def test_pod_serves_probes_and_stops_on_sigterm(name: str, etcd: EtcdServer, key
     try:
         probe_port = ports[c["readinessProbe"]["grpc"]["port"]]
         wait_serving(f"127.0.0.1:{probe_port}", proc)  # plaintext, as the kubelet calls it
+        with grpc.insecure_channel(f"127.0.0.1:{probe_port}") as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+                assert ports[c[probe]["grpc"]["port"]] == probe_port
+                service = c[probe]["grpc"].get("service", "")
+                resp = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=10)
+                assert resp.status == health_pb2.HealthCheckResponse.SERVING, (probe, service)
         if "THREADLOCK_METRICS_LISTEN" in env:
             (metrics,) = [p["containerPort"] for p in c["ports"] if p["name"] == "metrics"]
             _check_metrics(ports[metrics])

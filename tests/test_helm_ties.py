@@ -15,7 +15,7 @@ from helm_chart import CHART, VALUE_SETS, Doc, container, one, render, template
 
 from threadlock import config as config_mod
 from threadlock.cli import build_parser
-from threadlock.server import DRAIN_TIMEOUT
+from threadlock.server import DRAIN_TIMEOUT, HEALTH_SERVICES, LIVENESS_SERVICE
 
 SECRET_KEYS = {"tls.crt", "tls.key", "ca.crt"}  # kubernetes.io/tls (+ cert-manager's ca.crt)
 
@@ -35,7 +35,7 @@ def _chart_env(docs: list[Doc]) -> dict[str, str]:
 
 def _port_of(address: str) -> int:
     host, _, port = address.rpartition(":")
-    assert host == "0.0.0.0", f"{address}: must listen on all interfaces in a pod"
+    assert host in ("0.0.0.0", "[::]"), f"{address}: must listen on all interfaces in a pod"
     return int(port)
 
 
@@ -94,16 +94,15 @@ def test_server_accepts_the_chart_configuration(name: str, tmp_path: Path) -> No
     values = VALUE_SETS[name]
     c = container(docs)
     ports = _ports(c)
-    # The probe port is the server's port: its API port, or its health port under TLS.
-    probe_port = c["readinessProbe"]["grpc"]["port"]
+    # Every probe calls the server's plaintext health port.
     assert _port_of(cfg.listen) == ports["grpc"]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert c[probe]["grpc"]["port"] == _port_of(cfg.health_listen) == ports["health"]
+    assert ports["health"] != ports["grpc"]
     tls = values.get("tls", {})
     if tls.get("enabled"):
-        health = _chart_env(docs)["THREADLOCK_HEALTH_LISTEN"]
-        assert probe_port == _port_of(health) == ports["health"] != ports["grpc"]
         assert cfg.tls is not None and cfg.tls.mutual == bool(tls.get("clientCASecretName"))
     else:
-        assert probe_port == _port_of(cfg.listen)
         assert cfg.tls is None
     assert cfg.backend == "etcd"
     assert cfg.min_ttl >= config_mod.ETCD_MIN_TTL
@@ -126,8 +125,29 @@ def test_metrics_port_matches_the_server_metrics_listener(name: str) -> None:
     assert float(env["THREADLOCK_METRICS_INTERVAL"]) > 0
     port = _port_of(env["THREADLOCK_METRICS_LISTEN"])
     assert port == _ports(container(docs))["metrics"]
-    service_ports = {p["name"]: p for p in one(docs, "Service")["spec"]["ports"]}
+    service_ports = {p["name"]: p for p in one(docs, "Service", "metrics")["spec"]["ports"]}
     assert service_ports["metrics"]["port"] == port
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_probes_ask_for_health_services_the_server_registers(name: str) -> None:
+    """Startup and liveness ask for the etcd-independent LIVENESS_SERVICE, readiness for an
+    etcd-dependent name: a name the server does not register would answer NOT_FOUND, a
+    failed probe, forever."""
+    c = container(render(name))
+    assert c["startupProbe"]["grpc"]["service"] == LIVENESS_SERVICE
+    assert c["livenessProbe"]["grpc"]["service"] == LIVENESS_SERVICE
+    assert c["readinessProbe"]["grpc"].get("service", "") in HEALTH_SERVICES
+    assert LIVENESS_SERVICE not in HEALTH_SERVICES
+
+
+def test_bind_address_reaches_every_listener(tmp_path: Path) -> None:
+    """server.bindAddress "[::]" (IPv6, dual-stack) is an address the server accepts."""
+    docs = template({"server": {"bindAddress": "[::]"}})
+    cfg = _server_config(docs, tmp_path)
+    for address in (cfg.listen, cfg.health_listen, cfg.metrics_listen):
+        assert address.startswith("[::]:"), address
+    assert _port_of(cfg.listen) == _ports(container(docs))["grpc"]
 
 
 @pytest.mark.parametrize(("values", "name"), [({}, "defaults"),

@@ -138,6 +138,17 @@ async def test_store_gauges_count_holders_and_waiters(metered: Coordinator) -> N
     await eventually(lambda: counted(0, 0))
 
 
+async def test_store_count_timestamp_tells_never_from_zero(metered: Coordinator) -> None:
+    """0 locks and "never counted" differ: the timestamp is 0 until the first count."""
+    fresh = Metrics()
+    assert fresh.registry.get_sample_value("threadlock_store_count_timestamp_seconds") == 0
+    before = time.time()
+    metered.server.counted.clear()
+    await asyncio.wait_for(metered.server.counted.wait(), timeout=30)
+    stamp = value(await scrape(metered), "threadlock_store_count_timestamp_seconds")
+    assert before <= stamp <= time.time()
+
+
 async def test_store_count_pages_through_etcd(etcd: EtcdServer, key_prefix: str,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(etcd_store, "COUNT_PAGE", 2)  # pages end inside a key's queue
@@ -175,6 +186,12 @@ async def test_etcd_errors_are_counted_while_etcd_is_down(fresh_etcd: EtcdServer
         # The health check reads etcd every --health-interval (1 s), the gauges' count every
         # 0.05 s: their failures alone are counted, without any call.
         await eventually(lambda: _has(failed_ops(), {"health read", "count"}))
+        # Failed counts leave the gauges and their timestamp as the last success set them.
+        stamp = value(await scrape(c), "threadlock_store_count_timestamp_seconds")
+        assert stamp > 0
+        seen = await _count_errors(c)
+        await eventually(lambda: _more_than(_count_errors(c), seen))
+        assert value(await scrape(c), "threadlock_store_count_timestamp_seconds") == stamp
         err = await rpc_error(c.acquire("conv_e", "bob", timeout=10))
         assert err.code() == grpc.StatusCode.UNAVAILABLE
         s = await scrape(c)
@@ -192,6 +209,15 @@ async def test_etcd_errors_are_counted_while_etcd_is_down(fresh_etcd: EtcdServer
 
 async def _has(found: Awaitable[set[str]], wanted: set[str]) -> bool:
     return wanted <= await found
+
+
+async def _count_errors(c: Coordinator) -> float:
+    return sum(v for (name, labels), v in (await scrape(c)).items()
+               if name == "threadlock_etcd_errors_total" and dict(labels)["op"] == "count")
+
+
+async def _more_than(found: Awaitable[float], seen: float) -> bool:
+    return await found > seen
 
 
 def _documented() -> set[str]:

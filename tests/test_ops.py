@@ -29,7 +29,7 @@ from harness import Coordinator, etcd_config, eventually, memory_config, rpc_err
 from threadlock import config as config_mod
 from threadlock.config import Config, ServerTls
 from threadlock.logs import JsonFormatter
-from threadlock.server import DRAIN_TIMEOUT
+from threadlock.server import DRAIN_TIMEOUT, LIVENESS_SERVICE
 from threadlock.v1 import lock_pb2 as pb
 from threadlock.v1 import lock_pb2_grpc
 
@@ -81,6 +81,11 @@ async def test_health_port_follows_etcd_and_shutdown(fresh_etcd: EtcdServer,
         assert await _health(probe) == SERVING
         fresh_etcd.stop()
         await eventually(lambda: _health_is(probe, NOT_SERVING))
+        # Readiness ("") is out, liveness stays in, on both ports: an etcd outage must not
+        # make the kubelet restart the replicas.
+        assert await _health(c.address) == NOT_SERVING
+        for address in (probe, c.address):
+            assert await _health(address, LIVENESS_SERVICE) == SERVING
         fresh_etcd.restart()
         await eventually(lambda: _health_is(probe, SERVING))
         # A call in flight holds the shutdown open for its grace period; meanwhile probes on
@@ -90,10 +95,28 @@ async def test_health_port_follows_etcd_and_shutdown(fresh_etcd: EtcdServer,
         await eventually(lambda: c.waiters("conv_s"))
         stopping = asyncio.create_task(c.server.stop(grace=30))
         await eventually(lambda: _health_is(probe, NOT_SERVING))
+        assert await _health(probe, LIVENESS_SERVICE) == NOT_SERVING  # shutting down: all out
         await c.server.stop(0)  # a second stop cuts the grace short, as a second SIGTERM
         await stopping
         err = await rpc_error(waiter)
         assert err.code() == grpc.StatusCode.UNAVAILABLE  # "Cancelling all calls": retry elsewhere
+    finally:
+        await c.stop()
+
+
+async def test_liveness_serving_from_start_with_etcd_down(fresh_etcd: EtcdServer,
+                                                          key_prefix: str) -> None:
+    """A replica started while etcd is down is alive (startup and liveness probes pass) but
+    not ready: restarting it could not bring etcd back."""
+    fresh_etcd.stop()  # the fixture's teardown cleans up
+    config = dataclasses.replace(etcd_config(fresh_etcd.endpoint, key_prefix),
+                                 health_listen="127.0.0.1:0")
+    c = await Coordinator(config).start()
+    try:
+        probe = f"127.0.0.1:{c.server.health_port}"
+        for address in (probe, c.address):
+            assert await _health(address, LIVENESS_SERVICE) == SERVING
+            assert await _health(address) == NOT_SERVING
     finally:
         await c.stop()
 
@@ -103,6 +126,37 @@ async def _health_is(address: str, status: int) -> bool:
         return await _health(address) == status
     except grpc.aio.AioRpcError:
         return False
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="this host has no IPv6 loopback")
+async def test_dual_stack_listeners_answer_ipv4_and_ipv6(coordinators: list[Coordinator]) -> None:
+    """`[::]:PORT` (the chart's server.bindAddress "[::]") takes IPv4 and IPv6 on one port,
+    for the API, the health port and the metrics endpoint alike."""
+    config = dataclasses.replace(memory_config(), listen="[::]:0", health_listen="[::]:0",
+                                 metrics_listen="[::]:0")
+    c = await Coordinator(config).start()
+    coordinators.append(c)
+    port = int(c.address.rpartition(":")[2])
+    for host in ("127.0.0.1", "[::1]"):
+        for p in (port, c.server.health_port):
+            assert await _health(f"{host}:{p}") == SERVING, (host, p)
+        body = await asyncio.to_thread(_get, f"http://{host}:{c.server.metrics_port}/metrics")
+        assert b"threadlock_build_info" in body
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        body: bytes = resp.read()
+        return body
 
 
 async def test_shutdown_ends_within_grace_and_drain_with_etcd_down(

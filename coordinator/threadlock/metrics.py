@@ -12,7 +12,8 @@ so that several servers in one process (tests) keep separate counts. Example:
 Store-wide gauges (locks held, waiters) come from `refresh_store_counts`, a background loop
 that asks the store to count every `interval` seconds: every replica reports the same totals.
 Failure modes: `MetricsEndpoint.start` raises OSError if the address cannot be bound; a count
-that fails keeps the previous values (the etcd error is counted) and is retried next round.
+that fails keeps the previous values (the etcd error is counted) and is retried next round;
+threadlock_store_count_timestamp_seconds tells how old the values are (0: never counted).
 """
 
 from __future__ import annotations
@@ -110,6 +111,9 @@ class Metrics(Recorder):
         self.lock_waiters = Gauge("threadlock_lock_waiters",
                                   "Queued contenders behind holders, in the whole store",
                                   registry=r)
+        self.counted_at = Gauge("threadlock_store_count_timestamp_seconds",
+                                "Unix time of the last successful count of the two gauges "
+                                "above; 0 until the first one", registry=r)
         self.waiting = Gauge("threadlock_acquire_waiting",
                              "Acquire calls waiting in a queue on this replica now", registry=r)
         self.expirations = Counter("threadlock_lease_expirations",
@@ -149,12 +153,17 @@ class Metrics(Recorder):
     def store_counts(self, held: int, waiters: int) -> None:
         self.locks_held.set(held)
         self.lock_waiters.set(waiters)
+        self.counted_at.set(time.time())
 
 
 async def refresh_store_counts(store: Store, metrics: Metrics, interval: float,
                                timeout: float, counted: asyncio.Event | None = None) -> None:
     """Every `interval` seconds (the first at once), set the store-wide gauges from
-    `store.count`; sets `counted` after each successful count. Runs until cancelled."""
+    `store.count`; sets `counted` after each successful count. Runs until cancelled.
+
+    One deadline, `timeout` seconds, covers a whole count (every page of it). A count that
+    misses it fails like any other: the gauges keep their previous values, their timestamp
+    (threadlock_store_count_timestamp_seconds) does not move, and the next round tries anew."""
     while True:
         try:
             held, waiters = await store.count(time.monotonic() + timeout)

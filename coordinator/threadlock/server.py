@@ -2,10 +2,18 @@
 
 `Server` wires the pieces together and owns their lifetime; `serve` runs one until SIGTERM or
 SIGINT. Besides threadlock.v1.LockService the server exposes the standard gRPC health service
-(grpc.health.v1, for Kubernetes gRPC probes and load balancers), which follows the store's
-reachability, and server reflection (so grpcurl/grpcui can discover the API). With
-`config.tls` the port speaks only TLS (mutual TLS if a client CA is given), all services alike.
-`config.health_listen` adds a plaintext port with the health service alone (Kubernetes' gRPC
+(grpc.health.v1, for Kubernetes gRPC probes and load balancers) and server reflection (so
+grpcurl/grpcui can discover the API).
+
+Health has two kinds of service name. "" and the LockService name (HEALTH_SERVICES) follow the
+store's reachability: readiness, so that balancers skip a replica that cannot reach etcd.
+LIVENESS_SERVICE ("threadlock.liveness") is SERVING from start-up until shutdown begins,
+whatever etcd does: liveness and startup probes ask for it, so that an etcd outage does not
+make the kubelet restart every replica (restarts cannot cure etcd, and their back-off would
+delay recovery once it is back).
+
+With `config.tls` the port speaks only TLS (mutual TLS if a client CA is given), all services
+alike. `config.health_listen` adds a plaintext port with the health service alone (Kubernetes' gRPC
 probes cannot speak TLS); `config.metrics_listen` serves Prometheus metrics (metrics.py).
 
 Shutdown is graceful: health turns NOT_SERVING first so that balancers stop sending new calls,
@@ -47,10 +55,13 @@ from threadlock.v1 import lock_pb2, lock_pb2_grpc
 
 log = logging.getLogger("threadlock.server")
 
-__all__ = ["Server", "StartupError", "serve", "server_credentials"]
+__all__ = ["HEALTH_SERVICES", "LIVENESS_SERVICE", "Server", "StartupError", "serve",
+           "server_credentials"]
 
 LOCK_SERVICE = lock_pb2.DESCRIPTOR.services_by_name["LockService"].full_name
 HEALTH_SERVICES = ("", LOCK_SERVICE)  # "" is the whole server, as probes ask by default
+# Health service name that only says "this process runs and is not shutting down".
+LIVENESS_SERVICE = "threadlock.liveness"
 
 # Keepalive, so that the server notices dead clients (whose queued Acquires must leave the
 # queue) within ~30 s, and accepts client pings as often as every 10 s without answering
@@ -168,6 +179,7 @@ class Server:
                                    "an address of this host"
                                    + (", or TLS files gRPC refuses" if credentials else ""))
             # Know the store's state before the first call arrives, so probes are right at once.
+            await self._health.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
             await self._check_health()
             await server.start()
             await self._start_extras()
@@ -297,6 +309,7 @@ class Server:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
             # Before refusing calls: balancers watching health move new traffic elsewhere.
+            # Every service name, LIVENESS_SERVICE included, turns NOT_SERVING for good.
             await self._health.enter_graceful_shutdown()
             if self._server is not None:
                 log.info("stopping: waiting up to %gs for in-flight calls", grace,

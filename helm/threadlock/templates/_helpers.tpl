@@ -4,16 +4,19 @@
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* Full name; 57 characters at most so that "-etcd" and a pod ordinal still fit in 63. */}}
+{{/* Full name, at most 47 characters, so that every name derived from it fits Kubernetes'
+limits: the etcd StatefulSet "<fullname>-etcd" must stay within 52 (its pods get the label
+controller-revision-hash=<name>-<10-character hash>, and a label value holds 63), and Service
+names such as "<fullname>-etcd-peer" within 63 (DNS-1035 labels). */}}
 {{- define "threadlock.fullname" -}}
 {{- if .Values.fullnameOverride }}
-{{- .Values.fullnameOverride | trunc 57 | trimSuffix "-" }}
+{{- .Values.fullnameOverride | trunc 47 | trimSuffix "-" }}
 {{- else }}
 {{- $name := default .Chart.Name .Values.nameOverride }}
 {{- if contains $name .Release.Name }}
-{{- .Release.Name | trunc 57 | trimSuffix "-" }}
+{{- .Release.Name | trunc 47 | trimSuffix "-" }}
 {{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 57 | trimSuffix "-" }}
+{{- printf "%s-%s" .Release.Name $name | trunc 47 | trimSuffix "-" }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -89,24 +92,51 @@ app.kubernetes.io/component: etcd
 {{- join "," $members }}
 {{- end }}
 
-{{/* What the coordinator gets as THREADLOCK_ETCD_ENDPOINTS. */}}
+{{/* What the coordinator gets as THREADLOCK_ETCD_ENDPOINTS. Bundled: every member by its own
+DNS name, not one Service address: the coordinator's etcd client fails over between the
+endpoints it is given, so a member that is down costs one retry, not the connections that a
+Service happened to route to it. */}}
 {{- define "threadlock.etcdEndpoints" -}}
 {{- if eq .Values.etcd.mode "bundled" }}
-{{- printf "http://%s.%s.svc.%s:2379" (include "threadlock.etcd.fullname" .) .Release.Namespace .Values.clusterDomain }}
+{{- $root := . }}
+{{- $members := list }}
+{{- range $i := until (int .Values.etcd.bundled.replicas) }}
+{{- $members = append $members (printf "http://%s:2379" (include "threadlock.etcd.memberHost" (list $root $i))) }}
+{{- end }}
+{{- join "," $members }}
 {{- else }}
 {{- join "," .Values.etcd.external.endpoints }}
 {{- end }}
 {{- end }}
 
-{{/* Port the kubelet's gRPC probes call: the plaintext health port when the API port speaks
-TLS, else the API port itself. */}}
+{{/* Port the kubelet's gRPC probes call: the plaintext, health-only port, always. With TLS
+the API port cannot answer them (native gRPC probes do not speak TLS); without, a separate port
+still lets a NetworkPolicy keep the API port to networkPolicy.clientFrom while the kubelet,
+whose source address no policy peer can name portably, reaches the probes. */}}
 {{- define "threadlock.probePort" -}}
-{{- if .Values.tls.enabled }}{{ .Values.server.healthPort }}{{ else }}{{ .Values.server.port }}{{ end }}
+{{ .Values.server.healthPort }}
+{{- end }}
+
+{{/* host:port for the server's listeners: server.bindAddress ("0.0.0.0", or "[::]" for
+IPv6 and dual-stack) and a port. */}}
+{{- define "threadlock.listen" -}}
+{{- $root := index . 0 }}
+{{- printf "%s:%v" $root.Values.server.bindAddress (index . 1) }}
 {{- end }}
 
 {{/* Cross-field checks the JSON schema cannot express; each names the values to fix. */}}
 {{- define "threadlock.validate" -}}
 {{- $v := .Values }}
+{{- if empty $v.image.repository }}
+{{- fail "image.repository: required: the registry and name of the image you built and pushed (docs/deploy.md, section 1), e.g. --set image.repository=registry.example.com/threadlock" }}
+{{- end }}
+{{- if not $v.etcd.tls.enabled }}
+{{- range $v.etcd.external.endpoints }}
+{{- if hasPrefix "https://" . }}
+{{- fail (printf "etcd.external.endpoints: %s is https:// but etcd.tls.enabled is false; enable etcd.tls (with etcd.tls.secretName) or give an http:// endpoint" .) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if and (eq $v.etcd.mode "external") (empty $v.etcd.external.endpoints) }}
 {{- fail "etcd.external.endpoints: give at least one endpoint when etcd.mode is \"external\"" }}
 {{- end }}
@@ -128,6 +158,7 @@ TLS, else the API port itself. */}}
 {{- if eq (int $v.server.port) (int $v.server.healthPort) }}
 {{- fail "server.healthPort: must differ from server.port" }}
 {{- end }}
+{{- /* Container ports; service.port may equal metrics.port: the two live on separate Services. */}}
 {{- if and $v.metrics.enabled (has (int $v.metrics.port) (list (int $v.server.port) (int $v.server.healthPort))) }}
 {{- fail "metrics.port: must differ from server.port and server.healthPort" }}
 {{- end }}
