@@ -35,7 +35,6 @@ from threadlock.model import (
     WaiterInfo,
     check_acquire,
     check_metadata,
-    check_metadata_update,
     check_text,
     check_ttl,
 )
@@ -97,7 +96,7 @@ class LockManager:
                               metadata: dict[str, str] | None = None) -> tuple[float, int]:
         ref = tokens.decode_lease(token)
         if metadata:
-            check_metadata_update(metadata, self.limits)
+            check_metadata(metadata, self.limits)
         deadline = time.monotonic() + timeout
         # Check that the lock itself exists before renewing: a lease can outlive its lock (a
         # session's always does), and a token that names no lock must not keep any lease alive.

@@ -128,17 +128,8 @@ def check_wait(seconds: float, limits: Limits) -> float:
     return seconds
 
 
-def check_metadata_update(update: dict[str, str], limits: Limits) -> None:
-    """A KeepAlive metadata update: like Acquire's metadata, but an empty value means delete."""
-    if len(update) > limits.max_metadata_entries:
-        raise InvalidArgument("metadata", f"at most {limits.max_metadata_entries} entries, "
-                                          f"got {len(update)}")
-    for k, v in update.items():
-        check_text("metadata key", k, limits.max_metadata_key_bytes)
-        check_text(f"metadata[{k}]", v, limits.max_metadata_value_bytes, required=False)
-
-
 def check_metadata(metadata: dict[str, str], limits: Limits) -> dict[str, str]:
+    """Acquire's metadata, or a KeepAlive update of it (where an empty value deletes)."""
     if len(metadata) > limits.max_metadata_entries:
         raise InvalidArgument("metadata", f"at most {limits.max_metadata_entries} entries, "
                                           f"got {len(metadata)}")
