@@ -57,7 +57,9 @@ def test_shell_acquire_status_release(served: tuple[subprocess.Popen[str], str, 
     assert "conv_cli" in table and "deploy@host" in table and "run_id" in table
     data = json.loads(_cli("status", "conv_cli", "--json", address=address).stdout)
     assert json.dumps(data).count("deploy@host") == 1
-    _cli("keepalive", token, address=address)
+    _cli("keepalive", token, "--meta", "step=2", "--meta", "run_id=", address=address)
+    data = json.loads(_cli("status", "conv_cli", "--json", address=address).stdout)
+    assert data["locks"][0]["holder"]["metadata"] == {"step": "2"}  # merged; run_id deleted
     assert "released" in _cli("release", token, address=address).stdout
     bad = _cli("acquire", "conv_cli", "--owner", "x", "--ttl", "1", address=address,
                check=False)

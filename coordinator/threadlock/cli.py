@@ -110,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     ka = sub.add_parser("keepalive", parents=[client], help="renew a lease (or a session)")
     ka.add_argument("token", help="lease token (or session id with --session)")
     ka.add_argument("--session", action="store_true", help="TOKEN is a session id")
+    ka.add_argument("--meta", type=_meta_arg, action="append", default=[], metavar="K=V",
+                    help="merge into the lock's metadata, e.g. run_id=run_1; K= deletes K")
 
     rl = sub.add_parser("release", parents=[client], help="release a lock (idempotent)")
     rl.add_argument("token", help="lease token")
@@ -351,8 +353,9 @@ def _when(unix: float) -> str:
 
 
 def _keepalive(stub: lock_pb2_grpc.LockServiceStub, args: argparse.Namespace) -> int:
-    request = (pb.KeepAliveRequest(session_id=args.token) if args.session
-               else pb.KeepAliveRequest(lease_token=args.token))
+    request = (pb.KeepAliveRequest(session_id=args.token, metadata=dict(args.meta))
+               if args.session else
+               pb.KeepAliveRequest(lease_token=args.token, metadata=dict(args.meta)))
     response: pb.KeepAliveResponse = stub.KeepAlive(request, timeout=_deadline(args))
     if args.json:
         _print_json(response)
