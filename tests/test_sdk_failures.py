@@ -148,3 +148,28 @@ async def test_the_sdk_speaks_mutual_tls(kind: str, tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+async def test_only_the_sdks_own_request_ids_are_cleaned_up_after_no_answer(
+        served: str) -> None:
+    """An Acquire cancelled before its answer is cleaned up (try-once with its request_id,
+    release what was granted) only if the SDK made the request_id up: the caller's own id is
+    the caller's to retry, and a cleanup could release the grant that retry gets."""
+    key, request_id = _key(), f"req-{uuid.uuid4().hex}"
+    f = Face("async", served)
+    assert f.aio is not None
+    holder = await f.acquire(key, ttl=30)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(f.aio.acquire(key, ttl=30, wait=20, request_id=request_id), 0.5)
+    assert not f.aio._tasks  # no cleanup of the caller's request_id
+    retry = asyncio.ensure_future(f.aio.acquire(key, ttl=30, wait=20, request_id=request_id))
+    await eventually(lambda: _waiters(f, key))
+    await holder.release()
+    lease = await retry
+    [state] = await f.status(key)
+    assert state.holder.fencing_token == lease.fencing_token and not lease.lost
+    with pytest.raises(TimeoutError):  # the SDK's own request_id: cleaned up in background
+        await asyncio.wait_for(f.aio.acquire(key, ttl=30, wait=20), 0.5)
+    assert f.aio._tasks
+    await lease.release()
+    await f.close()

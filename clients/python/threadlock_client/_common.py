@@ -92,12 +92,20 @@ def hold_spec(settings: Settings, key: str, ttl: float, wait: float, owner: str 
                           session.token if session else "")
 
 
-def session_ended(exc: BaseException, session: proto.LeaseState | None) -> bool:
-    """An Acquire refused because our session is gone (the keeper may not know yet)."""
-    if session is not None and isinstance(exc, errors.NotFound) and "session_id" in exc.details:
-        session.lose(f"the coordinator says it ended ({exc.details})")
-        return True
-    return False
+def maybe_session_ended(exc: BaseException, session: proto.LeaseState | None) -> bool:
+    """An Acquire refused naming the session: it may have ended (confirm with
+    `_protocol.session_gone` before giving it up)."""
+    return (session is not None and isinstance(exc, errors.NotFound)
+            and exc.details.startswith("session_id"))
+
+
+def abandon_after(exc: BaseException, caller_request_id: str) -> bool:
+    """Whether an Acquire that raised `exc` may have been granted without our knowing, and
+    the SDK may clean it up: no answer came (unavailable, timeout, cancellation, interrupt)
+    and the request_id is the SDK's own."""
+    if caller_request_id:
+        return False
+    return isinstance(exc, errors.Unavailable) or not isinstance(exc, errors.ThreadlockError)
 
 
 def settle_release(state: proto.LeaseState, result: bool | None,

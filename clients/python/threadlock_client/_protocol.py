@@ -297,9 +297,11 @@ def release(targets: Targets, token: str, timeout: float) -> Flow[bool | None]:
 
 
 def abandon(targets: Targets, spec: HoldSpec, timeout: float) -> Flow[None]:
-    """After an Acquire that failed or was cancelled without an answer, make sure it left no
-    lock behind: the same request_id, try-once, returns the grant if one landed; release it.
-    Best effort and bounded (a queued slot is removed by the coordinator itself)."""
+    """After an Acquire that got no answer (unavailable, timed out, cancelled), make sure it
+    left no lock behind: the same request_id, try-once, returns the grant if one landed;
+    release it. Only for a request_id the SDK made up: nobody else can be retrying it (a
+    caller's own request_id is the caller's to retry). Best effort and bounded; a queued slot
+    is removed by the coordinator itself."""
     deadline = now() + timeout
     request = pb.AcquireRequest(key=spec.key, owner=spec.owner, request_id=spec.request_id,
                                 session_id=spec.session_id, metadata=spec.metadata)
@@ -309,8 +311,22 @@ def abandon(targets: Targets, spec: HoldSpec, timeout: float) -> Flow[None]:
         resp = yield from call(targets, "Acquire", request, deadline)
         if resp.WhichOneof("result") == "lease":
             yield from release(targets, resp.lease.lease_token, max(deadline - now(), 0.5))
-    except errors.ThreadlockError as exc:
+    except (errors.ThreadlockError, Stopped) as exc:
         log.debug("cleanup of an unanswered Acquire of %r: %s", spec.key, exc)
+
+
+def session_gone(targets: Targets, session: LeaseState, timeout: float) -> Flow[bool]:
+    """Whether the session really ended (an Acquire's NOT_FOUND may also mean that only its
+    queue slot's lease was lost): ask with a KeepAlive, which renews it if it lives."""
+    try:
+        yield from call(targets, "KeepAlive", pb.KeepAliveRequest(session_id=session.token),
+                        now() + timeout)
+    except errors.NotFound as exc:
+        session.lose(f"the coordinator says it ended ({exc.details})")
+        return True
+    except errors.ThreadlockError:
+        return False
+    return False
 
 
 def release_until_done(targets: Targets, token: str, session: LeaseState,
@@ -321,6 +337,8 @@ def release_until_done(targets: Targets, token: str, session: LeaseState,
     while session.reason() is None:
         try:
             yield from release(targets, token, timeout)
+            return
+        except Stopped:
             return
         except errors.CoordinatorError as exc:
             log.warning("releasing a lock of %s failed again (%s); retrying", session.key, exc)

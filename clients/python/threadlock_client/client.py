@@ -36,8 +36,9 @@ from threadlock_client._common import (
     LeaseView,
     Settings,
     Tls,
+    abandon_after,
     hold_spec,
-    session_ended,
+    maybe_session_ended,
     settle_release,
 )
 from threadlock_client._proto import lock_pb2 as pb
@@ -84,24 +85,24 @@ class LockClient:
                 on_lost: Callable[[Lease], None] | None = None) -> Lease:
         """Like `hold` without the block: the Lease renews itself until `release()`.
         With `use_session`, the lock lives on the session's lease and `ttl` is not used."""
-        for _ in range(2):  # a second time only if our session turned out to be gone
+        for attempt in range(2):  # a second time only if our session turned out to be gone
             session = self._current_session() if self.settings.use_session else None
             state = session.state if session else None
             spec = hold_spec(self.settings, key, ttl, wait, owner, request_id, metadata, state)
             try:
                 got = self.run(proto.acquire(self._targets, spec, self.settings.call_timeout))
-            except errors.ThreadBusy:
-                raise
-            except errors.NotFound as exc:
-                if session_ended(exc, state):
+            except BaseException as exc:
+                if (attempt == 0 and state is not None and maybe_session_ended(exc, state)
+                        and self.run(proto.session_gone(self._targets, state,
+                                                        self.settings.call_timeout))):
                     continue
-                raise
-            except BaseException:  # no answer (or interrupted): leave no lock behind
-                with contextlib.suppress(Exception):
-                    self.run(proto.abandon(self._targets, spec, self.settings.release_timeout))
+                if abandon_after(exc, request_id):  # no answer: leave no lock behind
+                    with contextlib.suppress(Exception):
+                        self.run(proto.abandon(self._targets, spec,
+                                               self.settings.release_timeout))
                 raise
             return Lease(self, got, proto.state_of(got, state), on_lost)
-        raise AssertionError("unreachable")
+        raise AssertionError("unreachable: the loop returns or raises")
 
     def status(self, key: str | None = None, prefix: str = "") -> list[pb.LockState]:
         """Holders and waiters of `key`, or of every key starting with `prefix`."""

@@ -54,6 +54,7 @@ class GuardOptions:
 class OpenAICall:
     path: str  # "responses.create", "beta.threads.runs.list", ...
     kwargs: dict[str, Any] = field(default_factory=dict)
+    shielded: bool = False  # a clean-up: finishes even if the caller is cancelled meanwhile
 
     def resolve(self, client: Any) -> Callable[..., Any]:
         target = client
@@ -142,7 +143,7 @@ def create_response(kwargs: dict[str, Any], lease: LeaseView, opts: GuardOptions
         # We are giving the conversation up: don't leave our response running in it (it
         # would answer conversation_locked to the next holder).
         yield from quietly(OpenAICall("responses.cancel", {"response_id": resp.id,
-                                                           "timeout": CANCEL_TIMEOUT}))
+                                                           "timeout": CANCEL_TIMEOUT}, True))
         raise
     return resp
 
@@ -225,7 +226,7 @@ def run_to_end(thread_id: str, kwargs: dict[str, Any], lease: LeaseView,
         raise
     except BaseException:  # giving the thread up: don't leave our run active on it
         yield from quietly(OpenAICall("beta.threads.runs.cancel", {
-            "run_id": run.id, "thread_id": thread_id, "timeout": CANCEL_TIMEOUT}))
+            "run_id": run.id, "thread_id": thread_id, "timeout": CANCEL_TIMEOUT}, True))
         raise
     return run
 

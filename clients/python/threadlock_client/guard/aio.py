@@ -120,7 +120,9 @@ class AsyncGuardedOpenAI:
                 else:
                     value = op.fn() if isinstance(op, flows.Invoke) else op.resolve(
                         self._client)(**op.kwargs)
-                    if inspect.isawaitable(value):  # AsyncPaginator awaits to its first page
+                    if isinstance(op, flows.OpenAICall) and op.shielded:
+                        value = await asyncio.shield(asyncio.ensure_future(value))
+                    elif inspect.isawaitable(value):  # AsyncPaginator awaits to its 1st page
                         value = await value
             except BaseException as exc:  # incl. cancellation: the flow cleans up first
                 error = exc
@@ -150,8 +152,10 @@ class AsyncGuardedStream:
                 self._response_id = response_id_of(event) or self._response_id
                 yield event
         except BaseException as exc:  # incl. GeneratorExit: the caller stopped early
-            await self._abort()
-            await self._end(exc)
+            try:
+                await self._abort()
+            finally:  # even if cancelled again meanwhile: the lock must not stay held
+                await self._end(exc)
             raise
         await self._end(None)
 
@@ -159,9 +163,11 @@ class AsyncGuardedStream:
         return getattr(self._stream, name)
 
     async def close(self) -> None:
-        if self._hold is not None:
-            await self._abort()
-        await self._end(None)
+        try:
+            if self._hold is not None:
+                await self._abort()
+        finally:
+            await self._end(None)
 
     async def __aenter__(self) -> AsyncGuardedStream:
         return self
@@ -172,8 +178,10 @@ class AsyncGuardedStream:
     async def _abort(self) -> None:
         with contextlib.suppress(Exception):
             await self._stream.close()  # don't leave the response streaming into it
-            if self._cancel is not None and self._response_id:
-                await self._cancel(self._response_id, timeout=flows.CANCEL_TIMEOUT)
+        if self._cancel is not None and self._response_id:
+            with contextlib.suppress(Exception):  # shielded: it runs on if we are cancelled
+                await asyncio.shield(asyncio.ensure_future(
+                    self._cancel(self._response_id, timeout=flows.CANCEL_TIMEOUT)))
 
     async def _end(self, exc: BaseException | None) -> None:
         hold, self._hold = self._hold, None

@@ -163,8 +163,10 @@ class GuardedStream:
                 self._response_id = response_id_of(event) or self._response_id
                 yield event
         except BaseException as exc:  # incl. GeneratorExit: the caller stopped early
-            self._abort()
-            self._end(exc)
+            try:
+                self._abort()
+            finally:  # even if interrupted again meanwhile: the lock must not stay held
+                self._end(exc)
             raise
         self._end(None)
 
@@ -172,9 +174,11 @@ class GuardedStream:
         return getattr(self._stream, name)
 
     def close(self) -> None:
-        if self._hold is not None:
-            self._abort()
-        self._end(None)
+        try:
+            if self._hold is not None:
+                self._abort()
+        finally:
+            self._end(None)
 
     def __enter__(self) -> GuardedStream:
         return self
@@ -183,7 +187,8 @@ class GuardedStream:
         self.close()
 
     def _abort(self) -> None:
-        self._stream.close()  # don't leave the response streaming into the conversation
+        with contextlib.suppress(Exception):
+            self._stream.close()  # don't leave the response streaming into the conversation
         if self._cancel is not None and self._response_id:
             with contextlib.suppress(Exception):
                 self._cancel(self._response_id, timeout=flows.CANCEL_TIMEOUT)
