@@ -91,6 +91,9 @@ class LockServiceServicer:
         the lease lives and for at least 60 s after its Release (a later retry is refused with
         FAILED_PRECONDITION); after a lease *expired*, the same request_id acquires anew. A
         try-once retry (wait = 0) of a queued request only reports; it leaves the slot in place.
+        The slot is kept only while some attempt of the request is still waiting: an attempt that
+        ends without a grant (UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED) gives it up, so that a
+        caller who does not come back never blocks the queue; a retry after that queues anew.
         A retry takes the request over: an older attempt of it still in flight answers ABORTED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
