@@ -314,10 +314,13 @@ async def test_a_cancelled_caller_cancels_its_background_response(served: str,
     guard = Guard("async", served, fake.base_url)
     conv = _conversation(fake)
     cancelled = fake.stats()["cancelled"]["responses"]
-    with pytest.raises(TimeoutError):
-        await asyncio.wait_for(guard.g.responses.create(
-            conversation=conv, model="m", input="x", background=True,
-            metadata={"fake_seconds": "inf"}), 1.0)
+    call = asyncio.ensure_future(guard.g.responses.create(
+        conversation=conv, model="m", input="x", background=True,
+        metadata={"fake_seconds": "inf"}))
+    await eventually(lambda: _has_response_id(guard, conv))  # created, being polled
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
     await await_stats(fake, lambda s: s["cancelled"]["responses"] == cancelled + 1)
     await eventually(lambda: _free(guard, conv))
     await guard.close()

@@ -24,7 +24,8 @@ from threadlock.fake_openai import FakeOpenAI
 WORKER = Path(__file__).resolve().parent / "guard_worker.py"
 # Worker processes are slow to start on 2 cores: run these against the production backend only
 # (the SDK and the conformance suite cover the embedded one).
-pytestmark = pytest.mark.parametrize("served", ["etcd"], indirect=True)
+pytestmark = [pytest.mark.parametrize("served", ["etcd"], indirect=True),
+              pytest.mark.timeout(400)]  # 16 worker processes per test on 2 shared cores
 
 
 @pytest.fixture
