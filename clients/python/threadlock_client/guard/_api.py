@@ -5,11 +5,19 @@ face (`_guarded`, `_stream`, `_manager`), which returns a result (sync) or an aw
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol
+import contextvars
+import dataclasses
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from threadlock_client._common import LeaseView
+from threadlock_client.errors import ThreadlockError
 from threadlock_client.guard import _flows as flows
+
+ClientT = TypeVar("ClientT")
+LocksT = TypeVar("LocksT")
+LeaseT = TypeVar("LeaseT", bound=LeaseView)
 
 
 class Face(Protocol):
@@ -26,6 +34,53 @@ class Face(Protocol):
 
     def _manager(self, target: str, op: str, make_manager: Callable[[], Any],
                  before: Callable[[LeaseView], flows.Flow] | None) -> Any: ...
+
+
+class GuardBase(Generic[ClientT, LocksT, LeaseT]):
+    """What both faces share: options, the namespaces, the sessions open in this context, and
+    passing everything unguarded through to the caller's client. The faces add the I/O."""
+
+    def __init__(self, client: ClientT, locks: LocksT,
+                 options: flows.GuardOptions | None = None, **changes: Any) -> None:
+        self._client = client
+        self.locks = locks
+        self.options = dataclasses.replace(options or flows.GuardOptions(), **changes)
+        # target -> (the session's lease, the thread or task that opened it)
+        self._held: contextvars.ContextVar[Mapping[str, tuple[LeaseT, object]]]
+        self._held = contextvars.ContextVar("threadlock_held", default=MappingProxyType({}))
+        self.responses = Responses(self)
+        self.beta = Beta(self)
+
+    @property
+    def client(self) -> ClientT:
+        return self._client
+
+    def with_options(self, **changes: Any) -> Self:
+        """The same guard with other options, e.g. `with_options(wait=0)` to fail fast."""
+        other = type(self)(self._client, self.locks, self.options, **changes)
+        other._held = self._held  # sessions opened on either are seen by both
+        return other
+
+    def __getattr__(self, name: str) -> Any:
+        """Everything not guarded (files, models, conversations.create, ...) is the client's."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._client, name)
+
+    def _session_lease(self, target: str, me: object) -> LeaseT | None:
+        """The hold of a session open on `target`, reused only by the thread or task `me`
+        that opened it and only while it is held: copies of the context (new tasks,
+        to_thread) would queue behind their own session, so they fail fast instead."""
+        found = self._held.get().get(target)
+        if found is None or found[0]._state.released:
+            return None
+        if found[1] != me:
+            raise ThreadlockError(session_elsewhere(target))
+        found[0].check()
+        return found[0]
+
+    def _open_session(self, target: str, lease: LeaseT, me: object) -> contextvars.Token[Any]:
+        return self._held.set({**self._held.get(), target: (lease, me)})
 
 
 class _Passthrough:

@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
-import dataclasses
 import inspect
-from collections.abc import AsyncIterator, Callable, Mapping
-from types import MappingProxyType
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import openai
@@ -25,36 +22,16 @@ import openai
 from threadlock_client import _protocol as proto
 from threadlock_client._common import LeaseView
 from threadlock_client.aio import AsyncLease, AsyncLockClient
-from threadlock_client.errors import ThreadlockError
 from threadlock_client.guard import _api
 from threadlock_client.guard import _flows as flows
-from threadlock_client.guard._api import response_id_of, session_elsewhere
+from threadlock_client.guard._api import response_id_of
 
 
-class AsyncGuardedOpenAI:
-    def __init__(self, client: openai.AsyncOpenAI, locks: AsyncLockClient,
-                 options: flows.GuardOptions | None = None, **changes: Any) -> None:
-        self._client = client
-        self.locks = locks
-        self.options = dataclasses.replace(options or flows.GuardOptions(), **changes)
-        self._held: contextvars.ContextVar[Mapping[str, tuple[AsyncLease, object]]]
-        self._held = contextvars.ContextVar("threadlock_held", default=MappingProxyType({}))
-        self.responses = _api.Responses(self)
-        self.beta = _api.Beta(self)
-
-    @property
-    def client(self) -> openai.AsyncOpenAI:
-        return self._client
-
-    def with_options(self, **changes: Any) -> AsyncGuardedOpenAI:
-        other = AsyncGuardedOpenAI(self._client, self.locks, self.options, **changes)
-        other._held = self._held
-        return other
-
+class AsyncGuardedOpenAI(_api.GuardBase[openai.AsyncOpenAI, AsyncLockClient, AsyncLease]):
     @contextlib.asynccontextmanager
     async def session(self, target: str) -> AsyncIterator[AsyncLease]:
         async with self._hold(target, "session") as lease:
-            token = self._held.set({**self._held.get(), target: (lease, asyncio.current_task())})
+            token = self._open_session(target, lease, asyncio.current_task())
             try:
                 yield lease
             finally:
@@ -69,14 +46,9 @@ class AsyncGuardedOpenAI:
 
     @contextlib.asynccontextmanager
     async def _hold(self, target: str, op: str) -> AsyncIterator[AsyncLease]:
-        # Reuse a session's hold only in the very task that opened it, and only while it is
-        # held: copies of the context (new tasks, to_thread) must queue like anyone else.
-        found = self._held.get().get(target)
-        if found is not None and not found[0]._state.released:
-            if found[1] != asyncio.current_task():
-                raise ThreadlockError(session_elsewhere(target))
-            found[0].check()
-            yield found[0]
+        held = self._session_lease(target, asyncio.current_task())
+        if held is not None:
+            yield held
             return
         async with self.locks.hold(self.options.key_prefix + target, ttl=self.options.ttl,
                                    wait=self.options.wait, metadata={"op": op}) as lease:
@@ -126,12 +98,6 @@ class AsyncGuardedOpenAI:
                         value = await value
             except BaseException as exc:  # incl. cancellation: the flow cleans up first
                 error = exc
-
-    def __getattr__(self, name: str) -> Any:
-        """Everything not guarded (files, models, conversations.create, ...) is the client's."""
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self._client, name)
 
 
 class AsyncGuardedStream:

@@ -22,12 +22,9 @@ Failure modes: ThreadBusy (the conversation stayed locked for `wait`; fail fast 
 from __future__ import annotations
 
 import contextlib
-import contextvars
-import dataclasses
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from types import MappingProxyType
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import openai
@@ -35,39 +32,18 @@ import openai
 from threadlock_client import _protocol as proto
 from threadlock_client._common import LeaseView
 from threadlock_client.client import Lease, LockClient
-from threadlock_client.errors import ThreadlockError
 from threadlock_client.guard import _api
 from threadlock_client.guard import _flows as flows
-from threadlock_client.guard._api import response_id_of, session_elsewhere
+from threadlock_client.guard._api import response_id_of
 
 
-class GuardedOpenAI:
-    def __init__(self, client: openai.OpenAI, locks: LockClient,
-                 options: flows.GuardOptions | None = None, **changes: Any) -> None:
-        self._client = client
-        self.locks = locks
-        self.options = dataclasses.replace(options or flows.GuardOptions(), **changes)
-        self._held: contextvars.ContextVar[Mapping[str, tuple[Lease, object]]]
-        self._held = contextvars.ContextVar("threadlock_held", default=MappingProxyType({}))
-        self.responses = _api.Responses(self)
-        self.beta = _api.Beta(self)
-
-    @property
-    def client(self) -> openai.OpenAI:
-        return self._client
-
-    def with_options(self, **changes: Any) -> GuardedOpenAI:
-        """The same guard with other options, e.g. `with_options(wait=0)` to fail fast."""
-        other = GuardedOpenAI(self._client, self.locks, self.options, **changes)
-        other._held = self._held  # sessions opened on either are seen by both
-        return other
-
+class GuardedOpenAI(_api.GuardBase[openai.OpenAI, LockClient, Lease]):
     @contextlib.contextmanager
     def session(self, target: str) -> Iterator[Lease]:
         """Hold `target` (a conversation or thread id) for the block: guarded calls on it
         inside reuse this hold instead of taking the lock per call."""
         with self._hold(target, "session") as lease:
-            token = self._held.set({**self._held.get(), target: (lease, threading.get_ident())})
+            token = self._open_session(target, lease, threading.get_ident())
             try:
                 yield lease
             finally:
@@ -85,14 +61,9 @@ class GuardedOpenAI:
     # --- what _api's namespaces call ---------------------------------------------------------
     @contextlib.contextmanager
     def _hold(self, target: str, op: str) -> Iterator[Lease]:
-        # Reuse a session's hold only in the very thread that opened it, and only while it is
-        # held: copies of the context (new tasks, to_thread) must queue like anyone else.
-        found = self._held.get().get(target)
-        if found is not None and not found[0]._state.released:
-            if found[1] != threading.get_ident():
-                raise ThreadlockError(session_elsewhere(target))
-            found[0].check()
-            yield found[0]
+        held = self._session_lease(target, threading.get_ident())
+        if held is not None:
+            yield held
             return
         with self.locks.hold(self.options.key_prefix + target, ttl=self.options.ttl,
                              wait=self.options.wait, metadata={"op": op}) as lease:
@@ -137,12 +108,6 @@ class GuardedOpenAI:
                     value = op.resolve(self._client)(**op.kwargs)
             except BaseException as exc:  # incl. KeyboardInterrupt: the flow cleans up first
                 error = exc
-
-    def __getattr__(self, name: str) -> Any:
-        """Everything not guarded (files, models, conversations.create, ...) is the client's."""
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self._client, name)
 
 
 class GuardedStream:
