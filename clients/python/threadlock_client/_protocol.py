@@ -225,13 +225,18 @@ class HoldSpec:
     metadata: dict[str, str] = field(default_factory=dict)
     session_id: str = ""
 
+    def request(self) -> pb.AcquireRequest:
+        """The Acquire for this hold (its `wait` is set per attempt by `call`)."""
+        request = pb.AcquireRequest(key=self.key, owner=self.owner, metadata=self.metadata,
+                                    request_id=self.request_id, session_id=self.session_id)
+        if not self.session_id:  # a session's lock lives on the session's TTL
+            request.ttl.CopyFrom(duration(self.ttl))
+        return request
+
 
 def acquire(targets: Targets, spec: HoldSpec, call_timeout: float) -> Flow[pb.Lease]:
     """Acquire `spec.key` or raise ThreadBusy. Retries keep one request_id: never two grants."""
-    request = pb.AcquireRequest(key=spec.key, owner=spec.owner, metadata=spec.metadata,
-                                request_id=spec.request_id, session_id=spec.session_id)
-    if not spec.session_id:
-        request.ttl.CopyFrom(duration(spec.ttl))
+    request = spec.request()
     wait_until = now() + spec.wait
     resp = yield from call(targets, "Acquire", request, wait_until + call_timeout, wait_until)
     assert isinstance(resp, pb.AcquireResponse)
@@ -303,12 +308,8 @@ def abandon(targets: Targets, spec: HoldSpec, timeout: float) -> Flow[None]:
     caller's own request_id is the caller's to retry). Best effort and bounded; a queued slot
     is removed by the coordinator itself."""
     deadline = now() + timeout
-    request = pb.AcquireRequest(key=spec.key, owner=spec.owner, request_id=spec.request_id,
-                                session_id=spec.session_id, metadata=spec.metadata)
-    if not spec.session_id:
-        request.ttl.CopyFrom(duration(spec.ttl))
     try:
-        resp = yield from call(targets, "Acquire", request, deadline)
+        resp = yield from call(targets, "Acquire", spec.request(), deadline)  # wait 0: try once
         if resp.WhichOneof("result") == "lease":
             yield from release(targets, resp.lease.lease_token, max(deadline - now(), 0.5))
     except (errors.ThreadlockError, Stopped) as exc:
