@@ -1,6 +1,6 @@
 """Shared fixtures. Add new fixtures in their own section below; keep each one small.
 
-etcd: tests run against a real etcd (tests/etcd_server.py), never a mock, and never skip for
+etcd: tests run against a real etcd (threadlock.local_etcd, via tests/etcd_server.py), never a mock, and never skip for
 want of one: without an etcd binary the fixtures fail and say how to install it.
 """
 
