@@ -51,8 +51,8 @@ else
   }
   say "upgrading pip"
   pip_step --upgrade pip
-  say "installing threadlock with the dev extra (pip install -e '.[dev]')"
-  pip_step -e '.[dev]'
+  say "installing threadlock with the dev and bench extras (pip install -e '.[dev,bench]')"
+  pip_step -e '.[dev,bench]'
   say "installing the client SDK with its openai extra (pip install -e 'clients/python[openai]')"
   pip_step -e 'clients/python[openai]'
   printf '%s\n' "$want" >"$STAMP"
