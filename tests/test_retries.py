@@ -20,7 +20,7 @@ from threadlock.internal import state_pb2
 from threadlock.locks import LockManager
 from threadlock.memory import MemoryStore
 from threadlock.model import AcquireSpec, Busy, Grant, Limits
-from threadlock.store import Contender, Enqueued, Store
+from threadlock.store import Ahead, Contender, Enqueued, Outcome, Store
 
 pytestmark = pytest.mark.asyncio
 
@@ -61,6 +61,32 @@ class Slow:
         self.renewing.set()
         await asyncio.sleep(self.renew_delay)
         return await self.inner.renew(lease, deadline)
+
+
+async def test_claim_head_grants_only_when_nobody_is_ahead(store: Store) -> None:
+    """The one-step grant of a woken waiter: refused (with where it stands) while anyone is
+    ahead, applied once it is first, refused when its contender was written since."""
+    deadline = asyncio.get_running_loop().time() + 10
+
+    async def enqueue(uid: str) -> Contender:
+        lease = await store.grant(30, deadline)
+        r = await store.enqueue("conv_h", uid, state_pb2.Entry(owner=uid, attempt=uid), lease,
+                                True, deadline)
+        assert r.outcome in (Outcome.GRANTED, Outcome.QUEUED) and r.contender is not None
+        return r.contender
+
+    holder, waiter = await enqueue("u1"), await enqueue("u2")
+    granted = state_pb2.Entry(owner="u2", attempt="u2", acquired_at_us=1)
+    ahead = await store.claim_head(waiter, granted, deadline)
+    assert isinstance(ahead, Ahead) and ahead.alive
+    assert ahead.predecessor is not None and ahead.predecessor.uid == "u1"
+    await store.remove("conv_h", "u1", holder.revision, holder.lease, 0, deadline)
+    took = await store.claim_head(waiter, granted, deadline)
+    assert isinstance(took, Contender) and took.revision == waiter.revision
+    assert took.entry.acquired_at_us == 1
+    stale = await store.claim_head(waiter, granted, deadline)  # written since `waiter` was read
+    assert isinstance(stale, Ahead) and stale.alive and stale.predecessor is None
+    assert await _holder_revision(store, "conv_h") == waiter.revision
 
 
 async def _holder_revision(store: Store, key: str) -> int:
@@ -215,6 +241,13 @@ class Faulty:
             raise Unavailable("injected: the take-over's answer was lost (it lands later)")
         result = await self.inner.claim(c, entry, deadline, lease)
         if self.lose_grant_claim and entry.acquired_at_us:
+            raise Unavailable("injected: the claim applied, its answer was lost")
+        return result
+
+    async def claim_head(self, c: Contender, entry: state_pb2.Entry, deadline: float,
+                         lease: int = 0) -> Contender | Ahead:
+        result = await self.inner.claim_head(c, entry, deadline, lease)  # a woken waiter's grant
+        if self.lose_grant_claim and isinstance(result, Contender):
             raise Unavailable("injected: the claim applied, its answer was lost")
         return result
 

@@ -24,6 +24,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from typing import Literal, overload
 
 from threadlock import tokens
 from threadlock.cleanups import Cleanups, fresh_deadline
@@ -31,7 +32,7 @@ from threadlock.errors import Aborted, FailedPrecondition, NotFound, Unavailable
 from threadlock.internal import state_pb2
 from threadlock.metrics import Recorder
 from threadlock.model import AcquireSpec, Busy, Grant, HolderInfo
-from threadlock.store import Contender, Enqueued, LeaseGone, Outcome, Store
+from threadlock.store import Ahead, Contender, Enqueued, LeaseGone, Outcome, Store
 
 log = logging.getLogger("threadlock.locks")
 
@@ -56,6 +57,17 @@ def holder_info(c: Contender, ttl_left: int) -> HolderInfo:
     acquired = (e.acquired_at_us or e.queued_at_us) / 1e6
     expires = time.time() + ttl_left if ttl_left >= 0 else 0.0
     return HolderInfo(e.owner, c.revision, acquired, expires, dict(e.metadata))
+
+
+_LeaseLeft = tuple[float, int, int, bool]  # (asked at, seconds left, ttl, alive)
+
+
+def _drop(fut: asyncio.Future[_LeaseLeft] | None) -> None:
+    """Cancel a renewal made in advance that is no longer wanted. Without waiting for it: a
+    cleanup that follows must start at once, before a retry can run."""
+    if fut is not None:
+        fut.cancel()
+        fut.add_done_callback(lambda f: f.cancelled() or f.exception())  # mark it retrieved
 
 
 @dataclass
@@ -116,7 +128,10 @@ class Acquirer:
         if r.outcome is Outcome.GRANTED and (session is None or c.lease == session.lease):
             return await self._deliver(a, c, granted_at, deadline)
         # Queued (or granted on a session waiter's lease: it moves to the session in _wait).
-        return await self._wait(a, c, start, wait_until, deadline)
+        # The enqueue read the contender ahead: watch it from there, no re-read needed.
+        queued = (Ahead(True, r.predecessor, c.mod_revision)
+                  if r.outcome is Outcome.QUEUED and r.predecessor is not None else None)
+        return await self._wait(a, c, start, wait_until, deadline, queued)
 
     async def _enqueue(self, a: _Attempt, entry: state_pb2.Entry, lease: int, queue: bool,
                        deadline: float, mark_granted: bool = True) -> Enqueued:
@@ -173,9 +188,20 @@ class Acquirer:
             c = found
         raise Aborted(f"other attempts with this request_id keep taking over {c.key!r}; retry")
 
+    @overload
     async def _claim(self, a: _Attempt, c: Contender, entry: state_pb2.Entry, deadline: float,
-                     lease: int = 0) -> Contender | None:
+                     lease: int = 0, head: Literal[False] = False) -> Contender | None: ...
+
+    @overload
+    async def _claim(self, a: _Attempt, c: Contender, entry: state_pb2.Entry, deadline: float,
+                     lease: int, head: Literal[True]) -> Contender | Ahead: ...
+
+    async def _claim(self, a: _Attempt, c: Contender, entry: state_pb2.Entry, deadline: float,
+                     lease: int = 0, head: bool = False) -> Contender | Ahead | None:
+        """`store.claim`, or `store.claim_head` (only if nobody is ahead) with `head`."""
         try:
+            if head:
+                return await self.store.claim_head(c, entry, deadline, lease)
             return await self.store.claim(c, entry, deadline, lease)
         except LeaseGone:
             raise  # refused: nothing was written
@@ -184,57 +210,73 @@ class Acquirer:
             raise
 
     async def _wait(self, a: _Attempt, c: Contender, start: float, wait_until: float,
-                    deadline: float) -> Grant | Busy:
-        """Wait in the queue until `c` holds the lock or `wait_until` passes."""
+                    deadline: float, queued: Ahead | None = None) -> Grant | Busy:
+        """Wait in the queue until `c` holds the lock or `wait_until` passes. `queued`: where
+        `c` stood when it was enqueued (else it is read first)."""
         keeper = (None if c.lease == c.entry.session
                   else asyncio.create_task(self._keep(c, a.session)))
         waiter_lease = c.lease
+        lease_left: asyncio.Future[_LeaseLeft] | None = None
+        woken = False
         self.recorder.queue_entered()
         try:
             while True:
-                ahead = await self.store.ahead(c, deadline)
-                if keeper is not None and keeper.done() and a.session:
-                    raise NotFound("session_id: the session has ended (expired or closed), or "
-                                   "its queue slot's lease was lost")
-                if not ahead.alive or (keeper is not None and keeper.done()):
+                if keeper is not None and keeper.done():
+                    if a.session:
+                        raise NotFound("session_id: the session has ended (expired or "
+                                       "closed), or its queue slot's lease was lost")
                     raise Aborted(f"the queued lease for {c.key!r} expired while waiting; "
                                   "acquire again with a new request_id")
-                if ahead.predecessor is None:
+                # If nobody is ahead, take it (onto the session's lease, for a session) in the
+                # same step. The compare on the last write also fails if the lease expired
+                # meanwhile (never grant a dead waiter: etcd #9921) or a retry took it over.
+                got: Contender | Ahead
+                if queued is not None:
+                    got, queued = queued, None
+                else:
+                    a.granted_us = now_us()
+                    if woken:  # likely our turn: renew (or read the session) alongside
+                        lease_left = asyncio.ensure_future(self._lease_left(c, deadline))
+                    try:
+                        got = await self._claim(a, c, _granted(c.entry, a.granted_us, a.id),
+                                                deadline, lease=c.entry.session, head=True)
+                    except LeaseGone as exc:
+                        raise NotFound("session_id: the session has ended (expired or "
+                                       "closed)") from exc
+                if isinstance(got, Contender):
+                    c = got
                     break
+                _drop(lease_left)
+                lease_left = None
+                if not got.alive:
+                    raise Aborted(f"the queued lease for {c.key!r} expired while waiting; "
+                                  "acquire again with a new request_id")
+                if got.predecessor is None:
+                    raise Aborted(f"the queued lease for {c.key!r} expired or was taken over "
+                                  "as it was granted; acquire again")
                 if time.monotonic() >= wait_until:
                     return await self._give_up(a, c, start, deadline)
-                watched = [(c.key, ahead.predecessor.uid), (c.key, c.uid)]
+                watched = [(c.key, got.predecessor.uid), (c.key, c.uid)]
                 waiting = asyncio.ensure_future(self.store.wait_gone(
-                    watched, ahead.revision, min(wait_until, deadline)))
+                    watched, got.revision, min(wait_until, deadline)))
                 try:  # ... or until the keeper gives up on the slot
                     await asyncio.wait({waiting, *([keeper] if keeper else [])},
                                        return_when=asyncio.FIRST_COMPLETED)
                 finally:
                     waiting.cancel()
                     await asyncio.gather(waiting, return_exceptions=True)
-            # Nobody is ahead: mark it granted (onto the session's lease, for a session). The
-            # compare on the last write also fails if the lease expired meanwhile (never grant
-            # a dead waiter: etcd #9921) or a retry took the request over.
-            a.granted_us = now_us()
-            try:
-                granted = await self._claim(a, c, _granted(c.entry, a.granted_us, a.id),
-                                            deadline, lease=c.entry.session)
-            except LeaseGone as exc:
-                raise NotFound("session_id: the session has ended (expired or closed)") from exc
-            if granted is None:
-                raise Aborted(f"the queued lease for {c.key!r} expired or was taken over as it "
-                              "was granted; acquire again")
-            c = granted
+                woken = True
             if c.entry.session and waiter_lease != c.entry.session:
                 await self.revoke_later(waiter_lease, deadline)  # the slot moved to the session
         except BaseException:
+            _drop(lease_left)
             await self._give_back(a, deadline)
             raise
         finally:
             self.recorder.queue_left()
             if keeper is not None:
                 keeper.cancel()
-        return await self._deliver(a, c, None, deadline)
+        return await self._deliver(a, c, None, deadline, lease_left)
 
     async def _give_up(self, a: _Attempt, c: Contender, start: float, deadline: float) -> Busy:
         await self._give_back(a, deadline)
@@ -245,26 +287,24 @@ class Acquirer:
         return await self._busy(c.key, holder, count, time.monotonic() - start, deadline)
 
     async def _deliver(self, a: _Attempt, c: Contender, granted_at: float | None,
-                       deadline: float) -> Grant:
+                       deadline: float,
+                       lease_left: asyncio.Future[_LeaseLeft] | None = None) -> Grant:
         """The Grant for `c`. `granted_at`: when its own lease was requested (a fresh lease);
-        None: renew it now (so that a waiter gets a full TTL from its grant). If this fails,
-        give `c` back, if it is this attempt's to give (see `_leave`)."""
+        None: renew it now (so that a waiter gets a full TTL from its grant), or take
+        `lease_left`, that renewal already under way. If this fails, give `c` back, if it
+        is this attempt's to give (see `_leave`)."""
         e = c.entry
         try:
-            now = time.time()
-            if e.session:
-                left, ttl = await self.store.time_to_live(e.session, deadline)
-                alive = left >= 0
-            elif granted_at is not None:
-                now, left = granted_at, e.ttl_seconds
-                ttl, alive = left, True
+            if granted_at is not None and not e.session:
+                now, left, ttl, alive = granted_at, e.ttl_seconds, e.ttl_seconds, True
             else:
-                ttl = left = await self.store.renew(c.lease, deadline)
-                alive = left > 0
+                now, left, ttl, alive = await (lease_left if lease_left is not None
+                                               else self._lease_left(c, deadline))
             if not alive:
                 raise Aborted(f"the lease for {c.key!r} expired as it was granted; "
                               "acquire again")
         except BaseException:
+            _drop(lease_left)
             await self._give_back(a, deadline)
             raise
         token = tokens.encode_lease(tokens.LeaseRef(c.key, c.uid, c.lease, c.revision,
@@ -272,6 +312,16 @@ class Acquirer:
         log.info("granted", extra={"key": c.key, "owner": e.owner, "fencing_token": c.revision})
         return Grant(c.key, e.owner, token, c.revision, (e.acquired_at_us or now_us()) / 1e6,
                      now + left, ttl, dict(e.metadata), a.spec.session_id)
+
+    async def _lease_left(self, c: Contender, deadline: float) -> _LeaseLeft:
+        """When asked, the seconds left and TTL of the lease `c`'s grant lives on (its
+        session's, or its own, renewed), and whether it is alive."""
+        now = time.time()
+        if c.entry.session:
+            left, ttl = await self.store.time_to_live(c.entry.session, deadline)
+            return now, left, ttl, left >= 0
+        ttl = left = await self.store.renew(c.lease, deadline)
+        return now, left, ttl, left > 0
 
     async def _keep(self, c: Contender, session: tokens.SessionRef | None) -> None:
         """Renew a queued contender's own lease now (it may have been taken over from a dead

@@ -159,6 +159,15 @@ class MemoryStore:
                         del self._waiters[k]
             fut.cancel()
 
+    async def claim_head(self, c: Contender, entry: state_pb2.Entry, deadline: float,
+                         lease: int = 0) -> Contender | Ahead:
+        # No await in between: one step on the loop, as the etcd transaction is one step.
+        ahead = await self.ahead(c, deadline)
+        if not ahead.alive or ahead.predecessor is not None:
+            return ahead
+        claimed = await self.claim(c, entry, deadline, lease)
+        return ahead if claimed is None else claimed
+
     async def claim(self, c: Contender, entry: state_pb2.Entry, deadline: float,
                     lease: int = 0) -> Contender | None:
         queue_of = self._keys.get(c.key, {})

@@ -118,6 +118,12 @@ class Store(Protocol):
         `entry.attempt` is not fenced off, keeping its lease, or moving it to `lease` if given
         (its create revision stays); the updated contender, or None if not."""
 
+    async def claim_head(self, c: Contender, entry: state_pb2.Entry, deadline: float,
+                         lease: int = 0) -> Contender | Ahead:
+        """`claim`, in the same step only if nobody is ahead of `c`: a woken waiter takes the
+        lock in one round trip. The updated contender, or, when nothing was written, what
+        `ahead` says at that moment (alive with no predecessor: `claim` itself was refused)."""
+
     async def remove(self, key: str, uid: str, revision: int, lease: int,
                      tombstone_lease: int, deadline: float) -> tuple[Removed, Contender | None]:
         """Delete the contender if it is still the one created at `revision` on `lease`, and

@@ -196,13 +196,20 @@ class EtcdStore:
         return self._contender(resp.kvs[0]) if resp.kvs else None
 
     async def ahead(self, c: Contender, deadline: float) -> Ahead:
+        resp = await self._txn(pb.TxnRequest(success=self._ahead_reads(c)), deadline,
+                               "queue read")
+        return self._ahead(c, resp)
+
+    def _ahead_reads(self, c: Contender) -> list[pb.RequestOp]:
         lo, hi = self._group(c.key)
-        resp = await self._txn(pb.TxnRequest(success=[
+        return [
             # Do we still exist (with our revision)?
             _range(self._ckey(c.key, c.uid), keys_only=True),
             # The newest contender older than us, if any.
             _range(lo, hi, max_create_revision=c.revision - 1, sort_order=RNG.DESCEND,
-                   sort_target=RNG.CREATE, limit=1)]), deadline, "queue read")
+                   sort_target=RNG.CREATE, limit=1)]
+
+    def _ahead(self, c: Contender, resp: pb.TxnResponse) -> Ahead:
         mine, before = (r.response_range.kvs for r in resp.responses)
         alive = bool(mine) and mine[0].create_revision == c.revision
         pred = self._contender(before[0]) if before else None
@@ -222,6 +229,25 @@ class EtcdStore:
             deadline, "claim")
         if not resp.succeeded:
             return None
+        return Contender(c.key, c.uid, c.revision, lease or c.lease, entry,
+                         resp.header.revision)
+
+    async def claim_head(self, c: Contender, entry: state_pb2.Entry, deadline: float,
+                         lease: int = 0) -> Contender | Ahead:
+        me = self._ckey(c.key, c.uid)
+        lo, hi = self._group(c.key)
+        resp = await self._txn(pb.TxnRequest(
+            compare=[_eq_mod(me, c.mod_revision),  # nobody wrote it since we read it,
+                     _eq_create(self._fence(entry.attempt), 0),  # we are not fenced off,
+                     # and nobody is ahead (a range compare holds for every key in it),
+                     CMP(result=CMP.GREATER, target=CMP.CREATE, key=lo, range_end=hi,
+                         create_revision=c.revision - 1)],
+            # -> ours, as in claim;
+            success=[_put(me, _bytes(entry), lease, ignore_lease=not lease)],
+            failure=self._ahead_reads(c)),  # -> else: where do we stand?
+            deadline, "claim")
+        if not resp.succeeded:
+            return self._ahead(c, resp)
         return Contender(c.key, c.uid, c.revision, lease or c.lease, entry,
                          resp.header.revision)
 
