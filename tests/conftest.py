@@ -1,7 +1,8 @@
 """Shared fixtures. Add new fixtures in their own section below; keep each one small.
 
-etcd: tests run against a real etcd (threadlock.local_etcd, via tests/etcd_server.py), never a mock, and never skip for
-want of one: without an etcd binary the fixtures fail and say how to install it.
+etcd: tests run against a real etcd (threadlock.local_etcd, via tests/etcd_server.py), never a
+mock, and never skip for want of one: without an etcd binary the fixtures fail and say how to
+install it.
 """
 
 from __future__ import annotations

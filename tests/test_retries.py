@@ -89,6 +89,31 @@ async def test_claim_head_grants_only_when_nobody_is_ahead(store: Store) -> None
     assert await _holder_revision(store, "conv_h") == waiter.revision
 
 
+async def test_wait_gone_sees_what_happened_before_it_was_called(store: Store) -> None:
+    """A waiter reads, then waits: a deletion (or a new contender of the same name) in between
+    must still wake it, and a contender that stays must not."""
+    deadline = asyncio.get_running_loop().time() + 60
+
+    async def enqueue(uid: str) -> Contender:
+        lease = await store.grant(30, deadline)
+        r = await store.enqueue("conv_w", uid, state_pb2.Entry(owner=uid, attempt=uid), lease,
+                                True, deadline)
+        assert r.contender is not None
+        return r.contender
+
+    first, second = await enqueue("u1"), await enqueue("u2")
+    await store.remove("conv_w", "u1", first.revision, first.lease, 0, deadline)
+    await asyncio.wait_for(store.wait_gone([first, second], deadline), 10)  # gone before
+    again = await enqueue("u1")  # same name, newer contender: the one read is gone too
+    assert again.revision > first.revision
+    await asyncio.wait_for(store.wait_gone([first], deadline), 10)
+    still = asyncio.ensure_future(store.wait_gone([second, again], deadline))
+    done, _ = await asyncio.wait({still}, timeout=0.5)
+    assert not done  # both exist as read: it waits
+    await store.remove("conv_w", "u2", second.revision, second.lease, 0, deadline)
+    await asyncio.wait_for(still, 10)
+
+
 async def _holder_revision(store: Store, key: str) -> int:
     holder, _ = await store.head(key, asyncio.get_running_loop().time() + 5)
     return holder.revision if holder else 0

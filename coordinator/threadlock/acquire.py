@@ -129,7 +129,7 @@ class Acquirer:
             return await self._deliver(a, c, granted_at, deadline)
         # Queued (or granted on a session waiter's lease: it moves to the session in _wait).
         # The enqueue read the contender ahead: watch it from there, no re-read needed.
-        queued = (Ahead(True, r.predecessor, c.mod_revision)
+        queued = (Ahead(True, r.predecessor)
                   if r.outcome is Outcome.QUEUED and r.predecessor is not None else None)
         return await self._wait(a, c, start, wait_until, deadline, queued)
 
@@ -256,9 +256,8 @@ class Acquirer:
                                   "as it was granted; acquire again")
                 if time.monotonic() >= wait_until:
                     return await self._give_up(a, c, start, deadline)
-                watched = [(c.key, got.predecessor.uid), (c.key, c.uid)]
                 waiting = asyncio.ensure_future(self.store.wait_gone(
-                    watched, got.revision, min(wait_until, deadline)))
+                    [got.predecessor, c], min(wait_until, deadline)))
                 try:  # ... or until the keeper gives up on the slot
                     await asyncio.wait({waiting, *([keeper] if keeper else [])},
                                        return_when=asyncio.FIRST_COMPLETED)

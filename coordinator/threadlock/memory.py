@@ -133,12 +133,15 @@ class MemoryStore:
                 break
             predecessor = other
         alive = current is not None and current.revision == c.revision
-        return Ahead(alive, None if predecessor is None else _copy(predecessor), self._revision)
+        return Ahead(alive, None if predecessor is None else _copy(predecessor))
 
-    async def wait_gone(self, keys: list[tuple[str, str]], after: int, deadline: float) -> None:
+    async def wait_gone(self, contenders: list[Contender], deadline: float) -> None:
         # Only deletions wake a waiter, and everything runs on one loop, so "absent now"
-        # covers every deletion since `after` that the caller could have missed.
-        if self._closed or any(uid not in self._keys.get(key, {}) for key, uid in keys):
+        # covers every deletion since the caller read them.
+        keys = [(c.key, c.uid) for c in contenders]
+        if self._closed or any(
+                (now := self._keys.get(c.key, {}).get(c.uid)) is None
+                or now.revision != c.revision for c in contenders):
             return
         timeout = deadline - time.monotonic()
         if timeout <= 0:

@@ -70,7 +70,6 @@ class Removed(enum.Enum):
 class Ahead:
     alive: bool  # the contender still exists
     predecessor: Contender | None  # the contender just before it, None if it holds the lock
-    revision: int  # store revision of this read; watch from revision + 1
 
 
 class Store(Protocol):
@@ -107,10 +106,10 @@ class Store(Protocol):
     async def ahead(self, c: Contender, deadline: float) -> Ahead:
         """Whether `c` still exists, and the contender right before it."""
 
-    async def wait_gone(self, keys: list[tuple[str, str]], after: int, deadline: float) -> None:
-        """Return once any of the contenders `keys` is deleted after revision `after`, or the
-        store asks for a re-read (reconnect, compaction), or at `deadline`. A wake-up is only
-        a hint: callers re-read with `ahead`."""
+    async def wait_gone(self, contenders: list[Contender], deadline: float) -> None:
+        """Return once any of `contenders` is gone (also before this call; a newer contender of
+        the same name counts as gone), or the store asks for a re-read (reconnect), or at
+        `deadline`. A wake-up is only a hint: callers re-read."""
 
     async def claim(self, c: Contender, entry: state_pb2.Entry, deadline: float,
                     lease: int = 0) -> Contender | None:

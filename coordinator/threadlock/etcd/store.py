@@ -213,10 +213,11 @@ class EtcdStore:
         mine, before = (r.response_range.kvs for r in resp.responses)
         alive = bool(mine) and mine[0].create_revision == c.revision
         pred = self._contender(before[0]) if before else None
-        return Ahead(alive, pred, resp.header.revision)
+        return Ahead(alive, pred)
 
-    async def wait_gone(self, keys: list[tuple[str, str]], after: int, deadline: float) -> None:
-        await self.hub.wait_deleted([self._ckey(k, u) for k, u in keys], after, deadline)
+    async def wait_gone(self, contenders: list[Contender], deadline: float) -> None:
+        await self.hub.wait_deleted(
+            [(self._ckey(c.key, c.uid), c.revision) for c in contenders], deadline)
 
     async def claim(self, c: Contender, entry: state_pb2.Entry, deadline: float,
                     lease: int = 0) -> Contender | None:

@@ -4,10 +4,15 @@ Each waiter registers the keys it waits on (its predecessor and itself) with its
 one wake-up per waiter, no shared condition, no thundering herd (a waiter watches only the
 contender right before it, as in etcd's concurrency.Mutex).
 
-The stream runs while anyone waits. When it breaks (etcd restarted, member lost), it is
-reopened with backoff and every watch is created again from its start revision, so no deletion
-in between is missed. If that revision was compacted away, etcd cancels the watch; the waiter
-is then woken to re-read the state instead of waiting on silence.
+Watches start from the current revision, then check that their key still exists as the
+waiter read it (same create revision): a deletion before the watch began is seen by that
+check, one after it by the watch. Not a start revision in the past: etcd serves such a watch
+from its "unsynced" set, which it catches up only every 100 ms, and under contention every
+watch would start in the past (measured: 100 ms handoffs at 2 contenders).
+
+The stream stays open while etcd serves it. When it breaks (etcd restarted, member lost), it
+is reopened with backoff and every watch is created and checked again, so no deletion in
+between is missed; a failed check wakes its waiter to re-read instead of waiting on silence.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 import grpc
 import grpc.aio
 
+from threadlock.errors import Unavailable
 from threadlock.etcd.client import LEADER_REQUIRED, EtcdClient
 from threadlock.internal.etcd import kv_pb2, rpc_pb2
 
@@ -32,7 +38,7 @@ log = logging.getLogger("threadlock.etcd.watch")
 @dataclass
 class _Watch:
     key: bytes
-    start: int  # first revision of interest
+    revision: int  # create revision of the key as the waiter read it
     wake: asyncio.Future[None]
 
 
@@ -43,14 +49,15 @@ class WatchHub:
         self._ids = itertools.count(1)
         self._outbox: asyncio.Queue[rpc_pb2.WatchRequest] = asyncio.Queue()
         self._runner: asyncio.Task[None] | None = None
+        self._checks: set[asyncio.Task[None]] = set()
 
-    async def wait_deleted(self, keys: list[bytes], after: int, deadline: float) -> None:
-        """Return when any of `keys` is deleted after revision `after`, when the hub asks for
-        a re-read, or at `deadline`."""
+    async def wait_deleted(self, keys: list[tuple[bytes, int]], deadline: float) -> None:
+        """Return when any of `keys` (key, create revision) is gone or was replaced, also
+        before this call, when the hub asks for a re-read, or at `deadline`."""
         wake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         ids = [next(self._ids) for _ in keys]
-        for wid, key in zip(ids, keys, strict=True):
-            self._watches[wid] = _Watch(key, after + 1, wake)
+        for wid, (key, revision) in zip(ids, keys, strict=True):
+            self._watches[wid] = _Watch(key, revision, wake)
             self._outbox.put_nowait(_create(wid, self._watches[wid]))
         self._ensure_running()
         try:
@@ -78,8 +85,6 @@ class WatchHub:
                         break
                     backoff = 0.05
                     self._dispatch(resp)
-                    if not self._watches and self._outbox.empty():
-                        break
             except grpc.aio.AioRpcError as exc:
                 log.warning("etcd watch stream broke (%s); resuming", exc.code().name)
                 self._client.on_error("watch", exc.code())
@@ -87,7 +92,7 @@ class WatchHub:
             finally:
                 sender.cancel()
                 call.cancel()
-            # Re-create every live watch from its own start revision on the next stream.
+            # Re-create (and re-check) every live watch on the next stream.
             self._outbox = asyncio.Queue()
             for wid, w in self._watches.items():
                 self._outbox.put_nowait(_create(wid, w))
@@ -104,15 +109,32 @@ class WatchHub:
         w = self._watches.get(resp.watch_id)
         if w is None:
             return
-        if resp.canceled:  # compacted or refused: wake the waiter to re-read
+        if resp.canceled:  # refused: wake the waiter to re-read
             log.info("etcd cancelled watch %s (%s)", resp.watch_id, resp.cancel_reason)
             self._watches.pop(resp.watch_id, None)
             _wake(w)
             return
+        if resp.created:  # it sees deletions from now on: was there one before?
+            task = asyncio.create_task(self._check(w))
+            self._checks.add(task)
+            task.add_done_callback(self._checks.discard)
         if any(ev.type == kv_pb2.Event.DELETE for ev in resp.events):
             _wake(w)
 
+    async def _check(self, w: _Watch) -> None:
+        try:
+            resp = await self._client.call(
+                lambda s: s.kv.Range, rpc_pb2.RangeRequest(key=w.key, keys_only=True),
+                time.monotonic() + self._client.op_timeout, "watch check")
+        except Unavailable:
+            _wake(w)  # unknown: let the waiter re-read
+            return
+        if not resp.kvs or resp.kvs[0].create_revision != w.revision:
+            _wake(w)
+
     async def close(self) -> None:
+        for task in list(self._checks):
+            task.cancel()
         if self._runner is not None:
             self._runner.cancel()
             with contextlib.suppress(BaseException):
@@ -123,8 +145,7 @@ class WatchHub:
 
 def _create(wid: int, w: _Watch) -> rpc_pb2.WatchRequest:
     return rpc_pb2.WatchRequest(create_request=rpc_pb2.WatchCreateRequest(
-        key=w.key, start_revision=w.start, watch_id=wid,
-        filters=[rpc_pb2.WatchCreateRequest.NOPUT]))
+        key=w.key, watch_id=wid, filters=[rpc_pb2.WatchCreateRequest.NOPUT]))
 
 
 def _wake(w: _Watch) -> None:
