@@ -243,6 +243,7 @@ class Faulty:
         self.inner = inner
         self.lose_grant_claim = False
         self.hold_takeover_claim = 0.0
+        self.holding = asyncio.Event()  # a take-over claim is being held back
         self.late_enqueue: asyncio.Task[object] | None = None
         self.lose_next_enqueue = False
         self.late_takeover: asyncio.Task[object] | None = None
@@ -254,6 +255,7 @@ class Faulty:
     async def claim(self, c: Contender, entry: state_pb2.Entry, deadline: float,
                     lease: int = 0) -> Contender | None:
         if self.hold_takeover_claim and not entry.acquired_at_us:
+            self.holding.set()
             await asyncio.sleep(self.hold_takeover_claim)
         if self.lose_next_takeover and not entry.acquired_at_us:
             self.lose_next_takeover = False
@@ -366,3 +368,28 @@ async def test_late_take_over_of_a_failed_retry_is_fenced_off(store: Store) -> N
     assert await asyncio.wait_for(faulty.late_takeover, 10) is None  # fenced: not applied
     await m.release(holder.lease_token, 5)
     assert isinstance(await asyncio.wait_for(first, 30), Grant)  # the first attempt goes on
+
+
+async def test_a_retry_whose_slot_vanishes_under_it_queues_anew(store: Store) -> None:
+    """The retry finds the slot of its first attempt (EXISTS), but before it can take it over
+    that attempt ends and gives the slot up: the retry queues anew instead of failing."""
+    faulty = Faulty(store)
+    m = LockManager(faulty, Limits())  # type: ignore[arg-type]
+    holder, spec, first = await _held_and_queued(m, "conv_v", "rv")
+    faulty.hold_takeover_claim = 1.0  # the retry's take-over waits; the slot goes meanwhile
+    retry = asyncio.create_task(m.acquire(spec, 40))
+    await asyncio.wait_for(faulty.holding.wait(), 10)  # it read the slot (EXISTS): held back
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    await eventually(lambda: _slot_gone(m, "conv_v"))  # the first attempt gave its slot up
+    faulty.hold_takeover_claim = 0.0
+    await eventually(functools.partial(_queued, m, "conv_v"))  # the retry queued again
+    await m.release(holder.lease_token, 5)
+    granted = await asyncio.wait_for(retry, 20)
+    assert isinstance(granted, Grant) and granted.fencing_token > holder.fencing_token
+    assert await _holder_revision(store, "conv_v") == granted.fencing_token
+
+
+async def _slot_gone(m: LockManager, key: str) -> bool:
+    return not await _queued(m, key)

@@ -59,6 +59,13 @@ def holder_info(c: Contender, ttl_left: int) -> HolderInfo:
     return HolderInfo(e.owner, c.revision, acquired, expires, dict(e.metadata))
 
 
+MAX_REQUEUES = 3  # fresh enqueues of one Acquire whose retried slot vanished under it
+
+
+class _SlotGone(Aborted):
+    """A retried request's slot vanished before this attempt could take it over."""
+
+
 _LeaseLeft = tuple[float, int, int, bool]  # (asked at, seconds left, ttl, alive)
 
 
@@ -95,6 +102,19 @@ class Acquirer:
         deadline = start + timeout
         # Stop waiting early enough to read the holder and leave the queue within the budget.
         wait_until = min(start + spec.wait, deadline - min(FINAL_STEPS, timeout / 4))
+        for _ in range(MAX_REQUEUES):
+            try:
+                return await self._attempt(spec, start, wait_until, deadline)
+            except _SlotGone:
+                # A retry found the slot of an earlier attempt, which gave it up meanwhile
+                # (that attempt ended without a grant): queue anew, as if it had come later.
+                continue
+        raise Aborted(f"the queue slot for {spec.key!r} kept vanishing under retries of "
+                      f"request_id {spec.request_id!r}; acquire again")
+
+    async def _attempt(self, spec: AcquireSpec, start: float, wait_until: float,
+                       deadline: float) -> Grant | Busy:
+        """One try: a fresh attempt id, one enqueue, then wait, take over, or answer."""
         session = tokens.decode_session(spec.session_id) if spec.session_id else None
         a = _Attempt(spec, tokens.new_uid(spec.key, spec.request_id), tokens.new_nonce(),
                      session)
@@ -162,7 +182,7 @@ class Acquirer:
             # queued it (it would leave the queue when it gives up).
             ahead = await self.store.ahead(c, deadline)
             if not ahead.alive:
-                raise Aborted(f"the queued lease for {c.key!r} expired; acquire again")
+                raise _SlotGone(f"the queued lease for {c.key!r} expired; acquire again")
             if ahead.predecessor is not None:
                 holder, count = await self.store.head(c.key, deadline)
                 return await self._busy(c.key, holder, count, 0.0, deadline)
@@ -184,7 +204,7 @@ class Acquirer:
                 return taken
             found = await self.store.get(c.key, c.uid, deadline)
             if found is None or found.revision != c.revision:
-                raise Aborted(f"the lease for {c.key!r} expired; acquire again")
+                raise _SlotGone(f"the lease for {c.key!r} expired; acquire again")
             c = found
         raise Aborted(f"other attempts with this request_id keep taking over {c.key!r}; retry")
 

@@ -93,8 +93,8 @@ class LockServiceServicer:
         try-once retry (wait = 0) of a queued request only reports; it leaves the slot in place.
         The slot is kept only while some attempt of the request is still waiting: an attempt that
         ends without a grant (UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED) gives it up, so that a
-        caller who does not come back never blocks the queue; a retry after that queues anew (a
-        retry that races that give-up may itself be answered ABORTED: retry once more).
+        caller who does not come back never blocks the queue; a retry after that (or during that
+        give-up) queues anew.
         A retry takes the request over: an older attempt of it still in flight answers ABORTED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
