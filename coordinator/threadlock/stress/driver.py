@@ -312,7 +312,7 @@ def run(a: argparse.Namespace) -> int:
                             if after is not None and before is not None else None),
             max_concurrent={t: after["max_concurrent"][conc_kind].get(t, 0) for t in targets}
             if after is not None else {},
-            conflicts_seen=driver.run.conflicts_seen)
+            conflicts_seen=driver.run.conflicts_seen, t0=t0)
         done = {s.index: s.done for s in driver.slots}
         result = report.analyse(facts, driver.run.intervals, driver.run.kills, done,
                                 driver.run.errors)

@@ -138,6 +138,7 @@ class RunFacts:
     conflicts_fake: int | None
     max_concurrent: Mapping[str, int]
     conflicts_seen: int  # busy answers the workers themselves got
+    t0: float = 0.0  # when the workers were released: example times are shown relative to it
 
 
 def analyse(facts: RunFacts, intervals: Sequence[Interval], kills: Sequence[Kill],
@@ -183,9 +184,9 @@ def analyse(facts: RunFacts, intervals: Sequence[Interval], kills: Sequence[Kill
         "conflicts_seen_by_workers": facts.conflicts_seen,
         "max_concurrent": dict(facts.max_concurrent),
         "overlaps": len(pairs),
-        "overlap_examples": [_pair(a, b) for a, b in pairs[:5]],
+        "overlap_examples": [_pair(a, b, facts.t0) for a, b in pairs[:5]],
         "token_violations": len(tokens),
-        "token_violation_examples": [_pair(a, b) for a, b in tokens[:5]],
+        "token_violation_examples": [_pair(a, b, facts.t0) for a, b in tokens[:5]],
         "wait_ms": {"p50": ms(percentile(waits, 50)), "p95": ms(percentile(waits, 95)),
                     "p99": ms(percentile(waits, 99)), "max": ms(max(waits, default=None))},
         "fairness": {"per_worker": shares, "min": min(shares, default=0),
@@ -200,11 +201,12 @@ def _round(v: float | None) -> float | None:
     return None if v is None else round(v, 3)
 
 
-def _pair(a: Interval, b: Interval) -> dict[str, Any]:
-    return {"key": a.key, "first": {"worker": a.worker, "token": a.token,
-                                    "start": round(a.start, 3), "end": _round(a.end)},
-            "second": {"worker": b.worker, "token": b.token,
-                       "start": round(b.start, 3), "end": _round(b.end)}}
+def _pair(a: Interval, b: Interval, t0: float) -> dict[str, Any]:
+    """Two intervals, times in seconds since the run started."""
+    def side(iv: Interval) -> dict[str, Any]:
+        return {"worker": iv.worker, "token": iv.token, "start": round(iv.start - t0, 3),
+                "end": None if iv.end is None else round(iv.end - t0, 3)}
+    return {"key": a.key, "first": side(a), "second": side(b)}
 
 
 def table(r: Mapping[str, Any]) -> str:
@@ -239,9 +241,10 @@ def table(r: Mapping[str, Any]) -> str:
     width = max(len(name) for name, _ in rows)
     lines = [f"{name.ljust(width)}  {value}" for name, value in rows]
     for ex in r["overlap_examples"][:3]:
-        lines.append(f"  overlap on {ex['key']}: worker {ex['first']['worker']} "
-                     f"[{ex['first']['start']}, {ex['first']['end']}] and worker "
-                     f"{ex['second']['worker']} from {ex['second']['start']}")
+        first, second = ex["first"], ex["second"]
+        lines.append(f"  overlap on {ex['key']}: worker {first['worker']} held "
+                     f"[{first['start']}s, {first['end']}s], worker {second['worker']} "
+                     f"from {second['start']}s")
     lines.append(verdict_line(r))
     return "\n".join(lines)
 
