@@ -37,13 +37,17 @@ What the report says:
 Exit status: 0 pass (or any unguarded run: it is a demonstration and says whether it showed
 the race); 1 a guarded run saw a conflict, an overlap, a token violation, a slow handover or
 no completed iteration, or the run could not start or stalled (also: the stress extra is not
-installed); 2 bad options (the message names the option); 130 interrupted.
+installed); 2 bad options (the message names the option); 130 interrupted (Ctrl-C), 143
+terminated (SIGTERM); both stop every worker and service first.
+
+`--events FILE` writes every worker event, stamped, for a post-mortem of a failed run.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 from threadlock.stress.options import add_arguments, check
@@ -65,6 +69,10 @@ def main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return 1
     from threadlock.stress import driver, services
 
+    def terminate(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)  # unwinds run(): workers and services are stopped
+
+    signal.signal(signal.SIGTERM, terminate)
     try:
         return driver.run(args)
     except services.StartError as exc:

@@ -45,6 +45,13 @@ def _kill(proc: subprocess.Popen[str]) -> None:
     _live.discard(proc)
 
 
+def _tail(path: Path, chars: int = 1500) -> str:
+    try:
+        return path.read_text(errors="replace")[-chars:]
+    except OSError:
+        return f"(no log at {path})"
+
+
 @dataclass
 class Instance:
     """One worker process."""
@@ -89,6 +96,13 @@ class Driver:
         self.run = Run()
         self.rng = random.Random(a.seed)
         self.stopping = False
+        self.log: IO[str] | None = None  # --events
+
+    def record(self, iid: int, ev: dict[str, Any]) -> None:
+        if self.log is not None:
+            inst = self.instances[iid]
+            self.log.write(json.dumps({"worker": iid, "slot": inst.slot,
+                                       "t": time.monotonic(), **ev}) + "\n")
 
     # --- processes ---------------------------------------------------------------------------
     def spawn(self, slot: Slot, iterations: int, barrier: bool) -> Instance:
@@ -132,15 +146,22 @@ class Driver:
             inst.proc.stdin.write(line + "\n")
             inst.proc.stdin.flush()
 
-    def stop_all(self) -> None:
+    def stop_all(self, grace: float = 3.0) -> None:
+        """Let workers that said "done" exit (bounded by `grace`), then SIGKILL the rest."""
+        end = time.monotonic() + grace
         for inst in self.instances.values():
+            if inst.proc.poll() is None and self.slots[inst.slot].finished:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    inst.proc.wait(max(0.0, end - time.monotonic()))
             if inst.proc.poll() is None:
                 _kill(inst.proc)
+            _live.discard(inst.proc)
 
     # --- events ------------------------------------------------------------------------------
     def handle(self, iid: int, ev: dict[str, Any] | None) -> None:
         inst = self.instances[iid]
         slot = self.slots[inst.slot]
+        self.record(iid, ev or {"ev": "exit"})
         if ev is None:  # the process closed stdout: it ended
             self._ended(inst, slot)
             return
@@ -163,6 +184,10 @@ class Driver:
             else:
                 self.run.errors[str(ev["error"])] += 1
                 self.run.conflicts_seen += bool(ev.get("conflict"))
+        elif kind == "done" and slot.current is inst:
+            # Its locks are released and closed: the run need not wait for the interpreter
+            # to exit (seconds on a loaded host); stop_all() reaps it.
+            slot.finished = True
         elif kind == "junk":
             self.run.errors["worker_output"] += 1
 
@@ -174,8 +199,8 @@ class Driver:
             return
         if code != 0:
             self.run.errors[f"worker_exit_{code}"] += 1
-            tail = inst.stderr.read_text(errors="replace")[-1500:]
-            print(f"stress: worker {inst.id} exited with {code}:\n{tail}", file=sys.stderr)
+            print(f"stress: worker {inst.id} exited with {code}:\n{_tail(inst.stderr)}",
+                  file=sys.stderr)
         if slot.current is inst:
             slot.finished = True
 
@@ -193,6 +218,7 @@ class Driver:
         held = victim.holding
         self.run.kills.append(report.Kill(victim.id, time.monotonic(),
                                           held.key if held else None))
+        self.record(victim.id, {"ev": "killed", "held": held.key if held else None})
 
     def _replace(self, victim: Instance, slot: Slot) -> None:
         """Once a killed worker's last events are read (its attempts counted), start a new
@@ -215,14 +241,17 @@ class Driver:
             try:
                 iid, ev = self.events.get(timeout=max(0.0, end - time.monotonic()))
             except queue.Empty:
-                raise services.StartError("workers did not get ready in time; see "
-                                          f"{self.logs}") from None
+                late = [i for i in first if not i.ready]
+                raise services.StartError(f"{len(late)} workers did not get ready in time:\n"
+                                          + _tail(late[0].stderr)) from None
             self.handle(iid, ev)
             if ev is None:
-                raise services.StartError(f"worker {iid} exited during start-up")
+                raise services.StartError(f"worker {iid} exited during start-up:\n"
+                                          + _tail(self.instances[iid].stderr))
+        t0 = time.monotonic()  # before the first "go": no event may come earlier
         for inst in first:
             self.tell(inst, "go")
-        return time.monotonic()
+        return t0
 
     def loop(self, t0: float, progress: Progress) -> None:
         a = self.a
@@ -234,8 +263,13 @@ class Driver:
             if a.duration is not None and not self.stopping and now - t0 >= a.duration:
                 self.stopping = True
                 for s in self.slots:
-                    if s.current is not None:
+                    if s.current is None or s.finished:
+                        continue
+                    if s.current.ready:
                         self.tell(s.current, "stop")
+                    else:  # a replacement still starting: it has done nothing, and would
+                        s.current.killed = True  # miss "stop" if it came before its reader
+                        _kill(s.current.proc)
             if next_kill is not None and now >= next_kill and not self.stopping:
                 self.kill_one()
                 next_kill += a.kill_every
@@ -292,6 +326,8 @@ def run(a: argparse.Namespace) -> int:
         targets = services.create_targets(base_url, api_key, a.api, min(a.threads, a.workers))
         before = services.fake_stats(base_url)
         driver = Driver(a, address, base_url, before is not None, targets, logs)
+        if a.events is not None:
+            driver.log = stack.enter_context(open(a.events, "w"))
         stack.callback(driver.stop_all)
         planned = a.workers * a.iterations if a.iterations is not None else None
         if not a.quiet:

@@ -69,6 +69,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true",
                    help="print the report as one JSON document on stdout")
     p.add_argument("--quiet", action="store_true", help="no live progress on stderr")
+    p.add_argument("--events", default=None, metavar="FILE",
+                   help="also write every worker event (JSON lines, with worker instance, "
+                        "slot and driver events such as kills) to FILE, for a post-mortem")
 
 
 def check(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:

@@ -92,15 +92,15 @@ def _wait_serving(address: str, proc: subprocess.Popen[Any], log: Path) -> None:
         end = time.monotonic() + START_TIMEOUT
         while time.monotonic() < end:
             if proc.poll() is not None:
-                raise StartError(f"the embedded coordinator exited with {proc.returncode}; "
-                                 f"see {log}:\n{log.read_text()[-2000:]}")
+                raise StartError(f"the embedded coordinator exited with {proc.returncode}:\n"
+                                 f"{log.read_text()[-2000:]}")
             with contextlib.suppress(grpc.RpcError):
                 resp = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
                 if resp.status == health_pb2.HealthCheckResponse.SERVING:
                     return
             time.sleep(0.05)
-    raise StartError(f"the embedded coordinator did not serve within {START_TIMEOUT:g}s; "
-                     f"see {log}")
+    raise StartError(f"the embedded coordinator did not serve within {START_TIMEOUT:g}s:\n"
+                     f"{log.read_text()[-2000:]}")
 
 
 def workdir() -> contextlib.AbstractContextManager[str]:
