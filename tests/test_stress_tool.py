@@ -8,11 +8,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 
+from threadlock.fake_openai import FakeOpenAI
 from threadlock.stress import report
 from threadlock.stress.report import Interval, Kill
 
@@ -175,3 +178,49 @@ def test_the_coordinator_does_not_need_the_stress_dependencies(tmp_path: Path) -
     proc = stress("--workers", "2", env={"PYTHONPATH": path})
     assert proc.returncode == 1, proc.stderr
     assert "pip install './clients/python[openai]' '.[stress]'" in proc.stderr
+
+
+@pytest.mark.timeout(180)
+def test_a_writer_that_bypasses_the_lock_fails_a_guarded_run(tmp_path: Path) -> None:
+    """The exit status is the proof: a guarded run that meets a conflict exits 1. Here an
+    outside writer (no lock) sends a response on the workers' conversation mid-run, against
+    a fake OpenAI of the test's own (--openai-base-url)."""
+    events = tmp_path / "events.jsonl"
+    with FakeOpenAI.start_in_thread(response_seconds=0.3) as fake:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "threadlock", "stress", "--workers", "2", "--duration", "8",
+             "--openai-base-url", fake.base_url, "--events", str(events), "--json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            key = _first_key(events, proc)
+            rogue = openai.OpenAI(base_url=fake.base_url, api_key="test", max_retries=0)
+            for _ in range(20):  # until it gets in, or its own refusals are the conflict
+                try:
+                    rogue.responses.create(conversation=key, model="m", input="rogue",
+                                           metadata={"fake_seconds": "1"})
+                    break
+                except openai.BadRequestError:
+                    continue
+            out, err = proc.communicate(timeout=150)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    r = json.loads(out)
+    assert proc.returncode == 1, err
+    assert r["verdict"] == "fail" and r["conflicts"] > 0, r
+    assert "OpenAI conflicts" in r["reasons"][0], r
+
+
+def _first_key(events: Path, proc: subprocess.Popen[str], bound: float = 90.0) -> str:
+    """The conversation of the first grant in the --events file (waits for it, bounded)."""
+    deadline = time.monotonic() + bound
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the stress run ended before a lock was granted"
+        if events.exists():
+            for line in events.read_text().splitlines():
+                ev = json.loads(line) if line.endswith("}") else {}
+                if ev.get("ev") == "acquired":
+                    return str(ev["key"])
+        time.sleep(0.05)
+    raise AssertionError(f"no grant within {bound:g}s")

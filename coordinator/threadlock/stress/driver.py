@@ -327,7 +327,7 @@ def run(a: argparse.Namespace) -> int:
         before = services.fake_stats(base_url)
         driver = Driver(a, address, base_url, before is not None, targets, logs)
         if a.events is not None:
-            driver.log = stack.enter_context(open(a.events, "w"))
+            driver.log = stack.enter_context(open(a.events, "w", buffering=1))  # lines
         stack.callback(driver.stop_all)
         planned = a.workers * a.iterations if a.iterations is not None else None
         if not a.quiet:
