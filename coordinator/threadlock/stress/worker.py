@@ -92,7 +92,7 @@ class Work:
 
 
 def _sync(a: argparse.Namespace) -> None:
-    client = openai.OpenAI(base_url=a.base_url, api_key=a.api_key, max_retries=0)
+    client = openai.OpenAI(base_url=a.base_url, api_key=a.api_key)
     locks = LockClient(a.address, owner=f"stress-worker-{a.id}-pid{os.getpid()}")
     guard = GuardedOpenAI(client, locks, ttl=a.ttl, wait=a.wait,
                           orphan_run_age=a.orphan_run_age, poll_interval=0.05)
@@ -138,7 +138,7 @@ def _sync(a: argparse.Namespace) -> None:
 
 
 async def _async(a: argparse.Namespace) -> None:
-    client = openai.AsyncOpenAI(base_url=a.base_url, api_key=a.api_key, max_retries=0)
+    client = openai.AsyncOpenAI(base_url=a.base_url, api_key=a.api_key)
     locks = AsyncLockClient(a.address, owner=f"stress-worker-{a.id}-pid{os.getpid()}")
     guard = AsyncGuardedOpenAI(client, locks, ttl=a.ttl, wait=a.wait,
                                orphan_run_age=a.orphan_run_age, poll_interval=0.05)
