@@ -188,7 +188,7 @@ def test_a_writer_that_bypasses_the_lock_fails_a_guarded_run(tmp_path: Path) -> 
     events = tmp_path / "events.jsonl"
     with FakeOpenAI.start_in_thread(response_seconds=0.3) as fake:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "threadlock", "stress", "--workers", "2", "--duration", "8",
+            [sys.executable, "-m", "threadlock", "stress", "--workers", "2", "--duration", "5",
              "--openai-base-url", fake.base_url, "--events", str(events), "--json"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
