@@ -6,7 +6,9 @@ take a lock around a script:
     ...; threadlock release "$TOKEN"
 
 `threadlock fake-openai` serves a fake OpenAI API on loopback for tests and stress runs (see
-threadlock.fake_openai; needs the `fake-openai` extra).
+threadlock.fake_openai; needs the `fake-openai` extra). `threadlock stress` runs worker processes
+against one conversation to prove the guard prevents collisions (see threadlock.stress; needs
+the SDK and the `stress` extra).
 
 The client subcommands speak TLS to a coordinator that serves it when given --tls-ca (the CA
 that verifies the server), and mutual TLS with --tls-cert/--tls-key as well.
@@ -34,6 +36,7 @@ from google.protobuf import duration_pb2, json_format
 from google.protobuf.message import Message
 
 from threadlock import config as config_mod
+from threadlock import stress as stress_mod
 from threadlock.logs import setup_logging
 from threadlock.v1 import lock_pb2 as pb
 from threadlock.v1 import lock_pb2_grpc
@@ -126,6 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help="how long a response takes (default 0.2)")
     fake.add_argument("--run-seconds", type=_seconds_arg, default=0.2,
                       help="how long a run takes (default 0.2)")
+
+    stress = sub.add_parser("stress", help="prove guarded workers never collide at OpenAI",
+                            description="Run worker processes on one conversation (or thread) "
+                            "at once, guarded or not, and report conflicts, overlaps, "
+                            "throughput, waits and fairness (see threadlock.stress).")
+    stress_mod.add_arguments(stress)
+    stress.set_defaults(stress_parser=stress)
     return parser
 
 
@@ -146,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "fake-openai":
         return _fake_openai(args)
+    if args.command == "stress":
+        return stress_mod.main(args.stress_parser, args)
     try:
         credentials = _channel_credentials(args)
     except _UsageError as exc:
