@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import itertools
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -131,9 +132,9 @@ def analyse(grants: list[Grant], measure_from: float, end: float,
             tokens: bool) -> dict[str, Any]:
     """Handoff rate and latency in the window; FIFO checks over every grant of the phase."""
     order = sorted(grants, key=lambda g: g.granted)
-    handoffs = [nxt.granted - prev.released for prev, nxt in zip(order, order[1:], strict=False)
+    handoffs = [nxt.granted - prev.released for prev, nxt in itertools.pairwise(order)
                 if nxt.sent < prev.released and measure_from <= nxt.granted < end]
-    token_violations = (sum(1 for a, b in zip(order, order[1:], strict=False)
+    token_violations = (sum(1 for a, b in itertools.pairwise(order)
                             if b.token <= a.token) if tokens else None)
     by_sent = sorted(grants, key=lambda g: g.sent)
     sents = [g.sent for g in by_sent]

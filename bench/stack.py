@@ -16,6 +16,9 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from threadlock.local_etcd import EtcdServer, find_etcd, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +35,17 @@ def _stop(proc: subprocess.Popen[bytes] | None) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(STOP_TIMEOUT)
+
+
+def etcd_version() -> str:
+    """The full version of the etcd binary the tests use, e.g. "3.5.1"."""
+    binary = find_etcd()[0]
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30,
+                         check=False).stdout
+    for line in out.splitlines():
+        if line.startswith("etcd Version:"):
+            return line.split(":", 1)[1].strip()
+    return ".".join(map(str, find_etcd()[1]))
 
 
 def http_get(url: str, timeout: float = 5.0) -> str:
@@ -62,7 +76,7 @@ class Stack:
         self.want_redis = redis
         self.prefix = prefix
         self.etcd = EtcdServer(work / "etcd", "bench", fsync=fsync)
-        self.etcd_version = ".".join(map(str, find_etcd()[1]))
+        self.etcd_version = etcd_version()
         self.coordinator: subprocess.Popen[bytes] | None = None
         self.address = ""
         self.metrics_address = ""
@@ -110,9 +124,6 @@ class Stack:
 
     # --- coordinator --------------------------------------------------------------------------
     def _start_coordinator(self) -> None:
-        # Imported here: tests.harness is the one place that knows how to wait for SERVING.
-        from tests.harness import wait_serving
-
         self.address = f"127.0.0.1:{free_port()}"
         self.metrics_address = f"127.0.0.1:{free_port()}"
         env = {**os.environ, "THREADLOCK_LISTEN": self.address,
@@ -126,7 +137,24 @@ class Stack:
             [sys.executable, "-m", "threadlock", "serve"], env=env, cwd=ROOT,
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        wait_serving(self.address, self.coordinator)  # type: ignore[arg-type]
+        self._wait_serving()
+
+    def _wait_serving(self) -> None:
+        """Until the coordinator answers health SERVING (it is then connected to etcd)."""
+        assert self.coordinator is not None
+        deadline = time.monotonic() + START_TIMEOUT
+        with grpc.insecure_channel(self.address) as ch:
+            stub = health_pb2_grpc.HealthStub(ch)
+            while time.monotonic() < deadline:
+                if self.coordinator.poll() is not None:
+                    raise RuntimeError(f"threadlock serve exited with {self.coordinator.returncode}"
+                                       f" (see {self.work / 'coordinator.log'})")
+                with contextlib.suppress(grpc.RpcError):
+                    resp = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
+                    if resp.status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                time.sleep(0.05)
+        raise RuntimeError(f"threadlock serve not SERVING within {START_TIMEOUT:.0f} s")
 
     def coordinator_metrics(self) -> str:
         return http_get(f"http://{self.metrics_address}/metrics")
