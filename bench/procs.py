@@ -35,6 +35,19 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent busy since boot (/proc/stat: everything but idle, iowait)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    total = sum(fields[:8])  # user nice system idle iowait irq softirq steal (guest is in user)
+    return (total - fields[3] - fields[4]) / _TICKS
+
+
+def load_average() -> float:
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
 @dataclass
 class CpuShare:
     """CPU used per process over one phase: seconds, and seconds per wall second (1.0 = one
@@ -49,18 +62,24 @@ class CpuShare:
 
 
 class CpuMeter:
-    """Snapshot CPU of named processes at start(), read the difference at stop()."""
+    """Snapshot CPU of named processes at start(), read the difference at stop(). Also
+    "other": busy CPU of the whole machine not used by these processes (the machine is shared:
+    this is how much a neighbour took from the run)."""
 
     def __init__(self, pids: Mapping[str, int]) -> None:
         self.pids = dict(pids)
         self._t0 = 0.0
         self._cpu0: dict[str, float] = {}
+        self._busy0 = 0.0
 
     def start(self) -> None:
         self._t0 = time.monotonic()
         self._cpu0 = {k: cpu_seconds(p) for k, p in self.pids.items()}
+        self._busy0 = machine_busy_seconds()
 
     def stop(self) -> CpuShare:
         wall = time.monotonic() - self._t0
-        return CpuShare(wall, {k: round(cpu_seconds(p) - self._cpu0[k], 3)
-                               for k, p in self.pids.items()})
+        ours = {k: round(cpu_seconds(p) - self._cpu0[k], 3) for k, p in self.pids.items()}
+        busy = machine_busy_seconds() - self._busy0
+        ours["other"] = round(max(busy - sum(ours.values()), 0.0), 3)
+        return CpuShare(wall, ours)

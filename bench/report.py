@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.procs import load_average
 from bench.stack import ROOT
 
 TARGET_RAW = 0.70  # coordinator >= 70% of the raw etcd 2-write cycle at 32 clients
@@ -23,6 +24,8 @@ TARGET_CRASH_SLACK = 0.5
 
 
 def machine(etcd_version: str, fsync: bool) -> dict[str, Any]:
+    """What ran the benchmark. `load_at_start`: 1-minute load average before our stack ran
+    anything (the machine is shared; the CPU columns' "other" says how much during each point)."""
     cpu = "unknown"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -39,6 +42,7 @@ def machine(etcd_version: str, fsync: bool) -> dict[str, Any]:
             "kernel": platform.release(), "python": platform.python_version(),
             "etcd": etcd_version, "etcd_fsync": fsync,
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "load_at_start": load_average(),
             "commit": commit + ("+dirty" if dirty else "")}
 
 
@@ -103,21 +107,24 @@ def markdown(res: dict[str, Any]) -> str:
              f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, Linux "
              f"{m['kernel']}, Python {m['python']}; etcd {m['etcd']} (fsync "
              f"{'on' if m['etcd_fsync'] else 'off'}), one member on loopback. {m['date']}, "
-             f"commit {m['commit']}. Mode: {res['mode']}; took {res['took_s']:.0f} s.", ""]
+             f"commit {m['commit']}. Mode: {res['mode']}; took {res['took_s']:.0f} s. Load "
+             f"average at start {m['load_at_start']}.", ""]
     unc = res.get("uncontended")
     if unc:
         lines += ["## Uncontended: lock+unlock cycles/s, distinct keys", "",
                   "CPU columns: CPU seconds per wall second of each process during the point "
-                  "(2 cores = 2.0 in all).", "",
+                  f"({m['cores']} cores = {m['cores']}.0 in all; \"other\": processes not "
+                  "ours, the machine is shared).", "",
                   _row(["system", "clients", "pairs/s", "p50 ms", "p99 ms", "errors",
-                        "CPU coord", "CPU etcd", "CPU loadgen", "CPU redis"]),
-                  _row(["---"] * 10)]
+                        "CPU coord", "CPU etcd", "CPU loadgen", "CPU redis", "CPU other"]),
+                  _row(["---"] * 11)]
         for p in unc["points"]:
             c = p["cpu_per_wall"]
             lines.append(_row([p["system"], p["clients"], f"{p['ops_per_s']:.0f}",
                                f"{p['p50_ms']:.2f}", f"{p['p99_ms']:.2f}", p["errors"],
                                c.get("coordinator", "-"), c.get("etcd", "-"),
-                               c.get("loadgen", "-"), c.get("redis", "-")]))
+                               c.get("loadgen", "-"), c.get("redis", "-"),
+                               c.get("other", "-")]))
         lines += ["", "Ratios (coordinator pairs/s over the baseline's, same run):", "",
                   _row(["clients", "system", "vs etcd-raw", "vs etcd-v3lock", "vs redis"]),
                   _row(["---"] * 5)]
@@ -132,14 +139,14 @@ def markdown(res: dict[str, Any]) -> str:
         lines += [f"## Contended: {con['workers']} workers on one key", "",
                   _row(["system", "grants", "handoffs/s", "handoff p50 ms", "handoff p99 ms",
                         "fencing-order violations", "overtakes", "errors", "CPU coord",
-                        "CPU etcd", "CPU loadgen"]), _row(["---"] * 11)]
+                        "CPU etcd", "CPU loadgen", "CPU other"]), _row(["---"] * 12)]
         for r in con["results"]:
             c = r["cpu_per_wall"]
             fv = "n/a" if r["fencing_violations"] is None else r["fencing_violations"]
             lines.append(_row([r["system"], r["grants"], r["handoffs_per_s"],
                                f"{r['handoff_p50_ms']:.2f}", f"{r['handoff_p99_ms']:.2f}", fv,
                                r["overtakes"], r["errors"], c.get("coordinator", "-"),
-                               c.get("etcd", "-"), c.get("loadgen", "-")]))
+                               c.get("etcd", "-"), c.get("loadgen", "-"), c.get("other", "-")]))
         lines.append("")
     sc = res.get("scale")
     if sc:
@@ -170,6 +177,13 @@ def markdown(res: dict[str, Any]) -> str:
                   _row(["run", *range(1, len(cr["handover_s"]) + 1), "max", "target"]),
                   _row(["---"] * (len(cr["handover_s"]) + 3)),
                   _row(["seconds", *cr["handover_s"], cr["max_s"], cr["target_s"]]), ""]
+    phase = res.get("phase_cpu_per_wall") or {}
+    if phase:
+        names = sorted({k for v in phase.values() for k in v})
+        lines += ["## CPU per phase (CPU seconds per wall second)", "",
+                  _row(["phase", *names]), _row(["---"] * (len(names) + 1))]
+        lines += [_row([p, *(v.get(k, "-") for k in names)]) for p, v in phase.items()]
+        lines.append("")
     lines += ["## Targets", "", _row(["target", "measured", "result"]), _row(["---"] * 3)]
     for name, value, ok in targets(res):
         lines.append(_row([name, value, "n/a" if ok is None else ("PASS" if ok else "MISS")]))
