@@ -30,8 +30,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="short points and small sizes (a smoke run, not a measurement)")
     p.add_argument("--only", default=",".join(PHASES),
                    help=f"comma-separated phases out of {','.join(PHASES)}")
-    p.add_argument("--seconds", type=float, help="measured seconds per point (8; quick 1.5)")
-    p.add_argument("--warmup", type=float, help="warm-up seconds per point (1.5; quick 0.5)")
+    p.add_argument("--seconds", type=float,
+                   help="measured seconds per round of a point (3; quick 1.5); the contended "
+                        "phase measures rounds x this")
+    p.add_argument("--warmup", type=float, help="warm-up seconds per round (1; quick 0.5)")
+    p.add_argument("--rounds", type=int,
+                   help="uncontended rounds: every system once per round, median (3; quick 1)")
     p.add_argument("--clients", default="1,8,32", help="uncontended concurrencies")
     p.add_argument("--systems", default=",".join(SYSTEMS), help="uncontended systems")
     p.add_argument("--workers", type=int, default=16, help="contended workers on one key")
@@ -49,8 +53,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         "points (both variants) into --out")
     a = p.parse_args(argv)
     q = a.quick
-    a.seconds = a.seconds if a.seconds is not None else (1.5 if q else 8.0)
-    a.warmup = a.warmup if a.warmup is not None else (0.5 if q else 1.5)
+    a.seconds = a.seconds if a.seconds is not None else (1.5 if q else 3.0)
+    a.warmup = a.warmup if a.warmup is not None else (0.5 if q else 1.0)
+    a.rounds = a.rounds or (1 if q else 3)
     a.scale = a.scale or ("10x200" if q else "100x1000")
     a.status_samples = a.status_samples or (200 if q else 3000)
     a.crash_repeats = a.crash_repeats or (2 if q else 5)
@@ -70,12 +75,14 @@ async def phases(stack: Stack, a: argparse.Namespace, res: dict[str, Any]) -> No
         systems = [s for s in a.systems.split(",") if s != "redis" or stack.redis is not None]
         meter.start()
         res["uncontended"] = await uncontended.run(stack, systems, clients, a.warmup,
-                                                   a.seconds, _profiler(stack, a, res, clients))
+                                                   a.seconds, a.rounds,
+                                                   _profiler(stack, a, res, clients))
         res["uncontended"]["redis_skipped"] = stack.redis_skipped
         cpu["uncontended"] = meter.stop().per_wall()
     if "contended" in a.phases:
         meter.start()
-        res["contended"] = await contended.run(stack, a.workers, a.warmup, a.seconds)
+        res["contended"] = await contended.run(stack, a.workers, a.warmup,
+                                               a.seconds * a.rounds)
         cpu["contended"] = meter.stop().per_wall()
     if "scale" in a.phases:
         s, _, n = a.scale.partition("x")

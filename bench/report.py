@@ -112,6 +112,8 @@ def markdown(res: dict[str, Any]) -> str:
     unc = res.get("uncontended")
     if unc:
         lines += ["## Uncontended: lock+unlock cycles/s, distinct keys", "",
+                  f"pairs/s: median of {unc.get('rounds', 1)} round(s), every system once per "
+                  "round (range in the JSON); latency pooled over the rounds.", "",
                   "CPU columns: CPU seconds per wall second of each process during the point "
                   f"({m['cores']} cores = {m['cores']}.0 in all; \"other\": processes not "
                   "ours, the machine is shared).", "",
@@ -167,6 +169,10 @@ def markdown(res: dict[str, Any]) -> str:
                                f"({name}), session TTL {sc['session_ttl']} s",
                                f"clients sent {w['client_keepalives_per_s']}/s, etcd received "
                                f"{w['etcd_keepalives_per_s']}/s"]))
+        idle = ka["all_sessions"].get("idle_cpu_per_wall", {})
+        if idle:
+            lines.append(_row(["CPU per wall second while the locks are just held (renewals "
+                               "only)", ", ".join(f"{k} {v}" for k, v in idle.items())]))
         lines += [_row(["expected client keepalives/s (sessions / (ttl/3))",
                         ka["expected_client_per_s"]]),
                   _row(["CloseSession of all sessions (frees every lock)",

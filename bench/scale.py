@@ -11,6 +11,7 @@ Measured:
   messages etcd received (its grpc_server_msg_received_total). Traffic proportional to
   sessions, not locks, means: per window about 2 per renewing session, halving with them, and
   nothing in proportion to the S*L locks;
+  The CPU each process uses during these windows (nothing but renewals runs) is recorded too;
 - CloseSession of all sessions: how long etcd takes to free S*L locks by lease revocation.
 """
 
@@ -25,7 +26,7 @@ from typing import Any
 import grpc.aio
 
 from bench.loadgen import percentile
-from bench.procs import rss_bytes
+from bench.procs import CpuMeter, rss_bytes
 from bench.stack import Stack, metric_sum
 from bench.systems import CALL_TIMEOUT, channel, seconds
 from threadlock.v1 import lock_pb2 as pb
@@ -83,12 +84,17 @@ def _etcd_keepalives(stack: Stack) -> float:
 
 async def _window(stack: Stack, sessions: list[_Session], seconds_: float) -> dict[str, Any]:
     renewing = [s for s in sessions if s.renewing]
+    meter = CpuMeter(stack.pids)
     sent0 = sum(s.keepalives for s in sessions)
     etcd0 = _etcd_keepalives(stack)
+    meter.start()
     await asyncio.sleep(seconds_)
+    cpu = meter.stop()
     sent = sum(s.keepalives for s in sessions) - sent0
     etcd = _etcd_keepalives(stack) - etcd0
+    # Nothing but renewals runs now: this is what holding the locks costs the processes.
     return {"renewing_sessions": len(renewing), "seconds": round(seconds_, 2),
+            "idle_cpu_per_wall": cpu.per_wall(),
             "client_keepalives": sent, "client_keepalives_per_s": round(sent / seconds_, 2),
             "etcd_keepalives": int(etcd), "etcd_keepalives_per_s": round(etcd / seconds_, 2)}
 
