@@ -45,6 +45,7 @@ class LoadResult:
     ops: int
     errors: int
     latencies: list[float] = field(repr=False, default_factory=list)
+    all_ops: int = 0  # completed cycles including the warm-up (for per-cycle request counts)
 
     @property
     def ops_per_s(self) -> float:
@@ -64,6 +65,7 @@ async def closed_loop(open_cycle: OpenCycle, clients: int, warmup: float,
     cycles = await asyncio.gather(*(open_cycle(i) for i in range(clients)))
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
+    done = [0] * clients
     start = time.perf_counter()
     measure_from, end = start + warmup, start + warmup + seconds
 
@@ -81,6 +83,7 @@ async def closed_loop(open_cycle: OpenCycle, clients: int, warmup: float,
                 errors[i] += 1
                 await asyncio.sleep(0.01)
                 continue
+            done[i] += 1
             if t0 >= measure_from:
                 lat.append(time.perf_counter() - t0)
 
@@ -89,4 +92,4 @@ async def closed_loop(open_cycle: OpenCycle, clients: int, warmup: float,
     finally:
         await asyncio.gather(*(c.close() for c in cycles), return_exceptions=True)
     flat = [x for lat in latencies for x in lat]
-    return LoadResult(clients, seconds, len(flat), sum(errors), flat)
+    return LoadResult(clients, seconds, len(flat), sum(errors), flat, sum(done))

@@ -101,6 +101,16 @@ def _row(cells: list[Any]) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
+def _server_ms_per_pair(p: dict[str, Any]) -> str:
+    """Server CPU per pair: its CPU per wall second (warm-up and window run the same load)
+    over pairs per second."""
+    servers = {"redis": ("redis",)}.get(p["system"], ("coordinator", "etcd"))
+    per_wall = sum(p["cpu_per_wall"].get(k, 0.0) for k in servers)
+    if not p["ops_per_s"]:
+        return "-"
+    return f"{1e3 * per_wall / p['ops_per_s']:.2f}"
+
+
 def markdown(res: dict[str, Any]) -> str:
     m = res["machine"]
     lines = ["# threadlock benchmark results", "",
@@ -117,22 +127,34 @@ def markdown(res: dict[str, Any]) -> str:
                   "CPU columns: CPU seconds per wall second of each process during the point "
                   f"({m['cores']} cores = {m['cores']}.0 in all; \"other\": processes not "
                   "ours, the machine is shared).", "",
+                  "CPU ms/pair: CPU milliseconds the system's server (coordinator + etcd, "
+                  "etcd alone, or redis) spent per pair.", "",
                   _row(["system", "clients", "pairs/s", "p50 ms", "p99 ms", "errors",
-                        "CPU coord", "CPU etcd", "CPU loadgen", "CPU redis", "CPU other"]),
-                  _row(["---"] * 11)]
+                        "CPU coord", "CPU etcd", "CPU loadgen", "CPU redis", "CPU other",
+                        "server CPU ms/pair"]),
+                  _row(["---"] * 12)]
         for p in unc["points"]:
             c = p["cpu_per_wall"]
             lines.append(_row([p["system"], p["clients"], f"{p['ops_per_s']:.0f}",
                                f"{p['p50_ms']:.2f}", f"{p['p99_ms']:.2f}", p["errors"],
                                c.get("coordinator", "-"), c.get("etcd", "-"),
                                c.get("loadgen", "-"), c.get("redis", "-"),
-                               c.get("other", "-")]))
+                               c.get("other", "-"), _server_ms_per_pair(p)]))
         lines += ["", "Ratios (coordinator pairs/s over the baseline's, same run):", "",
                   _row(["clients", "system", "vs etcd-raw", "vs etcd-v3lock", "vs redis"]),
                   _row(["---"] * 5)]
         for r in unc["ratios"]:
             lines.append(_row([r["clients"], r["system"], r.get("vs_etcd-raw", "-"),
                                r.get("vs_etcd-v3lock", "-"), r.get("vs_redis", "-")]))
+        lines += ["", "etcd requests per pair (by method; from etcd's own counters, highest "
+                  "concurrency):", "", _row(["system", "etcd requests per lock+unlock"]),
+                  _row(["---", "---"])]
+        top = max(p["clients"] for p in unc["points"])
+        for p in unc["points"]:
+            per = p.get("etcd_requests_per_pair") or {}
+            if p["clients"] == top and per:
+                lines.append(_row([p["system"], ", ".join(f"{k} {v:g}" for k, v in per.items())
+                                   + f" (total {sum(per.values()):.2f})"]))
         if unc.get("redis_skipped"):
             lines += ["", f"Redis baseline skipped: {unc['redis_skipped']}."]
         lines.append("")
@@ -235,3 +257,17 @@ def write(res: dict[str, Any], out: Path) -> str:
     if res.get("uncontended"):
         chart(res, out / "throughput.png")
     return md
+
+
+def main() -> int:
+    """Re-render latest.md and throughput.png from a latest.json: python -m bench.report DIR"""
+    import sys
+
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "bench" / "results"
+    res = json.loads((out / "latest.json").read_text())
+    print(write(res, out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -6,6 +6,8 @@ about: coordinator / etcd-raw and coordinator / etcd-v3lock at each concurrency.
 The machine is shared and its load drifts, so systems are compared in rounds: at each
 concurrency, every round runs every system once (in a rotated order), and a point's pairs/s
 is the median of its rounds (min and max are kept too); latencies are pooled over the rounds.
+Also counted: the requests etcd received per pair, by method (its grpc_server_msg_received
+counters), which says what each system asks of etcd for one lock and unlock.
 A neighbour's burst then hits one round of each system rather than all of one system.
 """
 
@@ -32,23 +34,44 @@ async def run(stack: Stack, systems: list[str], clients: list[int], warmup: floa
     for n in clients:
         results: dict[str, list[LoadResult]] = {s: [] for s in systems}
         cpus: dict[str, list[CpuShare]] = {s: [] for s in systems}
+        requests: dict[str, dict[str, float]] = {s: {} for s in systems}
         for r in range(rounds):
             for system in systems[r % len(systems):] + systems[:r % len(systems)]:
                 target = Target(stack.address, stack.etcd.endpoint, stack.redis_port,
                                 f"u-{system}-{n}-{time.monotonic_ns()}")
                 meter = CpuMeter(stack.pids)
+                before = etcd_requests(stack)
                 meter.start()
                 hook = during if r == rounds - 1 else None  # profile one round only
                 results[system].append(await _point(system, target, n, warmup, seconds, hook))
                 cpus[system].append(meter.stop())
+                after = etcd_requests(stack)
+                for method, count in after.items():
+                    requests[system][method] = (requests[system].get(method, 0.0)
+                                                + count - before.get(method, 0.0))
         for system in systems:
             point = _merge(system, n, results[system], cpus[system])
+            cycles = sum(r.all_ops for r in results[system])
+            point["etcd_requests_per_pair"] = {
+                m: round(c / cycles, 2) for m, c in sorted(requests[system].items())
+                if cycles and c / cycles >= 0.01}
             points.append(point)
             print(f"  uncontended {system:20s} {n:3d} clients: {point['ops_per_s']:9.1f}/s "
                   f"(rounds {point['rounds_ops_per_s']}) p50 {point['p50_ms']:7.2f} ms "
                   f"p99 {point['p99_ms']:7.2f} ms errors {point['errors']} "
                   f"cpu {point['cpu_per_wall']}", flush=True)
     return {"rounds": rounds, "points": points, "ratios": ratios(points)}
+
+
+def etcd_requests(stack: Stack) -> dict[str, float]:
+    """Requests (and stream messages) etcd has received so far, by gRPC method."""
+    out: dict[str, float] = {}
+    for line in stack.etcd_metrics().splitlines():
+        if line.startswith("grpc_server_msg_received_total{"):
+            head, _, value = line.rpartition(" ")
+            method = head.partition('grpc_method="')[2].partition('"')[0]
+            out[method] = out.get(method, 0.0) + float(value)
+    return out
 
 
 def _merge(system: str, n: int, results: list[LoadResult],
