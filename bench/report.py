@@ -111,6 +111,24 @@ def _server_ms_per_pair(p: dict[str, Any]) -> str:
     return f"{1e3 * per_wall / p['ops_per_s']:.2f}"
 
 
+def summary(res: dict[str, Any]) -> list[str]:
+    """Pairs/s per system (rows) and concurrency (columns), p50 at the highest: the table the
+    top-level README quotes."""
+    unc = res.get("uncontended")
+    if not unc:
+        return []
+    ns = sorted({p["clients"] for p in unc["points"]})
+    by = {(p["system"], p["clients"]): p for p in unc["points"]}
+    lines = ["## Summary: uncontended lock+unlock pairs/s (median of rounds)", "",
+             _row(["system", *(f"{n} client{'s' if n > 1 else ''}" for n in ns),
+                   f"p50 / p99 ms at {ns[-1]}"]), _row(["---"] * (len(ns) + 2))]
+    for system in dict.fromkeys(p["system"] for p in unc["points"]):
+        top = by[(system, ns[-1])]
+        lines.append(_row([system, *(f"{by[(system, n)]['ops_per_s']:.0f}" for n in ns),
+                           f"{top['p50_ms']:.1f} / {top['p99_ms']:.1f}"]))
+    return [*lines, ""]
+
+
 def markdown(res: dict[str, Any]) -> str:
     m = res["machine"]
     lines = ["# threadlock benchmark results", "",
@@ -119,6 +137,7 @@ def markdown(res: dict[str, Any]) -> str:
              f"{'on' if m['etcd_fsync'] else 'off'}), one member on loopback. {m['date']}, "
              f"commit {m['commit']}. Mode: {res['mode']}; took {res['took_s']:.0f} s. Load "
              f"average at start {m['load_at_start']}.", ""]
+    lines += summary(res)
     unc = res.get("uncontended")
     if unc:
         lines += ["## Uncontended: lock+unlock cycles/s, distinct keys", "",
