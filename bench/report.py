@@ -246,7 +246,7 @@ def chart(res: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     points = res["uncontended"]["points"]
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    fig, ax = plt.subplots(figsize=(8.5, 4.5), dpi=110)
     for system in dict.fromkeys(p["system"] for p in points):
         xs = [p["clients"] for p in points if p["system"] == system]
         ys = [p["ops_per_s"] for p in points if p["system"] == system]
@@ -262,7 +262,7 @@ def chart(res: dict[str, Any], path: Path) -> None:
     ax.set_title(f"Uncontended throughput, same etcd {m['etcd']} "
                  f"(fsync {'on' if m['etcd_fsync'] else 'off'}), {m['cores']} cores")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # clear of the lines
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
