@@ -1,0 +1,53 @@
+"""bench/ must keep running: a tiny `bench/run.py --quick` end to end (real etcd, coordinator
+subprocess, Redis if it can start) into a temporary directory. Asserts that every phase
+produced its results and that correctness held (FIFO, crash handover); nothing about speed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.etcd
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quick_bench_runs_and_reports(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    cmd = [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--seconds", "0.4",
+           "--warmup", "0.2", "--clients", "1,2", "--workers", "4", "--scale", "3x20",
+           "--status-samples", "20", "--crash-repeats", "1", "--out", str(out)]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=100, check=False)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    for name in ("latest.json", "latest.md", "throughput.png"):
+        assert (out / name).stat().st_size > 0, name
+    res = json.loads((out / "latest.json").read_text())
+    assert "| target | measured | result |" in (out / "latest.md").read_text()
+
+    unc = res["uncontended"]
+    systems = {p["system"] for p in unc["points"]}
+    assert {"coordinator", "coordinator-session", "etcd-v3lock", "etcd-raw"} <= systems
+    assert "redis" in systems or unc["redis_skipped"]
+    for p in unc["points"]:
+        assert p["ops"] > 0 and p["errors"] == 0, p
+    for n in (1, 2):
+        for variant in ("coordinator", "coordinator-session"):
+            [row] = [r for r in unc["ratios"] if (r["clients"], r["system"]) == (n, variant)]
+            assert row["vs_etcd-raw"] > 0 and row["vs_etcd-v3lock"] > 0, row
+
+    for r in res["contended"]["results"]:
+        assert r["grants"] > 0 and r["errors"] == 0, r
+        assert r["overtakes"] == 0, r
+        assert r["fencing_violations"] in (0, None), r
+
+    scale = res["scale"]
+    assert scale["granted"] == scale["locks"] == 60
+    assert scale["status"]["missing"] == 0
+    assert scale["keepalive"]["all_sessions"]["etcd_keepalives"] > 0
+
+    crash = res["crash"]
+    assert 0 < crash["max_s"] <= crash["ttl"] + 2.0, crash  # generous: a loaded CI machine
