@@ -47,11 +47,13 @@ class Slow:
         self.discard_delay, self.renew_delay = discard_delay, renew_delay
         self.discards: list[bool] = []
         self.renewing = asyncio.Event()
+        self.discarding = asyncio.Event()  # a (slow) discard has begun
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
 
     async def discard(self, c: Contender, deadline: float) -> bool:
+        self.discarding.set()
         await asyncio.sleep(self.discard_delay)
         deleted = await self.inner.discard(c, deadline)
         self.discards.append(deleted)
@@ -144,6 +146,7 @@ async def test_cancelled_attempt_cleanup_spares_the_retry_grant(store: Store) ->
     m = LockManager(slow, Limits())  # type: ignore[arg-type]
     holder, spec, first = await _held_and_queued(m, "conv_2", "r2")
     first.cancel()  # its cleanup starts, slowly
+    await asyncio.wait_for(slow.discarding.wait(), 10)
     await m.release(holder.lease_token, 5)
     retry = await m.acquire(spec, 40)  # resumes the slot, nobody ahead: granted
     assert isinstance(retry, Grant)

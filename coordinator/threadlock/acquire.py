@@ -376,6 +376,10 @@ class Acquirer:
         # Retried too for a lock's own lease: its TTL may be an hour.
         await self.cleanups.run(lambda: self._leave(a), deadline, retry=True)
 
+    def revoke_soon(self, lease: int) -> None:
+        """Revoke `lease` in the background: nothing depends on it any more."""
+        self.cleanups.start(lambda: self.store.revoke(lease, fresh_deadline()), retry=False)
+
     async def revoke_later(self, lease: int, deadline: float) -> None:
         """Revoke `lease` as a cleanup step (it finishes even if the caller is cancelled)."""
         await self.cleanups.run(lambda: self.store.revoke(lease, fresh_deadline()), deadline,

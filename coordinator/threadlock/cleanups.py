@@ -1,11 +1,12 @@
 """Cleanup steps (leave a queue, revoke a lease) that must finish even when the call that
 needs them was cancelled or ran out of time, without making its answer late.
 
-Each step runs as a task of its own. The caller waits for it only until its own deadline;
-after that it finishes in the background. A step that fails is retried when `retry` is set:
-for contenders under a session no lease expiry would remove them for the session's whole life,
-and a lock's own lease may last an hour. `close()` lets steps in flight finish (bounded) and
-drops the rest: whatever they would have deleted lives on a lease, which ends on its own.
+Each step runs as a task of its own. The caller waits for it only until its own deadline (or
+not at all: `start`); after that it finishes in the background. A step that fails is retried
+when `retry` is set: for contenders under a session no lease expiry would remove them for the
+session's whole life, and a lock's own lease may last an hour. `close()` lets steps in flight
+finish (bounded) and drops the rest: whatever they would have deleted lives on a lease, which
+ends on its own.
 """
 
 from __future__ import annotations
@@ -33,13 +34,21 @@ class Cleanups:
 
     async def run(self, step: Callable[[], Awaitable[object]], deadline: float, *,
                   retry: bool) -> None:
-        if self._closed:
+        task = self.start(step, retry=retry)
+        if task is None:
             return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), max(deadline - time.monotonic(), 0))
+
+    def start(self, step: Callable[[], Awaitable[object]], *,
+              retry: bool) -> asyncio.Task[None] | None:
+        """Start `step` in the background, for a caller that need not wait for it."""
+        if self._closed:
+            return None
         task = asyncio.create_task(self._attempts(step, retry))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(task), max(deadline - time.monotonic(), 0))
+        return task
 
     async def _attempts(self, step: Callable[[], Awaitable[object]], retry: bool) -> None:
         delay, give_up = 0.5, time.monotonic() + (RETRY_FOR if retry else 0)

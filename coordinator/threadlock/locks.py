@@ -84,8 +84,8 @@ class LockManager:
                                         "fencing_token": ref.revision})
             if was is not None and was.entry.acquired_at_us:
                 self.recorder.released(time.time() - was.entry.acquired_at_us / 1e6)
-            if was is not None and was.lease != was.entry.session:  # the lock's own lease
-                await self._acquirer.revoke_later(ref.lease, deadline)
+            if was is not None and was.lease != was.entry.session:  # the lock's own lease:
+                self._acquirer.revoke_soon(ref.lease)  # keyless now, so not worth a wait
             return True
         if removed is Removed.ALREADY:
             return False

@@ -95,16 +95,24 @@ class _CallTracker(grpc.aio.ServerInterceptor):
     def __init__(self, recorder: Recorder) -> None:
         self.tasks: set[asyncio.Task[Any]] = set()
         self.recorder = recorder
+        self._wrapped: dict[str, _Handler] = {}  # one tracked handler per method, built once
 
     async def intercept_service(
             self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[_Handler | None]],
             handler_call_details: grpc.HandlerCallDetails) -> _Handler | None:
+        path = handler_call_details.method
+        wrapped = self._wrapped.get(path)
+        if wrapped is not None:
+            return wrapped
         handler = await continuation(handler_call_details)
         if (handler is None or handler.unary_unary is None
-                or not handler_call_details.method.startswith(f"/{LOCK_SERVICE}/")):
+                or not path.startswith(f"/{LOCK_SERVICE}/")):
             return handler
+        self._wrapped[path] = wrapped = self._track(handler, path.rpartition("/")[2])
+        return wrapped
+
+    def _track(self, handler: _Handler, method: str) -> _Handler:
         inner: Any = handler.unary_unary
-        method = handler_call_details.method.rpartition("/")[2]
 
         async def tracked(request: Any, context: Any) -> Any:
             task = asyncio.current_task()
@@ -122,9 +130,10 @@ class _CallTracker(grpc.aio.ServerInterceptor):
                 if task is not None:
                     self.tasks.discard(task)
 
-        return grpc.unary_unary_rpc_method_handler(
+        wrapped: _Handler = grpc.unary_unary_rpc_method_handler(
             tracked, request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer)
+        return wrapped
 
 
 class Server:
