@@ -38,6 +38,7 @@ from threadlock.model import (
     check_text,
     check_ttl,
 )
+from threadlock.session_clock import SessionClock
 from threadlock.store import Contender, LeaseGone, Removed, Store
 
 log = logging.getLogger("threadlock.locks")
@@ -54,7 +55,8 @@ class LockManager:
         self._tombstone: tuple[int, float] | None = None  # (lease, granted at)
         self._tombstone_lock = asyncio.Lock()
         self._cleanups = Cleanups()
-        self._acquirer = Acquirer(store, self._cleanups, self.recorder)
+        self._sessions = SessionClock()
+        self._acquirer = Acquirer(store, self._cleanups, self.recorder, self._sessions)
 
     async def close(self, timeout: float = CLEANUP_TIMEOUT) -> None:
         """Every lock lives in the store; only cleanups in flight need a moment (at most
@@ -157,7 +159,7 @@ class LockManager:
         check_text("owner", owner, self.limits.max_owner_bytes)
         seconds = check_ttl("ttl", ttl, self.limits)
         deadline = time.monotonic() + timeout
-        granted_at = time.time()
+        granted_at, asked = time.time(), time.monotonic()
         lease = await self.store.grant(seconds, deadline)
         nonce = tokens.new_nonce()
         record = state_pb2.SessionRecord(owner=owner, ttl_seconds=seconds, opened_at_us=now_us())
@@ -167,16 +169,21 @@ class LockManager:
             await self._acquirer.revoke_later(lease, deadline)
             raise
         session_id = tokens.encode_session(tokens.SessionRef(lease, nonce))
+        self._sessions.note(lease, asked + seconds, seconds)
         return SessionGrant(session_id, granted_at + seconds, seconds)
 
     async def keepalive_session(self, session_id: str, timeout: float) -> tuple[float, int]:
         ref = tokens.decode_session(session_id)
         deadline = time.monotonic() + timeout
-        now = time.time()
+        now, asked = time.time(), time.monotonic()
         ttl = 0
         if await self.store.session_exists(ref.lease, ref.nonce, deadline):  # then renew
+            asked = time.monotonic()  # the renewal counts from when it was sent, at the latest
             ttl = await self.store.renew(ref.lease, deadline)
-        if ttl <= 0:
+        if ttl > 0:
+            self._sessions.note(ref.lease, asked + ttl, ttl)
+        else:
+            self._sessions.forget(ref.lease)
             self.recorder.lease_expired()
             log.info("keepalive refused: session gone", extra={"session_lease": ref.lease})
             raise NotFound("session_id: the session has ended (expired or closed); "
@@ -186,6 +193,7 @@ class LockManager:
     async def close_session(self, session_id: str, timeout: float) -> bool:
         ref = tokens.decode_session(session_id)
         deadline = time.monotonic() + timeout
+        self._sessions.forget(ref.lease)
         if not await self.store.session_exists(ref.lease, ref.nonce, deadline):
             return False
         await self.store.revoke(ref.lease, deadline)  # deletes every lock of the session
