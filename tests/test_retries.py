@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -396,3 +397,27 @@ async def test_a_retry_whose_slot_vanishes_under_it_queues_anew(store: Store) ->
 
 async def _slot_gone(m: LockManager, key: str) -> bool:
     return not await _queued(m, key)
+
+
+@pytest.mark.etcd
+async def test_a_failing_watch_check_wakes_the_waiter(etcd: EtcdServer, key_prefix: str) -> None:
+    """The check that a watch's key still exists fails with an unexpected error: the waiter
+    must be woken to re-read (else a deletion before the watch began is lost until `wait`)."""
+    store = await EtcdStore.connect([etcd.endpoint], key_prefix, None, 5.0)
+    real_call = store.client.call
+
+    async def failing_check(pick: Any, request: Any, deadline: float, what: str) -> Any:
+        if what == "watch check":
+            raise LockError("injected: INTERNAL from etcd")
+        return await real_call(pick, request, deadline, what)
+
+    store.client.call = failing_check  # type: ignore[method-assign]
+    try:
+        deadline = asyncio.get_running_loop().time() + 60
+        lease = await store.grant(30, deadline)
+        r = await store.enqueue("conv_c", "u1", state_pb2.Entry(owner="u1", attempt="u1"),
+                                lease, True, deadline)
+        assert r.contender is not None
+        await asyncio.wait_for(store.wait_gone([r.contender], time.monotonic() + 60), 10)
+    finally:
+        await store.close()

@@ -28,7 +28,6 @@ from typing import Any
 import grpc
 import grpc.aio
 
-from threadlock.errors import Unavailable
 from threadlock.etcd.client import LEADER_REQUIRED, EtcdClient
 from threadlock.internal.etcd import kv_pb2, rpc_pb2
 
@@ -86,9 +85,10 @@ class WatchHub:
                     backoff = 0.05
                     self._dispatch(resp)
             except grpc.aio.AioRpcError as exc:
-                log.warning("etcd watch stream broke (%s); resuming", exc.code().name)
-                self._client.on_error("watch", exc.code())
-                self._client.failover()
+                if self._watches:  # an idle stream's end (etcd restarted) harms nobody
+                    log.warning("etcd watch stream broke (%s); resuming", exc.code().name)
+                    self._client.on_error("watch", exc.code())
+                    self._client.failover()
             finally:
                 sender.cancel()
                 call.cancel()
@@ -126,8 +126,9 @@ class WatchHub:
             resp = await self._client.call(
                 lambda s: s.kv.Range, rpc_pb2.RangeRequest(key=w.key, keys_only=True),
                 time.monotonic() + self._client.op_timeout, "watch check")
-        except Unavailable:
-            _wake(w)  # unknown: let the waiter re-read
+        except Exception as exc:  # whatever it was, the answer is unknown: let the waiter re-read
+            log.info("watch check failed (%s); waking the waiter to re-read", exc)
+            _wake(w)
             return
         if not resp.kvs or resp.kvs[0].create_revision != w.revision:
             _wake(w)
