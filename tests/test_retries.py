@@ -5,6 +5,7 @@ never a grant another attempt of the same request_id made meanwhile."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import time
 from collections.abc import AsyncIterator
@@ -15,7 +16,7 @@ import pytest_asyncio
 from etcd_server import EtcdServer
 from harness import eventually
 
-from threadlock.errors import LockError, Unavailable
+from threadlock.errors import Aborted, LockError, Unavailable
 from threadlock.etcd.store import EtcdStore
 from threadlock.internal import state_pb2
 from threadlock.locks import LockManager
@@ -421,3 +422,22 @@ async def test_a_failing_watch_check_wakes_the_waiter(etcd: EtcdServer, key_pref
         await asyncio.wait_for(store.wait_gone([r.contender], time.monotonic() + 60), 10)
     finally:
         await store.close()
+
+
+async def test_an_attempt_taken_over_by_a_retry_answers_aborted(store: Store) -> None:
+    """lock.proto: "A retry takes the request over: an older attempt of it still in flight
+    answers ABORTED" - also when the older one's wait runs out while someone still holds."""
+    m = LockManager(store, Limits())
+    holder = await m.acquire(AcquireSpec("conv_t", "h", ttl=30, wait=0), 5)
+    assert isinstance(holder, Grant)
+    spec = AcquireSpec("conv_t", "w1", ttl=30, wait=1.5, request_id="rt")
+    older = asyncio.create_task(m.acquire(spec, 10))
+    await eventually(functools.partial(_queued, m, "conv_t"))
+    newer = asyncio.create_task(m.acquire(dataclasses.replace(spec, wait=30), 40))
+    with pytest.raises(Aborted):
+        await asyncio.wait_for(older, 20)
+    assert not newer.done()
+    await m.release(holder.lease_token, 5)
+    granted = await asyncio.wait_for(newer, 20)
+    assert isinstance(granted, Grant)
+    assert await _holder_revision(store, "conv_t") == granted.fencing_token

@@ -274,6 +274,9 @@ class Acquirer:
                 if not got.alive:
                     raise Aborted(f"the queued lease for {c.key!r} expired while waiting; "
                                   "acquire again with a new request_id")
+                if got.taken:
+                    raise Aborted(f"a retry of this request_id took over its place in the "
+                                  f"queue for {c.key!r}")
                 if got.predecessor is None:
                     raise Aborted(f"the queued lease for {c.key!r} expired or was taken over "
                                   "as it was granted; acquire again")
@@ -301,6 +304,10 @@ class Acquirer:
         return await self._deliver(a, c, None, deadline, lease_left)
 
     async def _give_up(self, a: _Attempt, c: Contender, start: float, deadline: float) -> Busy:
+        found = await self.store.get(c.key, c.uid, deadline)
+        if found is not None and found.entry.attempt != a.id:  # not ours to report on
+            raise Aborted(f"a retry of this request_id took over its place in the queue for "
+                          f"{c.key!r}")
         await self._give_back(a, deadline)
         try:
             holder, count = await self.store.head(c.key, deadline)

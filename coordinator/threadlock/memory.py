@@ -133,7 +133,8 @@ class MemoryStore:
                 break
             predecessor = other
         alive = current is not None and current.revision == c.revision
-        return Ahead(alive, None if predecessor is None else _copy(predecessor))
+        taken = alive and current is not None and current.mod_revision != c.mod_revision
+        return Ahead(alive, None if predecessor is None else _copy(predecessor), taken)
 
     async def wait_gone(self, contenders: list[Contender], deadline: float) -> None:
         # Only deletions wake a waiter, and everything runs on one loop, so "absent now"

@@ -70,6 +70,7 @@ class Removed(enum.Enum):
 class Ahead:
     alive: bool  # the contender still exists
     predecessor: Contender | None  # the contender just before it, None if it holds the lock
+    taken: bool = False  # it exists but was written since it was read: a retry took it over
 
 
 class Store(Protocol):

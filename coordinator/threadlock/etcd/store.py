@@ -213,7 +213,7 @@ class EtcdStore:
         mine, before = (r.response_range.kvs for r in resp.responses)
         alive = bool(mine) and mine[0].create_revision == c.revision
         pred = self._contender(before[0]) if before else None
-        return Ahead(alive, pred)
+        return Ahead(alive, pred, alive and mine[0].mod_revision != c.mod_revision)
 
     async def wait_gone(self, contenders: list[Contender], deadline: float) -> None:
         await self.hub.wait_deleted(
