@@ -59,6 +59,13 @@ async def test_session_grants_need_no_ttl_read(store: Store) -> None:
         assert g.expires_at > time.time() + 25
         await m.release(g.lease_token, 5)
     assert counting.ttl_reads == 0
+    held = await m.acquire(AcquireSpec("conv_s", "w", ttl=0, wait=0,
+                                       session_id=session.session_id), 5)
+    assert isinstance(held, Grant)
+    (state,), _ = await m.status("conv_s", None, 0, "", 5)  # its expiry: known here too
+    assert state.holder is not None and state.holder.fencing_token == held.fencing_token
+    assert time.time() + 25 < state.holder.expires_at <= session.expires_at + 0.01
+    assert counting.ttl_reads == 0
     await m.close()
 
 
