@@ -16,6 +16,10 @@ import pytest_asyncio
 from etcd_server import EtcdServer
 from harness import Coordinator, etcd_config, memory_config, serve_process
 
+from threadlock.etcd.store import EtcdStore
+from threadlock.memory import MemoryStore
+from threadlock.store import Store
+
 # --- etcd -------------------------------------------------------------------------------------
 
 
@@ -42,6 +46,22 @@ def fresh_etcd(tmp_path: Path) -> Iterator[EtcdServer]:
 def key_prefix() -> str:
     """A key prefix unique to this test, e.g. "/tl-test/1a2b3c4d/"."""
     return f"/tl-test/{uuid.uuid4().hex[:8]}/"
+
+
+# --- stores ---------------------------------------------------------------------------------
+
+
+@pytest_asyncio.fixture(params=["memory", "etcd"])
+async def store(request: pytest.FixtureRequest, key_prefix: str) -> AsyncIterator[Store]:
+    """A `Store` for LockManager-level tests: the embedded one, and one on a real etcd."""
+    s: Store
+    if request.param == "memory":
+        s = MemoryStore()
+    else:
+        etcd: EtcdServer = request.getfixturevalue("etcd")
+        s = await EtcdStore.connect([etcd.endpoint], key_prefix, None, 5.0)
+    yield s
+    await s.close()
 
 
 # --- coordinators ---------------------------------------------------------------------------

@@ -8,11 +8,9 @@ import asyncio
 import dataclasses
 import functools
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from etcd_server import EtcdServer
 from harness import eventually
 
@@ -25,18 +23,6 @@ from threadlock.model import AcquireSpec, Busy, Grant, Limits
 from threadlock.store import Ahead, Contender, Enqueued, Outcome, Store
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest_asyncio.fixture(params=["memory", "etcd"])
-async def store(request: pytest.FixtureRequest, key_prefix: str) -> AsyncIterator[Store]:
-    s: Store
-    if request.param == "memory":
-        s = MemoryStore()
-    else:
-        etcd: EtcdServer = request.getfixturevalue("etcd")
-        s = await EtcdStore.connect([etcd.endpoint], key_prefix, None, 5.0)
-    yield s
-    await s.close()
 
 
 class Slow:

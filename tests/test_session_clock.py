@@ -5,31 +5,12 @@ than the truth, and a session renewed elsewhere is asked about once its known ti
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-
-import pytest
-import pytest_asyncio
-from etcd_server import EtcdServer
 
 from threadlock import tokens
-from threadlock.etcd.store import EtcdStore
 from threadlock.locks import LockManager
-from threadlock.memory import MemoryStore
 from threadlock.model import AcquireSpec, Grant, Limits
 from threadlock.session_clock import SessionClock
 from threadlock.store import Store
-
-
-@pytest_asyncio.fixture(params=["memory", "etcd"])
-async def store(request: pytest.FixtureRequest, key_prefix: str) -> AsyncIterator[Store]:
-    s: Store
-    if request.param == "memory":
-        s = MemoryStore()
-    else:
-        etcd: EtcdServer = request.getfixturevalue("etcd")
-        s = await EtcdStore.connect([etcd.endpoint], key_prefix, None, 5.0)
-    yield s
-    await s.close()
 
 
 class Counting:
