@@ -2,8 +2,7 @@
 # Run the benchmark suite (bench/, see bench/README.md): ./scripts/bench.sh [bench/run.py args]
 # e.g. ./scripts/bench.sh --quick, or ./scripts/bench.sh --only contended,crash
 # Installs what is missing (scripts/setup.sh --python-only; redis-server with apt-get when root
-# and absent),
-# then runs bench/run.py, which writes bench/results/ and prints the Markdown table.
+# and absent), then runs bench/run.py, which writes bench/results/ and prints the Markdown table.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
