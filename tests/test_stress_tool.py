@@ -4,11 +4,15 @@ fault-injection mode, as the issue's "done when" asks."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +20,10 @@ import openai
 import pytest
 
 from threadlock.fake_openai import FakeOpenAI
-from threadlock.stress import report
-from threadlock.stress.report import Interval, Kill
+from threadlock.local_etcd import EtcdServer
+from threadlock.stress import report, worker
+from threadlock.stress.report import Ask, Interval, Kill
+from threadlock_client.errors import ConversationLocked
 
 
 def iv(worker: int, start: float, end: float | None, token: int | None = None,
@@ -65,19 +71,157 @@ def test_percentiles_and_fairness() -> None:
 
 
 def test_a_killed_holder_ends_at_its_kill_and_its_handover_is_measured() -> None:
-    ivs = [iv(0, 1.0, None, token=1), iv(1, 4.5, 5.0, token=2)]
+    # Worker 1 asked at 1.5, while 0 held the lock: it waited for the handover.
+    ivs = [iv(0, 1.0, None, token=1), iv(1, 4.5, 5.0, token=2, requested=1.5)]
     kills = [Kill(0, 2.0, "conv_1")]
     closed = report.closed(ivs, kills)
     assert [(c.worker, c.end) for c in closed] == [(0, 2.0), (1, 5.0)]
-    [hand] = report.handovers(closed, kills)
-    assert hand["seconds"] == pytest.approx(2.5)
-    facts = report.RunFacts(mode="guarded", api="responses", workers=2, planned=None,
-                            elapsed=5.0, ttl=2.0, handover_slack=0.4, fake=True,
-                            conflicts_fake=0, max_concurrent={"conv_1": 1}, conflicts_seen=0)
-    result = report.analyse(facts, ivs, kills, {0: 0, 1: 1}, {})
+    [hand] = report.handovers(closed, kills, [], ttl=2.0, limit=2.4, end=5.0)
+    assert hand["seconds"] == pytest.approx(2.5) and hand["status"] == "slow"
+    result = report.analyse(facts(elapsed=5.0, ttl=2.0, handover_slack=0.4), ivs, kills,
+                            {0: 0, 1: 1}, {})
     # 2.5 s > TTL 2 + slack 0.4: a slow handover fails a guarded run.
     assert result["verdict"] == "fail" and "handover" in result["reasons"][0]
     assert result["overlaps"] == 0 and result["kills"]["holders"] == 1
+
+
+def facts(**kw: Any) -> report.RunFacts:
+    """RunFacts of a guarded run of 2 workers on conv_1 that met no conflict, with `kw`."""
+    base: dict[str, Any] = {"mode": "guarded", "api": "responses", "workers": 2,
+                            "planned": None, "elapsed": 10.0, "ttl": 2.0, "handover_slack": 1.0,
+                            "fake": True, "conflicts_fake": 0, "max_concurrent": {"conv_1": 1},
+                            "conflicts_seen": 0, "kills_asked": True}
+    return report.RunFacts(**{**base, **kw})
+
+
+def test_a_lock_that_never_comes_back_to_a_waiter_fails_the_run() -> None:
+    # Worker 0 is killed holding conv_1 at t=1; worker 1 asked at 0.5 and never got it.
+    ivs = [iv(0, 0.0, None, token=1)]
+    kills = [Kill(0, 1.0, "conv_1")]
+    waiter = [Ask(1, "conv_1", 0.5, None)]
+    [hand] = report.handovers(ivs, kills, waiter, ttl=2.0, limit=3.0, end=10.0)
+    assert hand == {"worker": 0, "key": "conv_1", "seconds": None, "status": "lost",
+                    "in_flight": None}
+    r = report.analyse(facts(), ivs, kills, {0: 1, 1: 0}, {}, waiter)
+    assert r["verdict"] == "fail" and "never came back" in " ".join(r["reasons"]), r
+    # The run ended before kill + limit: too soon to tell, no failure.
+    [hand] = report.handovers(ivs, kills, waiter, ttl=2.0, limit=3.0, end=3.5)
+    assert hand["status"] == "unknown"
+    # Nobody asked: nothing to hand over to.
+    [hand] = report.handovers(ivs, kills, [], ttl=2.0, limit=3.0, end=10.0)
+    assert hand["status"] == "no waiter"
+    assert report.analyse(facts(), ivs, kills, {0: 1, 1: 0}, {})["verdict"] == "pass"
+
+
+def test_a_handover_to_a_worker_that_asked_after_the_ttl_is_not_judged() -> None:
+    # Killed at 1 (lease gone by 3); a replacement asked only at 4 (its start-up) and got the
+    # lock at 4.1: 3.1 s after the kill, but nobody waited, so it says nothing of the lock.
+    ivs = [iv(0, 0.0, None, token=1), iv(2, 4.1, 4.5, token=2, requested=4.0)]
+    kills = [Kill(0, 1.0, "conv_1")]
+    [hand] = report.handovers(report.closed(ivs, kills), kills, [], ttl=2.0, limit=2.5,
+                              end=10.0)
+    assert hand["seconds"] == pytest.approx(3.1) and hand["status"] == "no waiter"
+    # The same grant to a worker that asked at 2.5 (before kill + TTL) is a slow handover.
+    ivs[1] = iv(2, 4.1, 4.5, token=2, requested=2.5)
+    [hand] = report.handovers(report.closed(ivs, kills), kills, [], ttl=2.0, limit=2.5,
+                              end=10.0)
+    assert hand["status"] == "slow"
+
+
+def test_a_hold_of_a_worker_that_died_on_its_own_ends_at_its_exit_and_can_overlap() -> None:
+    # Worker 0 froze holding conv_1 from 1.0 and was seen to exit at 6.0 (no kill by the
+    # driver); worker 1 was granted conv_1 at 4.0: both inside at once.
+    ivs = [iv(0, 1.0, None, token=1), iv(1, 4.0, 5.0, token=2)]
+    [c0, c1] = report.closed(ivs, [], {0: 6.0})
+    assert (c0.worker, c0.end) == (0, 6.0) and c1.end == 5.0
+    assert len(report.overlaps([c0, c1])) == 1
+    # Without a recorded end it would be dropped, and the overlap lost.
+    assert [c.worker for c in report.closed(ivs, [])] == [1]
+    r = report.analyse(facts(), ivs, [], {0: 0, 1: 1}, {"worker_exit_-9": 1}, [], {0: 6.0})
+    assert r["verdict"] == "fail" and r["overlaps"] == 1, r
+
+
+@pytest.mark.parametrize(("errors", "allow_busy", "verdict"), [
+    ({"LeaseLost": 1}, False, "fail"),
+    ({"ConversationLocked": 2}, False, "fail"),
+    ({"worker_exit_-9": 1}, False, "fail"),
+    ({"worker_output": 1}, False, "fail"),
+    ({"ThreadBusy": 17}, False, "fail"),
+    ({"ThreadBusy": 17}, True, "pass"),
+    ({"ThreadBusy": 1, "LeaseLost": 1}, True, "fail"),
+])
+def test_errors_fail_a_guarded_run(errors: dict[str, int], allow_busy: bool,
+                                   verdict: str) -> None:
+    ivs = [iv(0, 0.0, 1.0, token=1), iv(1, 1.0, 2.0, token=2)]
+    r = report.analyse(facts(allow_busy=allow_busy), ivs, [], {0: 1, 1: 1}, errors)
+    assert r["verdict"] == verdict, r
+    if verdict == "fail":
+        assert "errors" in r["reasons"][0], r
+
+
+def test_a_stalled_run_fails_and_says_which_iterations_were_lost() -> None:
+    ivs = [iv(0, 0.0, 1.0, token=1)]
+    r = report.analyse(facts(planned=6, stalled=64.0, not_done={0: 0, 1: 3}), ivs, [],
+                       {0: 3, 1: 0}, {})
+    assert r["verdict"] == "fail" and r["stalled_s"] == 64.0, r
+    [reason] = r["reasons"]
+    assert "stalled" in reason and "slot 1: 3" in reason and "slot 0" not in reason, r
+
+
+def test_waits_that_ran_out_count_in_the_percentiles() -> None:
+    ivs = [iv(0, 0.1, 1.0, token=1, requested=0.0)]
+    gave_up = [Ask(1, "conv_1", 0.0, 0.5, gave_up=True)]
+    r = report.analyse(facts(allow_busy=True), ivs, [], {0: 1, 1: 0}, {"ThreadBusy": 1},
+                       gave_up)
+    assert r["wait_ms"]["max"] == pytest.approx(500.0) and r["wait_ms"]["gave_up"] == 1, r
+
+
+def test_the_table_names_calls_for_unguarded_runs_and_shows_kills_only_when_asked() -> None:
+    ivs = [iv(0, 0.0, 1.0), iv(1, 0.5, 1.5)]
+    demo = report.table(report.analyse(facts(mode="unguarded", kills_asked=False), ivs, [],
+                                       {0: 1, 1: 1}, {}))
+    assert "calls/s" in demo and "acquisitions" not in demo and " held " not in demo, demo
+    assert "called [" in demo and "kills" not in demo, demo
+    guarded = report.table(report.analyse(facts(), [iv(0, 0.0, 1.0, token=1)], [],
+                                          {0: 1, 1: 0}, {}))
+    assert "acquisitions/s" in guarded and "kills" in guarded, guarded
+
+
+def test_the_worker_counts_busy_answers_even_those_the_guard_retries() -> None:
+    """Against a real OpenAI there is no fake to count conflicts: the worker's HTTP hook sees
+    every busy 400, and the guard's ConversationLocked is a conflict too."""
+    with FakeOpenAI.start_in_thread(response_seconds=30) as fake:
+        for face in ("sync", "async"):
+            busy = worker.BusyCounter()
+            if face == "sync":
+                client: Any = openai.OpenAI(
+                    base_url=fake.base_url, api_key="t", max_retries=0,
+                    http_client=openai.DefaultHttpxClient(event_hooks={"response": [busy.hook]}))
+            else:
+                client = openai.AsyncOpenAI(
+                    base_url=fake.base_url, api_key="t", max_retries=0,
+                    http_client=openai.DefaultAsyncHttpxClient(
+                        event_hooks={"response": [busy.async_hook]}))
+
+            conv = openai.OpenAI(base_url=fake.base_url, api_key="t").conversations.create().id
+            refused = asyncio.run(_in_flight_then_another(client, conv))
+            assert busy.take() == 1 and busy.take() == 0, face
+            assert worker._kind(refused) == ("conversation_locked", True)
+    assert worker._kind(ConversationLocked("conv_1", "busy")) == ("ConversationLocked", True)
+    assert worker._kind(ValueError("x")) == ("ValueError", False)
+
+
+async def _in_flight_then_another(client: Any, conv: str) -> BaseException:
+    """A background response on `conv`, then another one: OpenAI's busy answer. One event
+    loop for both calls, as the async client's connections belong to it."""
+    async def create(**kw: Any) -> Any:
+        result = client.responses.create(conversation=conv, model="m", **kw)
+        return await result if inspect.isawaitable(result) else result
+
+    await create(input="a", background=True)
+    with pytest.raises(openai.BadRequestError) as caught:
+        await create(input="b")
+    return caught.value
 
 
 def test_analysis_fails_a_guarded_run_with_conflicts_and_demos_an_unguarded_one() -> None:
@@ -141,29 +285,108 @@ def test_unguarded_workers_collide_as_in_the_seed() -> None:
 
 @pytest.mark.etcd
 @pytest.mark.timeout(180)
-def test_killed_holders_hand_over_within_the_ttl_without_a_conflict() -> None:
-    code, r = stress_json("--workers", "3", "--duration", "6", "--ttl", "2",
-                          "--kill-every", "2.5", "--backend", "etcd", "--seed", "7")
+def test_killed_holders_hand_over_within_ttl_and_slack_and_an_iterations_run_ends() -> None:
+    # Iterations mode with kills: every slot must get through its count (replacements are
+    # never killed before they finish an iteration), so the run ends on its own.
+    code, r = stress_json("--workers", "3", "--iterations", "4", "--call-seconds", "0.5",
+                          "--ttl", "2", "--kill-every", "4", "--backend", "etcd",
+                          "--seed", "7")
     assert code == 0, r
+    assert r["iterations"]["done"] == 12 and r["iterations"]["failed"] == 0, r
     kills = r["kills"]
     assert kills["total"] >= 1 and kills["holders"] >= 1, r
-    handovers = [h["seconds"] for h in kills["handovers_s"]]
-    assert all(s is not None and s <= 2 + 1.5 for s in handovers), r
+    # Kills come at a moment inside a holder's call: its response is still in flight.
+    assert kills["in_flight"] >= 1, r
+    for h in kills["handovers_s"]:
+        assert h["status"] in ("ok", "no waiter"), r
+        assert h["status"] != "ok" or h["seconds"] <= 2 + 1.5, r
     assert r["conflicts"] == 0 and r["overlaps"] == 0 and r["token_violations"] == 0, r
-    assert r["iterations"]["done"] > 0, r
+
+
+@pytest.mark.timeout(180)
+def test_a_holder_frozen_past_its_ttl_is_caught_overlapping_the_next(tmp_path: Path) -> None:
+    """The overlap check must be able to fire: a holder is frozen (SIGSTOP) inside its call
+    until its lease lapses and the other worker is granted the key, then SIGKILLed. Its hold
+    ends when the driver sees it exit, after the other's grant: an overlap, and a failure."""
+    events = tmp_path / "events.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "threadlock", "stress", "--workers", "2", "--iterations", "2",
+         "--ttl", "2", "--call-seconds", "1", "--events", str(events), "--json", "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = _event(events, proc, lambda e: e["ev"] == "acquired")
+        frozen = first["worker"]
+        pid = _event(events, proc, lambda e: e["ev"] == "ready" and e["worker"] == frozen)
+        os.kill(pid["pid"], signal.SIGSTOP)
+        _event(events, proc, lambda e: e["ev"] == "acquired" and e["worker"] != frozen)
+        os.kill(pid["pid"], signal.SIGKILL)
+        out, err = proc.communicate(timeout=150)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    r = json.loads(out)
+    assert proc.returncode == 1, err
+    assert r["overlaps"] >= 1 and r["errors"].get("worker_exit_-9") == 1, r
+    assert r["overlap_examples"][0]["first"]["worker"] == frozen, r
+
+
+@pytest.mark.etcd
+def test_a_throwaway_etcd_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
+    code = ("import sys, time\n"
+            "from pathlib import Path\n"
+            "from threadlock.local_etcd import EtcdServer\n"
+            "e = EtcdServer(Path(sys.argv[1]), die_with_parent=True)\n"
+            "e.start()\n"
+            "print(e.pid, flush=True)\n"
+            "time.sleep(600)\n")
+    parent = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(parent.stdout.readline())  # type: ignore[union-attr]
+    finally:
+        parent.kill()  # SIGKILL: no atexit, no cleanup of its own
+        parent.wait()
+    deadline = time.monotonic() + 30
+    while _alive(pid):
+        assert time.monotonic() < deadline, f"etcd {pid} outlived its parent"
+        time.sleep(0.05)
+    assert EtcdServer(tmp_path / "other").die_with_parent is False  # the default is unchanged
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for init to reap it is dead)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 @pytest.mark.parametrize(("args", "option"), [
     (["--workers", "0"], "--workers"),
     (["--iterations", "3", "--duration", "5"], "--duration"),
     (["--ttl", "1"], "--ttl"),
-    (["--kill-every", "2", "--ttl", "2", "--call-seconds", "1.5"], "--call-seconds"),
+    (["--kill-every", "4", "--ttl", "2", "--call-seconds", "1.5"], "--call-seconds"),
+    (["--kill-every", "3", "--ttl", "2"], "--kill-every"),  # replacements could never finish
     (["--address", "nohost", "--workers", "2"], "--address"),
+    (["--workers", "1.5"], "integer"),
+    (["--workers", "257"], "--workers"),
+    (["--workers", "2", "--threads", "3"], "--threads"),
+    (["--seed", "1"], "--seed"),
+    (["--handover-slack", "1"], "--handover-slack"),
+    (["--events", "/nonexistent-dir/events.jsonl"], "--events"),
 ])
 def test_a_bad_option_exits_2_naming_it(args: list[str], option: str) -> None:
     proc = stress(*args)
     assert proc.returncode == 2, proc.stderr
     assert option in proc.stderr, proc.stderr
+
+
+def test_an_unreachable_openai_is_a_clean_error() -> None:
+    proc = stress("--workers", "2", "--openai-base-url", "http://127.0.0.1:9/v1")
+    assert proc.returncode == 1, proc.stderr
+    assert "could not create" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
 
 
 def test_the_coordinator_does_not_need_the_stress_dependencies(tmp_path: Path) -> None:
@@ -212,15 +435,21 @@ def test_a_writer_that_bypasses_the_lock_fails_a_guarded_run(tmp_path: Path) -> 
     assert "OpenAI conflicts" in r["reasons"][0], r
 
 
-def _first_key(events: Path, proc: subprocess.Popen[str], bound: float = 90.0) -> str:
+def _first_key(events: Path, proc: subprocess.Popen[str]) -> str:
     """The conversation of the first grant in the --events file (waits for it, bounded)."""
+    return str(_event(events, proc, lambda e: e["ev"] == "acquired")["key"])
+
+
+def _event(events: Path, proc: subprocess.Popen[str], match: Callable[[dict[str, Any]], bool],
+           bound: float = 90.0) -> dict[str, Any]:
+    """The first event in the --events file that `match`es (waits for it, bounded)."""
     deadline = time.monotonic() + bound
     while time.monotonic() < deadline:
-        assert proc.poll() is None, "the stress run ended before a lock was granted"
+        assert proc.poll() is None, "the stress run ended before the awaited event"
         if events.exists():
             for line in events.read_text().splitlines():
                 ev = json.loads(line) if line.endswith("}") else {}
-                if ev.get("ev") == "acquired":
-                    return str(ev["key"])
+                if ev and match(ev):
+                    return ev
         time.sleep(0.05)
-    raise AssertionError(f"no grant within {bound:g}s")
+    raise AssertionError(f"no such event within {bound:g}s")
