@@ -1,8 +1,8 @@
 """What a stress run found, from the workers' events and the fake OpenAI's counters: pure
 functions (no I/O), so each check is unit-tested on hand-made events.
 
-Inputs are `Interval`s (one per lock hold, or per unguarded call), `Kill`s and per-worker
-counts; `analyse()` returns a JSON-ready dict that `table()` renders as text. Times are
+Inputs are `Interval`s (one per lock hold, or per unguarded call), `Kill`s, `Ask`s (lock
+requests never granted), when each worker was seen to end, and per-worker counts; `analyse()` returns a JSON-ready dict that `table()` renders as text. Times are
 `time.monotonic()` seconds, a clock the driver and its workers share (system-wide on Linux).
 """
 
