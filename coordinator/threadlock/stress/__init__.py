@@ -10,7 +10,8 @@ the tool proves that guarded workers never collide and shows what the lock costs
 With no --openai-base-url it starts a fake OpenAI (threadlock.fake_openai) in the driver;
 with no --address, an embedded coordinator (`threadlock serve` subprocess on a free loopback
 port; --backend etcd adds a throwaway etcd). All of it is stopped at the end, on error and on
-Ctrl-C; the coordinator and etcd also die with the driver if it is SIGKILLed. Options: see `threadlock stress --help` (options.py).
+Ctrl-C; the coordinator and etcd also die with the driver if it is SIGKILLed. Options: see
+`threadlock stress --help` (options.py).
 
 Each iteration of a worker: acquire the conversation's lock (guarded: `guarded.session(conv)`
 of threadlock_client.guard), call OpenAI (responses: one response on the conversation;

@@ -165,6 +165,7 @@ class Driver:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     inst.proc.wait(max(0.0, end - time.monotonic()))
             if inst.proc.poll() is None:
+                inst.killed = True  # the driver's doing: its exit status is no worker error
                 _kill(inst.proc)
             _live.discard(inst.proc)
 

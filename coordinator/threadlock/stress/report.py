@@ -2,7 +2,8 @@
 functions (no I/O), so each check is unit-tested on hand-made events.
 
 Inputs are `Interval`s (one per lock hold, or per unguarded call), `Kill`s, `Ask`s (lock
-requests never granted), when each worker was seen to end, and per-worker counts; `analyse()` returns a JSON-ready dict that `table()` renders as text. Times are
+requests never granted), when each worker was seen to end, and per-worker counts;
+`analyse()` returns a JSON-ready dict that `table()` renders as text. Times are
 `time.monotonic()` seconds, a clock the driver and its workers share (system-wide on Linux).
 """
 
