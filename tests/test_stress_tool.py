@@ -288,11 +288,12 @@ def test_unguarded_workers_collide_as_in_the_seed() -> None:
 def test_killed_holders_hand_over_within_ttl_and_slack_and_an_iterations_run_ends() -> None:
     # Iterations mode with kills: every slot must get through its count (replacements are
     # never killed before they finish an iteration), so the run ends on its own.
-    code, r = stress_json("--workers", "3", "--iterations", "4", "--call-seconds", "0.5",
+    # 9 calls of 0.6 s one after another outlast the first kill, due 4 s in.
+    code, r = stress_json("--workers", "3", "--iterations", "3", "--call-seconds", "0.6",
                           "--ttl", "2", "--kill-every", "4", "--backend", "etcd",
                           "--seed", "7")
     assert code == 0, r
-    assert r["iterations"]["done"] == 12 and r["iterations"]["failed"] == 0, r
+    assert r["iterations"]["done"] == 9 and r["iterations"]["failed"] == 0, r
     kills = r["kills"]
     assert kills["total"] >= 1 and kills["holders"] >= 1, r
     # Kills come at a moment inside a holder's call: its response is still in flight.
