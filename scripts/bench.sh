@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Run the benchmark suite (bench/, see bench/README.md): ./scripts/bench.sh [bench/run.py args]
 # e.g. ./scripts/bench.sh --quick, or ./scripts/bench.sh --only contended,crash
-# Installs what is missing (scripts/setup.sh; redis-server with apt-get when root and absent),
-# then runs bench/run.py, which writes bench/results/ and prints the Markdown table.
+# Installs what is missing (scripts/setup.sh --python-only; redis-server with apt-get when root
+# and absent), then runs bench/run.py, which writes bench/results/ and prints the Markdown table.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-./scripts/setup.sh
+./scripts/setup.sh --python-only
 
 # The Redis baseline is optional: without a redis-server, bench/run.py skips it and says why.
 if ! command -v redis-server >/dev/null 2>&1 && [[ ! -x /usr/bin/redis-server ]]; then

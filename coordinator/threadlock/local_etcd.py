@@ -43,6 +43,14 @@ START_TIMEOUT = 30.0
 
 _running: set[EtcdServer] = set()
 
+# argv: the parent's pid, then etcd's command. If the parent died before prctl took effect, the
+# kernel will never signal: exit instead of running on as an orphan.
+_DIE_WITH_PARENT = ("import ctypes, os, signal, sys\n"
+                    "try: ctypes.CDLL(None).prctl(1, signal.SIGKILL)\n"
+                    "except AttributeError: pass\n"  # not Linux: no such guarantee
+                    "if os.getppid() != int(sys.argv[1]): sys.exit(1)\n"
+                    "os.execv(sys.argv[2], sys.argv[2:])\n")
+
 
 @atexit.register
 def _kill_leftovers() -> None:
@@ -121,10 +129,14 @@ class EtcdServer:
     ``tls`` itself, which needs a certificate that allows client auth).
 
     ``fsync=False`` (the default, for tests) adds --unsafe-no-fsync; benchmarks pass True.
+
+    ``die_with_parent=True`` (Linux) has the kernel SIGKILL etcd when the thread that started
+    it dies, even by SIGKILL, so a killed tool (``threadlock stress``) leaves no etcd behind.
     """
 
     def __init__(self, base_dir: Path, name: str = "t", *, tls: TlsFiles | None = None,
-                 client_tls: TlsFiles | None = None, fsync: bool = False) -> None:
+                 client_tls: TlsFiles | None = None, fsync: bool = False,
+                 die_with_parent: bool = False) -> None:
         if client_tls is not None and tls is None:
             raise ValueError("client_tls without tls: the probe would use TLS to a plain etcd")
         self.base_dir = Path(base_dir)
@@ -134,6 +146,7 @@ class EtcdServer:
         self.tls = tls
         self.client_tls = client_tls if client_tls is not None else tls
         self.fsync = fsync
+        self.die_with_parent = die_with_parent
         self.client_port = free_port()
         self.peer_port = free_port()
         while self.peer_port == self.client_port:
@@ -208,8 +221,12 @@ class EtcdServer:
         with self.log_path.open("ab") as log:
             log.write(f"\n=== {time.strftime('%H:%M:%S')} {' '.join(cmd)}\n".encode())
             log.flush()
+            # PR_SET_PDEATHSIG survives execve, so a Python launcher sets it and becomes etcd:
+            # unlike preexec_fn, safe in a process that already runs threads.
+            launch = ([sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *cmd]
+                      if self.die_with_parent else cmd)
             self._proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                launch, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
             )
         _running.add(self)
         try:

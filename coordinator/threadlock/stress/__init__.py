@@ -5,12 +5,13 @@ the tool proves that guarded workers never collide and shows what the lock costs
 
     threadlock stress --workers 5 --iterations 10            # guarded, must report 0
     threadlock stress --workers 3 --duration 60 --mode unguarded   # the seed's problem
-    threadlock stress --api assistants --backend etcd --ttl 2 --kill-every 3 --duration 30
+    threadlock stress --api assistants --backend etcd --ttl 2 --kill-every 4 --duration 30
 
 With no --openai-base-url it starts a fake OpenAI (threadlock.fake_openai) in the driver;
 with no --address, an embedded coordinator (`threadlock serve` subprocess on a free loopback
 port; --backend etcd adds a throwaway etcd). All of it is stopped at the end, on error and on
-Ctrl-C. Options: see `threadlock stress --help` (options.py).
+Ctrl-C; the coordinator and etcd also die with the driver if it is SIGKILLed. Options: see
+`threadlock stress --help` (options.py).
 
 Each iteration of a worker: acquire the conversation's lock (guarded: `guarded.session(conv)`
 of threadlock_client.guard), call OpenAI (responses: one response on the conversation;
@@ -22,23 +23,35 @@ What the report says:
 - iterations done: successful iterations (of workers x iterations; failed ones under errors);
 - OpenAI conflicts: HTTP 400 "busy" answers the fake counted during the run (conversation
   locked, thread has an active run, message during a run), the only ground truth; against a
-  real OpenAI, the busy answers the workers themselves saw (the guard retries its own, so
-  guarded runs may then under-count); max concurrent: the fake's peak of operations at once
-  per conversation/thread (1 = never overlapped);
+  real OpenAI, the busy answers the workers saw, counted by a hook on their HTTP client (so
+  those the guard retries count too) plus the guard's ConversationLocked errors; max
+  concurrent: the fake's peak of operations at once per conversation/thread (1 = never
+  overlapped);
 - overlaps: hold intervals [granted, released] on one key that intersect (unguarded: call
-  intervals); a killed worker's interval ends at its kill;
+  intervals); a killed worker's interval ends at its kill, that of a worker that died or
+  was stopped otherwise when the driver saw it end (a frozen holder overlaps the next one);
 - token violations: fencing tokens that do not strictly increase in grant order per key;
-- acquisitions/s; wait p50/p95/p99/max: from asking for the lock to getting it (guarded);
+- acquisitions/s (unguarded: calls/s); wait p50/p95/p99/max: from asking for the lock to
+  getting it or giving up (ThreadBusy; how many gave up is shown too);
 - per-worker iterations, min/max and Jain's fairness index (1 = equal shares);
-- errors by kind (OpenAI error code or exception class);
-- kills (--kill-every): how many, how many hit a lock holder, and for those the handover time
-  (kill to the next grant of its key), which must be within --ttl + --handover-slack.
+- errors by kind (OpenAI error code or exception class; worker_exit_N: a worker the driver
+  did not kill exited with N); in a guarded run every error fails it, except ThreadBusy
+  (the --wait ran out) with --allow-busy;
+- kills (--kill-every, at least --ttl + 2): how many, how many hit a lock holder, how many
+  left its response/run in flight (the fake's count), and per holder the handover: kill to
+  the next grant of its key. It is judged only if a worker waited for the key (asked before
+  kill + TTL): it must come within --ttl + --handover-slack, and must come at all ("lost"
+  fails the run); otherwise it says "no waiter" (a replacement's start-up is not the lock's).
+  The driver kills a holder at a random moment inside its OpenAI call (faults.py), and never
+  a worker that has not finished an iteration since it started, so kills cannot outpace
+  the replacements.
 
 Exit status: 0 pass (or any unguarded run: it is a demonstration and says whether it showed
-the race); 1 a guarded run saw a conflict, an overlap, a token violation, a slow handover or
-no completed iteration, or the run could not start or stalled (also: the stress extra is not
-installed); 2 bad options (the message names the option); 130 interrupted (Ctrl-C), 143
-terminated (SIGTERM); both stop every worker and service first.
+the race); 1 a guarded run saw a conflict, an overlap, a token violation, an error, a slow
+or lost handover, no completed iteration, or stalled (no iteration finished for --wait +
+2 TTL + 60 s; the report says which iterations were lost), or the run could not start (also:
+the stress extra is not installed); 2 bad options (the message names the option); 130
+interrupted (Ctrl-C), 143 terminated (SIGTERM); both stop every worker and service first.
 
 `--events FILE` writes every worker event, stamped, for a post-mortem of a failed run.
 """

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from threadlock.stress import report, services
+from threadlock.stress import faults, progress, report, services
 
 _live: set[subprocess.Popen[str]] = set()
 
@@ -61,8 +61,14 @@ class Instance:
     proc: subprocess.Popen[str]
     stderr: Path
     ready: bool = False
-    killed: bool = False
+    killed: bool = False  # by the driver: a fault (kill()) or a replacement cut at the stop
+    fault: bool = False  # killed by kill(): a Kill for the report
+    killed_at: float = 0.0
+    in_flight: bool | None = None  # the fake had a response/run in flight right after the kill
+    ended: bool = False  # its output ended (and was handled)
+    calls: int = 0  # iterations it finished (ok or not)
     holding: report.Interval | None = None  # acquired, not yet released
+    asking: tuple[str, float] | None = None  # (key, since): asked for the lock, not granted yet
 
 
 @dataclass
@@ -81,8 +87,11 @@ class Run:
 
     intervals: list[report.Interval] = field(default_factory=list)
     kills: list[report.Kill] = field(default_factory=list)
+    asks: list[report.Ask] = field(default_factory=list)  # never granted
+    exits: dict[int, float] = field(default_factory=dict)  # instance -> when it was seen to end
     errors: Counter[str] = field(default_factory=Counter)
     conflicts_seen: int = 0
+    stalled: float | None = None
 
 
 class Driver:
@@ -97,6 +106,8 @@ class Driver:
         self.rng = random.Random(a.seed)
         self.stopping = False
         self.log: IO[str] | None = None  # --events
+        self.killer: faults.Killer | None = None
+        self.progress_at = 0.0  # the last "call" event: the stall timer counts from it
 
     def record(self, iid: int, ev: dict[str, Any]) -> None:
         if self.log is not None:
@@ -154,6 +165,7 @@ class Driver:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     inst.proc.wait(max(0.0, end - time.monotonic()))
             if inst.proc.poll() is None:
+                inst.killed = True  # the driver's doing: its exit status is no worker error
                 _kill(inst.proc)
             _live.discard(inst.proc)
 
@@ -168,22 +180,36 @@ class Driver:
         kind = ev.get("ev")
         if kind == "ready":
             inst.ready = True
+        elif kind == "asking":
+            inst.asking = (ev["key"], ev["at"])
         elif kind == "acquired":
             tok = ev["token"]
+            inst.asking = None
             inst.holding = report.Interval(iid, ev["key"], None if tok is None else int(tok),
                                            ev["requested"], ev["granted"], None)
+            if self.killer is not None:
+                self.killer.on_acquired(self, inst, ev["granted"], time.monotonic())
         elif kind == "released" and inst.holding is not None:
             h = inst.holding
             self.run.intervals.append(report.Interval(iid, h.key, h.token, h.requested,
                                                       h.start, ev["at"]))
             inst.holding = None
         elif kind == "call":
+            # Progress, the only thing that resets the stall timer: ready/exit events of
+            # workers that never finish an iteration (killed too soon) must not keep it alive.
+            self.progress_at = time.monotonic()
             slot.attempts += 1
+            inst.calls += 1
+            self.run.conflicts_seen += int(ev.get("conflicts") or 0)
             if ev["ok"]:
                 slot.done += 1
             else:
                 self.run.errors[str(ev["error"])] += 1
-                self.run.conflicts_seen += bool(ev.get("conflict"))
+            if inst.asking is not None:  # the wait ended without a grant
+                key, since = inst.asking
+                self.run.asks.append(report.Ask(iid, key, since, ev["at"],
+                                                gave_up=ev["error"] == "ThreadBusy"))
+                inst.asking = None
         elif kind == "done" and slot.current is inst:
             # Its locks are released and closed: the run need not wait for the interpreter
             # to exit (seconds on a loaded host); stop_all() reaps it.
@@ -194,6 +220,8 @@ class Driver:
     def _ended(self, inst: Instance, slot: Slot) -> None:
         code = inst.proc.wait()
         _live.discard(inst.proc)
+        inst.ended = True
+        self._close(inst, inst.killed_at if inst.fault else time.monotonic())
         if inst.killed:
             self._replace(inst, slot)
             return
@@ -204,28 +232,29 @@ class Driver:
         if slot.current is inst:
             slot.finished = True
 
-    def kill_one(self) -> None:
-        """SIGKILL a ready worker, a lock holder if there is one, and start a replacement."""
-        alive = [s.current for s in self.slots if s.current is not None and not s.finished
-                 and s.current.ready and s.current.proc.poll() is None]
-        if not alive:
-            return
-        holders = [i for i in alive if i.holding is not None]
-        victim = self.rng.choice(holders or alive)
-        victim.killed = True
-        victim.proc.kill()
-        victim.proc.wait()
-        held = victim.holding
-        self.run.kills.append(report.Kill(victim.id, time.monotonic(),
-                                          held.key if held else None))
-        self.record(victim.id, {"ev": "killed", "held": held.key if held else None})
+    def _close(self, inst: Instance, at: float) -> None:
+        """Its output ended: a hold without a release ends `at` (report.closed() does it), a
+        wait without a grant too. A kill (faults.py) is recorded now that every event written
+        before it is handled, so whether it hit a holder comes from all of them."""
+        self.run.exits[inst.id] = at
+        held = inst.holding
+        if held is not None:
+            self.run.intervals.append(held)
+            inst.holding = None
+        if inst.asking is not None:
+            self.run.asks.append(report.Ask(inst.id, inst.asking[0], inst.asking[1], at))
+            inst.asking = None
+        if inst.fault:
+            key = held.key if held else None
+            in_flight = inst.in_flight if key is not None else (
+                None if inst.in_flight is None else False)
+            self.run.kills.append(report.Kill(inst.id, inst.killed_at, key, in_flight))
+            self.record(inst.id, {"ev": "killed", "at": inst.killed_at, "held": key,
+                                  "in_flight": in_flight})
 
     def _replace(self, victim: Instance, slot: Slot) -> None:
         """Once a killed worker's last events are read (its attempts counted), start a new
         worker for the iterations it left."""
-        if victim.holding is not None:  # no release came: report.closed() ends it at the kill
-            self.run.intervals.append(victim.holding)
-            victim.holding = None
         left = 0 if self.a.iterations is None else self.a.iterations - slot.attempts
         if self.stopping or (self.a.iterations is not None and left <= 0):
             slot.finished = True
@@ -253,11 +282,14 @@ class Driver:
             self.tell(inst, "go")
         return t0
 
-    def loop(self, t0: float, progress: Progress) -> None:
+    def loop(self, t0: float, live: progress.Progress) -> None:
         a = self.a
-        next_kill = t0 + a.kill_every if a.kill_every else None
-        stall = a.wait + 2 * a.ttl + 60  # no event at all for this long: something hangs
-        last_event = time.monotonic()
+        if a.kill_every:
+            self.killer = faults.Killer(a.kill_every, a.call_seconds, self.rng, t0)
+        # No iteration finished for this long: something hangs (a wait, a call and a replacement
+        # that starts and waits out a dead holder's TTL all fit well inside).
+        stall = a.wait + 2 * a.ttl + 60
+        self.progress_at = t0
         while not all(s.finished for s in self.slots):
             now = time.monotonic()
             if a.duration is not None and not self.stopping and now - t0 >= a.duration:
@@ -270,47 +302,42 @@ class Driver:
                     else:  # a replacement still starting: it has done nothing, and would
                         s.current.killed = True  # miss "stop" if it came before its reader
                         _kill(s.current.proc)
-            if next_kill is not None and now >= next_kill and not self.stopping:
-                self.kill_one()
-                next_kill += a.kill_every
-            progress.maybe(self, now - t0)
-            if now - last_event > stall:
-                self.run.errors["stalled"] += 1
-                print(f"stress: no worker event for {stall:g}s; giving up", file=sys.stderr)
+            if self.killer is not None:
+                self.killer.tick(self, now)
+            live.maybe(self, now - t0)
+            if now - self.progress_at > stall:
+                self.run.stalled = stall
+                print(f"stress: no iteration finished for {stall:g}s; giving up",
+                      file=sys.stderr)
                 return
+            try:
+                # Short: a kill is due inside a call of --call-seconds.
+                iid, ev = self.events.get(timeout=0.02)
+            except queue.Empty:
+                continue
+            self.handle(iid, ev)
+
+    def finish(self) -> None:
+        """After stop_all(): handle what the workers wrote before they ended (bounded), and
+        end the holds and waits of any whose end was not seen at the stop."""
+        self.stopping = True  # no replacements now
+        end = time.monotonic() + 5
+        while not all(i.ended for i in self.instances.values()) and time.monotonic() < end:
             try:
                 iid, ev = self.events.get(timeout=0.1)
             except queue.Empty:
                 continue
-            last_event = time.monotonic()
             self.handle(iid, ev)
+        for inst in self.instances.values():
+            if not inst.ended:
+                inst.ended = True
+                self._close(inst, time.monotonic())
 
-
-class Progress:
-    """A line on stderr about every second: elapsed, iterations, acquisitions/s, conflicts so
-    far (from the fake), kills."""
-
-    def __init__(self, quiet: bool, base_url: str, planned: int | None,
-                 conflicts_before: int | None) -> None:
-        self.quiet, self.base_url, self.planned = quiet, base_url, planned
-        self.before = conflicts_before
-        self.next = 1.0
-
-    def maybe(self, d: Driver, elapsed: float) -> None:
-        if self.quiet or elapsed < self.next:
-            return
-        self.next = elapsed + 1.0
-        done = sum(s.done for s in d.slots)
-        total = f"/{self.planned}" if self.planned is not None else ""
-        conflicts = "?"
-        if self.before is not None:
-            stats = services.fake_stats(self.base_url)
-            if stats is not None:
-                conflicts = str(stats["conflicts_total"] - self.before)
-        acq = len(d.run.intervals) / elapsed if elapsed > 0 else 0.0
-        print(f"[{elapsed:6.1f}s] iterations {done}{total}  acq/s {acq:5.1f}  "
-              f"conflicts {conflicts}  errors {sum(d.run.errors.values())}  "
-              f"kills {len(d.run.kills)}", file=sys.stderr, flush=True)
+    def not_done(self) -> dict[int, int]:
+        """Per slot, iterations not done (duration mode: 1 for a slot that did not finish)."""
+        if self.a.iterations is None:
+            return {s.index: int(not s.finished) for s in self.slots}
+        return {s.index: max(0, self.a.iterations - s.attempts) for s in self.slots}
 
 
 def run(a: argparse.Namespace) -> int:
@@ -333,12 +360,13 @@ def run(a: argparse.Namespace) -> int:
         if not a.quiet:
             print(f"stress: {a.workers} {a.mode} workers, {a.api} API, {len(targets)} "
                   f"target(s), coordinator {address}, OpenAI {base_url}", file=sys.stderr)
-        progress = Progress(a.quiet, base_url, planned,
-                            before["conflicts_total"] if before else None)
+        live = progress.Progress(a.quiet, base_url, planned,
+                                 before["conflicts_total"] if before else None)
         t0 = driver.start()
-        driver.loop(t0, progress)
+        driver.loop(t0, live)
         elapsed = time.monotonic() - t0
         driver.stop_all()
+        driver.finish()
         after = services.fake_stats(base_url) if before is not None else None
         conc_kind = "conversations" if a.api == "responses" else "threads"
         facts = report.RunFacts(
@@ -348,18 +376,17 @@ def run(a: argparse.Namespace) -> int:
                             if after is not None and before is not None else None),
             max_concurrent={t: after["max_concurrent"][conc_kind].get(t, 0) for t in targets}
             if after is not None else {},
-            conflicts_seen=driver.run.conflicts_seen, t0=t0)
+            conflicts_seen=driver.run.conflicts_seen, t0=t0, kills_asked=bool(a.kill_every),
+            allow_busy=a.allow_busy, stalled=driver.run.stalled, not_done=driver.not_done())
         done = {s.index: s.done for s in driver.slots}
         result = report.analyse(facts, driver.run.intervals, driver.run.kills, done,
-                                driver.run.errors)
+                                driver.run.errors, driver.run.asks, driver.run.exits)
         if a.json:
             print(json.dumps(result, indent=2))
         else:
             print(report.table(result))
         if not a.quiet and a.json:
             print(report.verdict_line(result), file=sys.stderr)
-        if "stalled" in driver.run.errors:
-            return 1
         return 1 if result["verdict"] == "fail" else 0
     raise AssertionError("unreachable")
 

@@ -6,27 +6,37 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from collections.abc import Callable
 
+MAX_WORKERS = 256  # each is a Python process of ~50 MB: more would only measure swapping
+# A replacement worker must be able to finish an iteration between two kills: the killed
+# holder's lease lapses within the TTL, then start-up and one call take about this long.
+KILL_MARGIN = 2.0
 
-def _number(kind: type[int] | type[float], low: float, *,
-            inclusive: bool = True) -> Callable[[str], float]:
+
+def _number(kind: type[int] | type[float], low: float, *, inclusive: bool = True,
+            high: float = math.inf) -> Callable[[str], float]:
     def parse(text: str) -> float:
         try:
             value = kind(text)
         except ValueError:
             value = math.nan
-        ok = math.isfinite(value) and (value >= low if inclusive else value > low)
+        ok = (math.isfinite(value) and (value >= low if inclusive else value > low)
+              and value <= high)
         if not ok:
+            what = "an integer" if kind is int else "a number"
             need = f">= {low:g}" if inclusive else f"> {low:g}"
-            raise argparse.ArgumentTypeError(f"must be a number {need}: {text!r}")
+            if math.isfinite(high):
+                need += f" and <= {high:g}"
+            raise argparse.ArgumentTypeError(f"must be {what} {need}: {text!r}")
         return value
     return parse
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--workers", type=_number(int, 1), default=5,
-                   help="worker processes (default 5)")
+    p.add_argument("--workers", type=_number(int, 1, high=MAX_WORKERS), default=5,
+                   help=f"worker processes (default 5, at most {MAX_WORKERS})")
     length = p.add_mutually_exclusive_group()
     length.add_argument("--iterations", type=_number(int, 1), default=None,
                         help="iterations per worker (default 10)")
@@ -56,16 +66,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ttl", type=_number(float, 2), default=10.0,
                    help="lease TTL in seconds (default 10; at least 2, etcd's minimum)")
     p.add_argument("--wait", type=_number(float, 0), default=120.0,
-                   help="seconds a worker queues for the lock (default 120)")
+                   help="seconds a worker queues for the lock (default 120); running out "
+                        "(ThreadBusy) fails a guarded run unless --allow-busy")
+    p.add_argument("--allow-busy", action="store_true",
+                   help="a guarded run may give up waiting (ThreadBusy) without failing: "
+                        "for a deliberately short --wait")
     p.add_argument("--call-seconds", type=_number(float, 0), default=0.2, metavar="S",
                    help="how long the fake takes per response/run (default 0.2)")
     p.add_argument("--kill-every", type=_number(float, 0, inclusive=False), default=None,
-                   metavar="X", help="SIGKILL a worker (a lock holder if any) every X seconds "
-                                     "and start a replacement")
-    p.add_argument("--seed", type=int, default=None, help="random seed for --kill-every")
-    p.add_argument("--handover-slack", type=_number(float, 0), default=1.5, metavar="S",
-                   help="a killed holder's key must be granted again within TTL + S "
-                        "(default 1.5)")
+                   metavar="X", help="about every X seconds, SIGKILL a worker (a lock "
+                                     "holder in the middle of its OpenAI call if one comes "
+                                     "along) and start a replacement; X >= --ttl + "
+                                     f"{KILL_MARGIN:g}")
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed for --kill-every (victims and moments)")
+    p.add_argument("--handover-slack", type=_number(float, 0), default=None, metavar="S",
+                   help="with --kill-every: a killed holder's key must be granted again "
+                        "within TTL + S (default 1.5)")
     p.add_argument("--json", action="store_true",
                    help="print the report as one JSON document on stdout")
     p.add_argument("--quiet", action="store_true", help="no live progress on stderr")
@@ -78,6 +95,15 @@ def check(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
     """Cross-option rules; p.error() exits 2 with a message naming the option."""
     if a.duration is None and a.iterations is None:
         a.iterations = 10
+    if a.threads > a.workers:
+        p.error(f"--threads: at most --workers ({a.workers}); a target nobody works on "
+                "tests nothing")
+    if a.kill_every is None:
+        for name, value in (("--seed", a.seed), ("--handover-slack", a.handover_slack)):
+            if value is not None:
+                p.error(f"{name}: only with --kill-every (it is about the kills)")
+    if a.handover_slack is None:
+        a.handover_slack = 1.5
     if a.address is not None:
         host, sep, port = a.address.rpartition(":")
         if not (sep and host and port.isdigit() and int(port) <= 65535):
@@ -87,6 +113,11 @@ def check(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
     if a.kill_every is not None:
         if a.workers < 2:
             p.error("--kill-every: needs --workers 2 or more (someone must take over)")
+        # Shorter, and kills can outpace the replacements: an --iterations run never ends.
+        if a.kill_every < a.ttl + KILL_MARGIN:
+            p.error(f"--kill-every: must be at least --ttl + {KILL_MARGIN:g} "
+                    f"({a.ttl + KILL_MARGIN:g}), or replacements may be killed before they "
+                    "finish an iteration")
         # A killed holder's response stays in flight for up to --call-seconds; its lock lapses
         # from 2/3 TTL after the kill (renewals come every TTL/3). The next holder must not
         # find the conversation still busy, or the fake counts a conflict nobody could avoid.
@@ -95,3 +126,9 @@ def check(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
                     "--kill-every and --api responses")
     if a.wait < a.call_seconds:
         p.error("--wait: must be at least --call-seconds")
+    if a.events is not None:  # found now, not as a traceback after the whole run
+        path = os.path.abspath(a.events)
+        parent = os.path.dirname(path)
+        if os.path.isdir(path) or not os.path.isdir(parent) or not os.access(
+                path if os.path.exists(path) else parent, os.W_OK):
+            p.error(f"--events: cannot write {a.events!r}")

@@ -57,7 +57,8 @@ def coordinator(backend: str, workdir: Path) -> Iterator[str]:
            "THREADLOCK_SHUTDOWN_GRACE": "2"}
     with contextlib.ExitStack() as stack:
         if backend == "etcd":
-            etcd = EtcdServer(workdir / "etcd", name="stress")
+            # Dies with the driver, like the coordinator: a SIGKILLed run leaves no etcd behind.
+            etcd = EtcdServer(workdir / "etcd", name="stress", die_with_parent=True)
             try:
                 etcd.start()
             except RuntimeError as exc:
@@ -113,11 +114,15 @@ def create_targets(base_url: str, api_key: str, api: str, count: int) -> list[st
     client, so every run starts on fresh ones."""
     import openai
 
-    client = openai.OpenAI(base_url=base_url, api_key=api_key)
+    client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=1, timeout=30)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # beta.threads
-        return [client.conversations.create().id if api == "responses"
-                else client.beta.threads.create().id for _ in range(count)]
+        try:
+            return [client.conversations.create().id if api == "responses"
+                    else client.beta.threads.create().id for _ in range(count)]
+        except openai.OpenAIError as exc:  # unreachable URL, bad key: a message, no traceback
+            raise StartError(f"could not create the {api} targets at {base_url}: "
+                             f"{type(exc).__name__}: {exc}") from None
 
 
 def fake_stats(base_url: str) -> dict[str, Any] | None:

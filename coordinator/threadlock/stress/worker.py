@@ -5,14 +5,17 @@
         --iterations N (0: until told to stop) --ttl S --wait S --call-seconds S ...
 
 Protocol, one JSON object per line on stdout, times from `time.monotonic()`:
-  {"ev": "ready"}                                    imports done, clients built and warmed up
+  {"ev": "ready", "pid"}                             imports done, clients built and warmed up
   -- waits for a line "go" on stdin (all workers start at once: the seed's maximum conflict)
+  {"ev": "asking", "key", "at"}                      about to ask for the lock (guarded only)
   {"ev": "acquired", "key", "token", "requested", "granted"}   lock granted (guarded), or the
                                                      call about to start (unguarded, token null)
   {"ev": "released", "key", "token", "at"}           written just BEFORE the release is sent, so
                                                      [granted, at] lies inside the hold
-  {"ev": "call", "ok", "error", "conflict"}          the iteration's outcome; error: OpenAI's
-                                                     error code or the exception's class name
+  {"ev": "call", "ok", "error", "conflicts", "at"}   the iteration's outcome; error: OpenAI's
+                                                     error code or the exception's class name;
+                                                     conflicts: OpenAI's busy answers (HTTP 400)
+                                                     seen, including those the guard retried
   {"ev": "done"}                                     finished; exit status 0
 A later line "stop" on stdin, or EOF (the driver is gone), ends the run after the current
 iteration. SIGKILL is the driver's fault injection: the worker then simply vanishes.
@@ -60,16 +63,64 @@ def _watch_stdin() -> None:
     _stop.set()  # "stop", or EOF: the driver is gone
 
 
+def _busy_text(code: object, message: str) -> bool:
+    return (code == "conversation_locked" or "already has an active run" in message
+            or "while a run" in message)
+
+
 def _kind(exc: BaseException) -> tuple[str, bool]:
-    """(error kind, whether it is OpenAI's "busy" answer: a conflict the worker saw)."""
+    """(error kind, whether it is a conflict the worker saw: OpenAI's "busy" answer, or the
+    guard's ConversationLocked, which it raises when OpenAI stayed busy under its lease)."""
     code = getattr(exc, "code", None)
     message = str(getattr(exc, "message", exc))
-    busy = isinstance(exc, openai.BadRequestError) and (
-        code == "conversation_locked" or "already has an active run" in message
-        or "while a run" in message)
+    busy = isinstance(exc, openai.BadRequestError) and _busy_text(code, message)
     if busy and not code:
         code = "thread_busy"
+    busy = busy or type(exc).__name__ == "ConversationLocked"
     return (code if isinstance(code, str) and code else type(exc).__name__), busy
+
+
+class BusyCounter:
+    """Counts OpenAI's busy answers (HTTP 400) at the HTTP layer: the guard retries them
+    silently, so against a real OpenAI (no fake to count them) they would otherwise never show
+    up as conflicts. Hooks of openai.DefaultHttpxClient: the response is typed Any, as the
+    openai package picks its HTTP library (httpx, or a fork of it)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def hook(self, response: Any) -> None:
+        if response.status_code == 400:
+            response.read()
+            self._see(response)
+
+    async def async_hook(self, response: Any) -> None:
+        if response.status_code == 400:
+            await response.aread()
+            self._see(response)
+
+    def _see(self, response: Any) -> None:
+        try:
+            error = response.json().get("error") or {}
+        except (ValueError, AttributeError):
+            return
+        if _busy_text(error.get("code"), str(error.get("message", ""))):
+            self.count += 1
+
+    def take(self) -> int:
+        n, self.count = self.count, 0
+        return n
+
+
+def _outcome(exc: Exception | None, busy: BusyCounter) -> None:
+    """The iteration's "call" event."""
+    seen = busy.take()
+    if exc is None:
+        _emit(ev="call", ok=True, error=None, conflicts=seen, at=time.monotonic())
+        return
+    kind, conflict = _kind(exc)
+    _emit(ev="call", ok=False, error=kind, conflicts=max(seen, int(conflict)),
+          at=time.monotonic())
 
 
 class Work:
@@ -92,19 +143,23 @@ class Work:
 
 
 def _sync(a: argparse.Namespace) -> None:
-    client = openai.OpenAI(base_url=a.base_url, api_key=a.api_key)
+    busy = BusyCounter()
+    client = openai.OpenAI(base_url=a.base_url, api_key=a.api_key, http_client=(
+        openai.DefaultHttpxClient(event_hooks={"response": [busy.hook]})))
     locks = LockClient(a.address, owner=f"stress-worker-{a.id}-pid{os.getpid()}")
     guard = GuardedOpenAI(client, locks, ttl=a.ttl, wait=a.wait,
                           orphan_run_age=a.orphan_run_age, poll_interval=0.05)
     work = Work(a)
     _warm_up(client, a)
-    _emit(ev="ready")
+    busy.take()
+    _emit(ev="ready", pid=os.getpid())
     _await_go(not a.no_barrier)
     i = 0
     while not _stop.is_set() and (a.iterations == 0 or i < a.iterations):
         try:
             if a.mode == "guarded":
                 requested = time.monotonic()
+                _emit(ev="asking", key=a.target, at=requested)
                 with guard.session(a.target) as lease:
                     _emit(ev="acquired", key=a.target, token=lease.fencing_token,
                           requested=requested, granted=time.monotonic())
@@ -129,28 +184,30 @@ def _sync(a: argparse.Namespace) -> None:
                             thread_id=a.target, poll_interval_ms=50, **work.run())
                 finally:
                     _emit(ev="released", key=a.target, token=None, at=time.monotonic())
-            _emit(ev="call", ok=True, error=None, conflict=False)
+            _outcome(None, busy)
         except Exception as exc:
-            kind, busy = _kind(exc)
-            _emit(ev="call", ok=False, error=kind, conflict=busy)
+            _outcome(exc, busy)
         i += 1
     locks.close()
 
 
 async def _async(a: argparse.Namespace) -> None:
-    client = openai.AsyncOpenAI(base_url=a.base_url, api_key=a.api_key)
+    busy = BusyCounter()
+    client = openai.AsyncOpenAI(base_url=a.base_url, api_key=a.api_key, http_client=(
+        openai.DefaultAsyncHttpxClient(event_hooks={"response": [busy.async_hook]})))
     locks = AsyncLockClient(a.address, owner=f"stress-worker-{a.id}-pid{os.getpid()}")
     guard = AsyncGuardedOpenAI(client, locks, ttl=a.ttl, wait=a.wait,
                                orphan_run_age=a.orphan_run_age, poll_interval=0.05)
     work = Work(a)
     await asyncio.to_thread(_warm_up, openai.OpenAI(base_url=a.base_url, api_key=a.api_key), a)
-    _emit(ev="ready")
+    _emit(ev="ready", pid=os.getpid())
     await asyncio.to_thread(_await_go, not a.no_barrier)
     i = 0
     while not _stop.is_set() and (a.iterations == 0 or i < a.iterations):
         try:
             if a.mode == "guarded":
                 requested = time.monotonic()
+                _emit(ev="asking", key=a.target, at=requested)
                 async with guard.session(a.target) as lease:
                     _emit(ev="acquired", key=a.target, token=lease.fencing_token,
                           requested=requested, granted=time.monotonic())
@@ -176,10 +233,9 @@ async def _async(a: argparse.Namespace) -> None:
                             thread_id=a.target, poll_interval_ms=50, **work.run())
                 finally:
                     _emit(ev="released", key=a.target, token=None, at=time.monotonic())
-            _emit(ev="call", ok=True, error=None, conflict=False)
+            _outcome(None, busy)
         except Exception as exc:
-            kind, busy = _kind(exc)
-            _emit(ev="call", ok=False, error=kind, conflict=busy)
+            _outcome(exc, busy)
         i += 1
     await locks.close()
 

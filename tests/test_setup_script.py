@@ -1,0 +1,59 @@
+"""scripts/setup.sh --python-only: what the run scripts (stress, bench, serve) use, so that they
+need neither npm (Buf) nor Go (Helm). Run in a copy of the script in a temporary tree with an
+up-to-date venv stand-in, so nothing is installed and the work tree is not touched (the
+default, full setup is not run here: it would install Buf and build Helm)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from threadlock.local_etcd import find_etcd
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _tree(tmp: Path) -> Path:
+    """A tree where setup.sh finds its venv up to date: pyproject files, the stamp it would
+    have written, a python that imports pip."""
+    (tmp / "scripts").mkdir()
+    shutil.copy(ROOT / "scripts" / "setup.sh", tmp / "scripts" / "setup.sh")
+    (tmp / "clients" / "python").mkdir(parents=True)
+    for rel in ("pyproject.toml", "clients/python/pyproject.toml"):
+        shutil.copy(ROOT / rel, tmp / rel)
+    (tmp / ".venv" / "bin").mkdir(parents=True)
+    (tmp / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    digest = hashlib.sha256((tmp / "pyproject.toml").read_bytes()
+                            + (tmp / "clients/python/pyproject.toml").read_bytes()).hexdigest()
+    (tmp / ".venv" / ".threadlock-setup").write_text(f"{digest} {tmp}\n")
+    return tmp
+
+
+def _setup(tree: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "THREADLOCK_ETCD_BIN": find_etcd()[0]}
+    return subprocess.run(["bash", str(tree / "scripts" / "setup.sh"), *args], env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_python_only_checks_the_venv_and_etcd_and_skips_buf_and_helm(tmp_path: Path) -> None:
+    tree = _tree(tmp_path)
+    proc = _setup(tree, "--python-only")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert ".venv up to date" in proc.stdout and "etcd:" in proc.stdout, proc.stdout
+    assert "buf" not in proc.stdout.replace("buf and helm not checked", ""), proc.stdout
+    assert not (tree / ".tools").exists()
+
+
+def test_an_unknown_setup_option_is_refused(tmp_path: Path) -> None:
+    proc = _setup(_tree(tmp_path), "--pyhton-only")
+    assert proc.returncode == 2 and "--pyhton-only" in proc.stderr, proc.stderr
+
+
+def test_the_run_scripts_set_up_python_only() -> None:
+    for name in ("stress.sh", "bench.sh", "serve.sh"):
+        text = (ROOT / "scripts" / name).read_text()
+        assert "./scripts/setup.sh --python-only" in text, name
