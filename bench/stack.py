@@ -16,10 +16,8 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from threadlock.local_etcd import EtcdServer, find_etcd, free_port
+from threadlock.local_serve import wait_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT = 10.0
@@ -142,19 +140,10 @@ class Stack:
     def _wait_serving(self) -> None:
         """Until the coordinator answers health SERVING (it is then connected to etcd)."""
         assert self.coordinator is not None
-        deadline = time.monotonic() + START_TIMEOUT
-        with grpc.insecure_channel(self.address) as ch:
-            stub = health_pb2_grpc.HealthStub(ch)
-            while time.monotonic() < deadline:
-                if self.coordinator.poll() is not None:
-                    raise RuntimeError(f"threadlock serve exited with {self.coordinator.returncode}"
-                                       f" (see {self.work / 'coordinator.log'})")
-                with contextlib.suppress(grpc.RpcError):
-                    resp = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
-                    if resp.status == health_pb2.HealthCheckResponse.SERVING:
-                        return
-                time.sleep(0.05)
-        raise RuntimeError(f"threadlock serve not SERVING within {START_TIMEOUT:.0f} s")
+        try:
+            wait_serving(self.address, self.coordinator, START_TIMEOUT)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc} (see {self.work / 'coordinator.log'})") from None
 
     def coordinator_metrics(self) -> str:
         return http_get(f"http://{self.metrics_address}/metrics")

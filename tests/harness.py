@@ -17,8 +17,8 @@ from typing import TypeVar
 import grpc
 import grpc.aio
 from google.protobuf import duration_pb2
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from threadlock import local_serve
 from threadlock.config import Config
 from threadlock.server import Server
 from threadlock.v1 import lock_pb2 as pb
@@ -142,18 +142,7 @@ def serve_process(extra_env: dict[str, str], log: Path,
 def wait_serving(address: str, proc: subprocess.Popen[str],
                  credentials: grpc.ChannelCredentials | None = None) -> None:
     """Block until the `threadlock serve` process `proc` answers health SERVING (30 s)."""
-    channel = (grpc.secure_channel(address, credentials) if credentials
-               else grpc.insecure_channel(address))
-    with channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        end = time.monotonic() + 30
-        while time.monotonic() < end:
-            assert proc.poll() is None, f"serve exited early with {proc.returncode}"
-            try:
-                resp = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
-                if resp.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                pass
-            time.sleep(0.05)
-    raise AssertionError("serve did not become SERVING within 30 s")
+    try:
+        local_serve.wait_serving(address, proc, 30.0, credentials)
+    except RuntimeError as exc:
+        raise AssertionError(str(exc)) from None

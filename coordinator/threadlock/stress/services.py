@@ -14,16 +14,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from threadlock.local_etcd import EtcdServer, free_port
+from threadlock.local_serve import wait_serving
 
 START_TIMEOUT = 60.0  # worker and server start-up on 2 loaded cores
 
@@ -88,20 +85,10 @@ def _stop_process(proc: subprocess.Popen[Any]) -> None:
 
 
 def _wait_serving(address: str, proc: subprocess.Popen[Any], log: Path) -> None:
-    with grpc.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        end = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < end:
-            if proc.poll() is not None:
-                raise StartError(f"the embedded coordinator exited with {proc.returncode}:\n"
-                                 f"{log.read_text()[-2000:]}")
-            with contextlib.suppress(grpc.RpcError):
-                resp = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
-                if resp.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            time.sleep(0.05)
-    raise StartError(f"the embedded coordinator did not serve within {START_TIMEOUT:g}s:\n"
-                     f"{log.read_text()[-2000:]}")
+    try:
+        wait_serving(address, proc, START_TIMEOUT)
+    except RuntimeError as exc:
+        raise StartError(f"the embedded coordinator: {exc}:\n{log.read_text()[-2000:]}") from None
 
 
 def workdir() -> contextlib.AbstractContextManager[str]:
