@@ -7,7 +7,8 @@
   3. a queued contender waits for its predecessor's deletion (watch, not polling), re-reads,
      and holds the lock once nobody is ahead; the coordinator renews its lease meanwhile;
   4. on timeout, cancellation or any error the attempt gives back what it wrote (see
-     `_leave`), as a cleanup task that neither waits on the caller nor delays its answer.
+     `Leaver.leave` in attempt.py), as a cleanup task that neither waits on the caller nor
+     delays its answer.
 
 Retries of one request_id find the contender in step 2 (EXISTS) and take it over (`_take`).
 An attempt only ever deletes a contender whose entry names it (`entry.attempt`), and never
@@ -23,11 +24,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 from typing import Literal, overload
 
 from threadlock import tokens
-from threadlock.cleanups import Cleanups, fresh_deadline
+from threadlock.attempt import Attempt, Leaver
+from threadlock.cleanups import Cleanups
 from threadlock.errors import Aborted, FailedPrecondition, NotFound, Unavailable
 from threadlock.internal import state_pb2
 from threadlock.metrics import Recorder
@@ -39,7 +40,6 @@ log = logging.getLogger("threadlock.locks")
 
 FINAL_STEPS = 0.5  # budget kept for the reads and cleanup after a wait elapses
 WAITER_TTL = 10  # lease of a session caller's queue slot; lapses 10 s after its coordinator
-FENCE_TTL = 60  # a lost enqueue lands within etcd's request timeout, if at all
 
 
 def now_us() -> int:
@@ -78,19 +78,6 @@ def _drop(fut: asyncio.Future[_LeaseLeft] | None) -> None:
         fut.add_done_callback(lambda f: f.cancelled() or f.exception())  # mark it retrieved
 
 
-@dataclass
-class _Attempt:
-    """One Acquire call: what it wrote, and so what it may clean up."""
-
-    spec: AcquireSpec
-    uid: str
-    id: str  # written into every entry this attempt writes
-    session: tokens.SessionRef | None
-    lease: int = 0  # a lease this attempt granted (the lock's own, or a session waiter's)
-    granted_us: int = 0  # acquired_at of a grant this attempt made itself
-    lost_write: bool = False  # a write whose answer was lost: it may still land
-
-
 class Acquirer:
     def __init__(self, store: Store, cleanups: Cleanups, recorder: Recorder,
                  sessions: SessionClock) -> None:
@@ -98,6 +85,7 @@ class Acquirer:
         self.cleanups = cleanups
         self.recorder = recorder
         self.sessions = sessions
+        self.leaver = Leaver(store, cleanups)
 
     async def acquire(self, spec: AcquireSpec, timeout: float) -> Grant | Busy:
         """`spec` is validated. Policy: deadlines, and cleanup on every way out."""
@@ -119,7 +107,7 @@ class Acquirer:
                        deadline: float) -> Grant | Busy:
         """One try: a fresh attempt id, one enqueue, then wait, take over, or answer."""
         session = tokens.decode_session(spec.session_id) if spec.session_id else None
-        a = _Attempt(spec, tokens.new_uid(spec.key, spec.request_id), tokens.new_nonce(),
+        a = Attempt(spec, tokens.new_uid(spec.key, spec.request_id), tokens.new_nonce(),
                      session)
         entry = state_pb2.Entry(owner=spec.owner, metadata=spec.metadata,
                                 ttl_seconds=int(spec.ttl), queued_at_us=now_us(),
@@ -138,7 +126,7 @@ class Acquirer:
                 a.lease = await self.store.grant(WAITER_TTL, deadline)
                 r = await self._enqueue(a, entry, a.lease, True, deadline, mark_granted=False)
         if a.lease and r.outcome not in (Outcome.GRANTED, Outcome.QUEUED):
-            await self.revoke_later(a.lease, deadline)  # nothing was written with it
+            await self.leaver.revoke_later(a.lease, deadline)  # nothing was written with it
         if r.outcome is Outcome.BUSY:
             return await self._busy(spec.key, r.holder, r.count, 0.0, deadline)
         if r.outcome is Outcome.RELEASED:
@@ -156,7 +144,7 @@ class Acquirer:
                   if r.outcome is Outcome.QUEUED and r.predecessor is not None else None)
         return await self._wait(a, c, start, wait_until, deadline, queued)
 
-    async def _enqueue(self, a: _Attempt, entry: state_pb2.Entry, lease: int, queue: bool,
+    async def _enqueue(self, a: Attempt, entry: state_pb2.Entry, lease: int, queue: bool,
                        deadline: float, mark_granted: bool = True) -> Enqueued:
         session = (a.session.lease, a.session.nonce) if a.session else None
         try:
@@ -168,10 +156,10 @@ class Acquirer:
             raise NotFound("session_id: the session has ended (expired or closed)") from exc
         except BaseException:
             # The write may have happened, or may still land: undo or fence it.
-            await self.cleanups.run(lambda: self._undo(a), deadline, retry=True)
+            await self.cleanups.run(lambda: self.leaver.undo(a), deadline, retry=True)
             raise
 
-    async def _retried(self, a: _Attempt, c: Contender, start: float, wait_until: float,
+    async def _retried(self, a: Attempt, c: Contender, start: float, wait_until: float,
                        deadline: float) -> Grant | Busy:
         """A retry of a request_id whose contender `c` exists: carry on with it."""
         spec = a.spec
@@ -192,13 +180,13 @@ class Acquirer:
         try:
             c = await self._take(a, c, deadline)
         except BaseException:
-            await self._give_back(a, deadline)
+            await self.leaver.give_back(a, deadline)
             raise
         if c.entry.acquired_at_us:  # granted by another attempt: deliver, never delete
             return await self._deliver(a, c, None, deadline)
         return await self._wait(a, c, start, wait_until, deadline)
 
-    async def _take(self, a: _Attempt, c: Contender, deadline: float) -> Contender:
+    async def _take(self, a: Attempt, c: Contender, deadline: float) -> Contender:
         """Claim `c` for this attempt, so that no earlier attempt's cleanup deletes it."""
         for _ in range(3):  # other attempts of this request_id may be taking it over too
             taken = await self._claim(a, c, _granted(c.entry, c.entry.acquired_at_us, a.id),
@@ -212,14 +200,14 @@ class Acquirer:
         raise Aborted(f"other attempts with this request_id keep taking over {c.key!r}; retry")
 
     @overload
-    async def _claim(self, a: _Attempt, c: Contender, entry: state_pb2.Entry, deadline: float,
+    async def _claim(self, a: Attempt, c: Contender, entry: state_pb2.Entry, deadline: float,
                      lease: int = 0, head: Literal[False] = False) -> Contender | None: ...
 
     @overload
-    async def _claim(self, a: _Attempt, c: Contender, entry: state_pb2.Entry, deadline: float,
+    async def _claim(self, a: Attempt, c: Contender, entry: state_pb2.Entry, deadline: float,
                      lease: int, head: Literal[True]) -> Contender | Ahead: ...
 
-    async def _claim(self, a: _Attempt, c: Contender, entry: state_pb2.Entry, deadline: float,
+    async def _claim(self, a: Attempt, c: Contender, entry: state_pb2.Entry, deadline: float,
                      lease: int = 0, head: bool = False) -> Contender | Ahead | None:
         """`store.claim`, or `store.claim_head` (only if nobody is ahead) with `head`."""
         try:
@@ -232,7 +220,7 @@ class Acquirer:
             a.lost_write = True  # cleanup fences the attempt before it reads back
             raise
 
-    async def _wait(self, a: _Attempt, c: Contender, start: float, wait_until: float,
+    async def _wait(self, a: Attempt, c: Contender, start: float, wait_until: float,
                     deadline: float, queued: Ahead | None = None) -> Grant | Busy:
         """Wait in the queue until `c` holds the lock or `wait_until` passes. `queued`: where
         `c` stood when it was enqueued (else it is read first)."""
@@ -292,10 +280,11 @@ class Acquirer:
                     await asyncio.gather(waiting, return_exceptions=True)
                 woken = True
             if c.entry.session and waiter_lease != c.entry.session:
-                await self.revoke_later(waiter_lease, deadline)  # the slot moved to the session
+                # The slot moved to the session: its own lease is no longer needed.
+                await self.leaver.revoke_later(waiter_lease, deadline)
         except BaseException:
             _drop(lease_left)
-            await self._give_back(a, deadline)
+            await self.leaver.give_back(a, deadline)
             raise
         finally:
             self.recorder.queue_left()
@@ -303,25 +292,25 @@ class Acquirer:
                 keeper.cancel()
         return await self._deliver(a, c, None, deadline, lease_left)
 
-    async def _give_up(self, a: _Attempt, c: Contender, start: float, deadline: float) -> Busy:
+    async def _give_up(self, a: Attempt, c: Contender, start: float, deadline: float) -> Busy:
         found = await self.store.get(c.key, c.uid, deadline)
         if found is not None and found.entry.attempt != a.id:  # not ours to report on
             raise Aborted(f"a retry of this request_id took over its place in the queue for "
                           f"{c.key!r}")
-        await self._give_back(a, deadline)
+        await self.leaver.give_back(a, deadline)
         try:
             holder, count = await self.store.head(c.key, deadline)
         except Unavailable:  # out of budget: say busy without naming the holder
             holder, count = None, 0
         return await self._busy(c.key, holder, count, time.monotonic() - start, deadline)
 
-    async def _deliver(self, a: _Attempt, c: Contender, granted_at: float | None,
+    async def _deliver(self, a: Attempt, c: Contender, granted_at: float | None,
                        deadline: float,
                        lease_left: asyncio.Future[_LeaseLeft] | None = None) -> Grant:
         """The Grant for `c`. `granted_at`: when its own lease was requested (a fresh lease);
         None: renew it now (so that a waiter gets a full TTL from its grant), or take
         `lease_left`, that renewal already under way. If this fails, give `c` back, if it
-        is this attempt's to give (see `_leave`)."""
+        is this attempt's to give (see `Leaver.leave`)."""
         e = c.entry
         try:
             if granted_at is not None and not e.session:
@@ -334,7 +323,7 @@ class Acquirer:
                               "acquire again")
         except BaseException:
             _drop(lease_left)
-            await self._give_back(a, deadline)
+            await self.leaver.give_back(a, deadline)
             raise
         token = tokens.encode_lease(tokens.LeaseRef(c.key, c.uid, c.lease, c.revision,
                                                     bool(e.session)))
@@ -386,49 +375,3 @@ class Acquirer:
         except Unavailable:
             left = -1  # unknown: the holder is still worth naming
         return Busy(key, holder_info(holder, left), max(count - 1, 0), waited)
-
-    # Cleanup ------------------------------------------------------------------------------
-    async def _give_back(self, a: _Attempt, deadline: float) -> None:
-        # Retried too for a lock's own lease: its TTL may be an hour.
-        await self.cleanups.run(lambda: self._leave(a), deadline, retry=True)
-
-    def revoke_soon(self, lease: int) -> None:
-        """Revoke `lease` in the background: nothing depends on it any more."""
-        self.cleanups.start(lambda: self.store.revoke(lease, fresh_deadline()), retry=False)
-
-    async def revoke_later(self, lease: int, deadline: float) -> None:
-        """Revoke `lease` as a cleanup step (it finishes even if the caller is cancelled)."""
-        await self.cleanups.run(lambda: self.store.revoke(lease, fresh_deadline()), deadline,
-                                retry=False)
-
-    async def _leave(self, a: _Attempt) -> bool:
-        """Delete this attempt's contender if its entry still names this attempt and it is
-        not a grant made by another attempt (which may have been handed out); then the lease
-        the slot lived on. It reads first, so a write whose answer was lost counts too.
-        True if a write of this attempt had landed."""
-        if a.lost_write:  # fence first: then the lost write can no longer land behind our back
-            lease = await self.store.grant(FENCE_TTL, fresh_deadline())
-            await self.store.fence(a.id, lease, fresh_deadline())
-        deadline = fresh_deadline()
-        for _ in range(3):  # a write of this attempt still in flight may land in between
-            found = await self.store.get(a.spec.key, a.uid, deadline)
-            if found is None:
-                if a.lease:  # nothing carries this attempt's lease (the uid is its request's)
-                    await self.store.revoke(a.lease, deadline)
-                return False
-            e = found.entry
-            if e.attempt != a.id:
-                return False  # another attempt's: it took over, or it was there first
-            if e.acquired_at_us not in (0, a.granted_us):
-                return True  # a grant another attempt made, taken over: never ours to delete
-            if await self.store.discard(found, deadline):
-                if found.lease != e.session:  # the lock's own lease, or a slot lease
-                    await self.store.revoke(found.lease, deadline)
-                return True
-        return True
-
-    async def _undo(self, a: _Attempt) -> None:
-        """After an enqueue whose outcome is unknown: make sure it can no longer land late,
-        then delete what it wrote, if it landed (and nobody took it over since)."""
-        a.lost_write = True
-        await self._leave(a)

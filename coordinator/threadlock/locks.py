@@ -87,7 +87,7 @@ class LockManager:
             if was is not None and was.entry.acquired_at_us:
                 self.recorder.released(time.time() - was.entry.acquired_at_us / 1e6)
             if was is not None and was.lease != was.entry.session:  # the lock's own lease:
-                self._acquirer.revoke_soon(ref.lease)  # keyless now, so not worth a wait
+                self._acquirer.leaver.revoke_soon(ref.lease)  # keyless now, so not worth a wait
             return True
         if removed is Removed.ALREADY:
             return False
@@ -166,7 +166,7 @@ class LockManager:
         try:
             await self.store.put_session(lease, nonce, record, deadline)
         except BaseException:
-            await self._acquirer.revoke_later(lease, deadline)
+            await self._acquirer.leaver.revoke_later(lease, deadline)
             raise
         session_id = tokens.encode_session(tokens.SessionRef(lease, nonce))
         self._sessions.note(lease, asked + seconds, seconds)

@@ -361,7 +361,8 @@ def run(a: argparse.Namespace) -> int:
             print(f"stress: {a.workers} {a.mode} workers, {a.api} API, {len(targets)} "
                   f"target(s), coordinator {address}, OpenAI {base_url}", file=sys.stderr)
         live = progress.Progress(a.quiet, base_url, planned,
-                                 before["conflicts_total"] if before else None)
+                                 before["conflicts_total"] if before else None,
+                                 guarded=a.mode == "guarded")
         t0 = driver.start()
         driver.loop(t0, live)
         elapsed = time.monotonic() - t0

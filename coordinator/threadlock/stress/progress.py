@@ -16,8 +16,9 @@ class Progress:
     far (from the fake), kills."""
 
     def __init__(self, quiet: bool, base_url: str, planned: int | None,
-                 conflicts_before: int | None) -> None:
+                 conflicts_before: int | None, guarded: bool = True) -> None:
         self.quiet, self.base_url, self.planned = quiet, base_url, planned
+        self.rate = "acq/s" if guarded else "calls/s"  # unguarded workers take no lock
         self.before = conflicts_before
         self.next = 1.0
 
@@ -33,6 +34,6 @@ class Progress:
             if stats is not None:
                 conflicts = str(stats["conflicts_total"] - self.before)
         acq = len(d.run.intervals) / elapsed if elapsed > 0 else 0.0
-        print(f"[{elapsed:6.1f}s] iterations {done}{total}  acq/s {acq:5.1f}  "
+        print(f"[{elapsed:6.1f}s] iterations {done}{total}  {self.rate} {acq:5.1f}  "
               f"conflicts {conflicts}  errors {sum(d.run.errors.values())}  "
               f"kills {len(d.run.kills)}", file=sys.stderr, flush=True)
