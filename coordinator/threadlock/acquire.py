@@ -33,7 +33,7 @@ from threadlock.errors import Aborted, FailedPrecondition, NotFound, Unavailable
 from threadlock.internal import state_pb2
 from threadlock.metrics import Recorder
 from threadlock.model import AcquireSpec, Busy, Grant, HolderInfo
-from threadlock.session_clock import SessionClock
+from threadlock.session_clock import SessionClock, session_left
 from threadlock.store import Ahead, Contender, Enqueued, LeaseGone, Outcome, Store
 
 log = logging.getLogger("threadlock.locks")
@@ -336,13 +336,7 @@ class Acquirer:
         session's, or its own, renewed), and whether it is alive."""
         now = time.time()
         if c.entry.session:
-            known = self.sessions.left(c.entry.session)
-            if known is not None:
-                return now, known[0], known[1], True
-            asked = time.monotonic()
-            left, ttl = await self.store.time_to_live(c.entry.session, deadline)
-            if left >= 0:
-                self.sessions.note(c.entry.session, asked + left, ttl)
+            left, ttl = await session_left(self.sessions, self.store, c.entry.session, deadline)
             return now, left, ttl, left >= 0
         ttl = left = await self.store.renew(c.lease, deadline)
         return now, left, ttl, left > 0

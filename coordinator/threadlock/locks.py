@@ -38,7 +38,7 @@ from threadlock.model import (
     check_text,
     check_ttl,
 )
-from threadlock.session_clock import SessionClock
+from threadlock.session_clock import SessionClock, session_left
 from threadlock.store import Contender, LeaseGone, Removed, Store
 
 log = logging.getLogger("threadlock.locks")
@@ -212,7 +212,7 @@ class LockManager:
         deadline = time.monotonic() + timeout
         groups, more = await self.store.scan(key if key is not None else prefix or "",
                                              key is not None, after, page_size or 100, deadline)
-        ttls = await asyncio.gather(*(self._left(g[0].lease, deadline) for g in groups))
+        ttls = await asyncio.gather(*(self._left(g[0], deadline) for g in groups))
         states = [LockState(g[0].key, holder_info(g[0], ttl),
                             [WaiterInfo(w.entry.owner, i, w.entry.queued_at_us / 1e6,
                                         dict(w.entry.metadata)) for i, w in enumerate(g[1:], 1)])
@@ -220,14 +220,11 @@ class LockManager:
         token = _encode_page(groups[-1][0].key) if more and groups else ""
         return states, token
 
-
-    async def _left(self, lease: int, deadline: float) -> int:
-        """Seconds left on a holder's lease: known here for a session (only ever early), else
-        asked of the store."""
-        known = self._sessions.left(lease)
-        if known is not None:
-            return known[0]
-        return (await self.store.time_to_live(lease, deadline))[0]
+    async def _left(self, holder: Contender, deadline: float) -> int:
+        """Seconds left on a holder's lease (a session's may be known here: only ever early)."""
+        if holder.lease == holder.entry.session:
+            return (await session_left(self._sessions, self.store, holder.lease, deadline))[0]
+        return (await self.store.time_to_live(holder.lease, deadline))[0]
 
 
 def _encode_page(last_key: str) -> str:

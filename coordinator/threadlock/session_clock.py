@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from threadlock.store import Store
 
 MIN_LEFT = 1.0  # below this, ask etcd: the session may well have been renewed elsewhere
 MAX_SESSIONS = 100_000  # forget the least recently renewed beyond this many
@@ -42,3 +46,17 @@ class SessionClock:
 
     def forget(self, lease: int) -> None:
         self._known.pop(lease, None)
+
+
+async def session_left(clock: SessionClock, store: Store, lease: int,
+                       deadline: float) -> tuple[int, int]:
+    """(seconds left, ttl) of the session `lease`: from `clock`, else asked of `store` (and
+    remembered); seconds left < 0 if the session is gone."""
+    known = clock.left(lease)
+    if known is not None:
+        return known
+    asked = time.monotonic()
+    left, ttl = await store.time_to_live(lease, deadline)
+    if left >= 0:
+        clock.note(lease, asked + left, ttl)
+    return left, ttl
