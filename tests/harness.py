@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from google.protobuf import duration_pb2
 
 from threadlock import local_serve
 from threadlock.config import Config
+from threadlock.local_etcd import free_port
 from threadlock.server import Server
 from threadlock.v1 import lock_pb2 as pb
 from threadlock.v1 import lock_pb2_grpc
@@ -117,12 +117,6 @@ async def rpc_error(call: Awaitable[object]) -> grpc.aio.AioRpcError:
     except grpc.aio.AioRpcError as exc:
         return exc
     raise AssertionError(f"expected a gRPC error, got {result!r}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def serve_process(extra_env: dict[str, str], log: Path,

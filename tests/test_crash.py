@@ -10,7 +10,6 @@ import contextlib
 import functools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 import grpc
 import grpc.aio
 import pytest
-from etcd_server import EtcdServer
+from etcd_server import EtcdServer, free_port
 from harness import Coordinator, dur, etcd_config, eventually, wait_serving
 
 from threadlock.v1 import lock_pb2 as pb
@@ -88,7 +87,7 @@ async def test_session_waiter_of_a_killed_coordinator_leaves_no_slot(
     """A session outlives the coordinator that queued one of its Acquires: the queue slot
     waits on a lease of its own, which lapses when that coordinator dies."""
     here = await Coordinator(etcd_config(etcd.endpoint, key_prefix)).start()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "THREADLOCK_LISTEN": f"127.0.0.1:{port}",
            "THREADLOCK_ETCD_ENDPOINTS": etcd.endpoint, "THREADLOCK_KEY_PREFIX": key_prefix}
     # A Popen, not asyncio: wait_serving polls it from a thread.
@@ -120,9 +119,3 @@ async def test_session_waiter_of_a_killed_coordinator_leaves_no_slot(
             doomed.kill()
         doomed.wait()
         await here.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

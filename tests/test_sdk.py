@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from harness import eventually, free_port, serve_process
+from etcd_server import free_port
+from harness import eventually, serve_process
 from sdk_faces import Face
 
 from threadlock_client import (
