@@ -4,13 +4,14 @@ coordinator, the fake OpenAI) in guarded, unguarded and fault-injection mode, as
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,20 @@ def stress(*args: str, env: dict[str, str] | None = None,
     return subprocess.run([sys.executable, "-m", "threadlock", "stress", *args],
                           capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})
+
+
+@contextlib.contextmanager
+def started(*args: str) -> Iterator[subprocess.Popen[str]]:
+    """`threadlock stress` in the background, for a test that acts on it meanwhile; killed if
+    the test leaves it running."""
+    proc = subprocess.Popen([sys.executable, "-m", "threadlock", "stress", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def stress_json(*args: str) -> tuple[int, dict[str, Any]]:
@@ -90,11 +105,8 @@ def test_a_holder_frozen_past_its_ttl_is_caught_overlapping_the_next(tmp_path: P
     until its lease lapses and the other worker is granted the key, then SIGKILLed. Its hold
     ends when the driver sees it exit, after the other's grant: an overlap, and a failure."""
     events = tmp_path / "events.jsonl"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "threadlock", "stress", "--workers", "2", "--iterations", "2",
-         "--ttl", "2", "--call-seconds", "1", "--events", str(events), "--json", "--quiet"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with started("--workers", "2", "--iterations", "2", "--ttl", "2", "--call-seconds", "1",
+                 "--events", str(events), "--json", "--quiet") as proc:
         first = _event(events, proc, lambda e: e["ev"] == "acquired")
         frozen = first["worker"]
         pid = _event(events, proc, lambda e: e["ev"] == "ready" and e["worker"] == frozen)
@@ -102,10 +114,6 @@ def test_a_holder_frozen_past_its_ttl_is_caught_overlapping_the_next(tmp_path: P
         _event(events, proc, lambda e: e["ev"] == "acquired" and e["worker"] != frozen)
         os.kill(pid["pid"], signal.SIGKILL)
         out, err = proc.communicate(timeout=150)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     r = json.loads(out)
     assert proc.returncode == 1, err
     assert r["overlaps"] >= 1 and r["errors"].get("worker_exit_-9") == 1, r
@@ -190,26 +198,19 @@ def test_a_writer_that_bypasses_the_lock_fails_a_guarded_run(tmp_path: Path) -> 
     outside writer (no lock) sends a response on the workers' conversation mid-run, against
     a fake OpenAI of the test's own (--openai-base-url)."""
     events = tmp_path / "events.jsonl"
-    with FakeOpenAI.start_in_thread(response_seconds=0.3) as fake:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "threadlock", "stress", "--workers", "2", "--duration", "5",
-             "--openai-base-url", fake.base_url, "--events", str(events), "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            key = _first_key(events, proc)
-            rogue = openai.OpenAI(base_url=fake.base_url, api_key="test", max_retries=0)
-            for _ in range(20):  # until it gets in, or its own refusals are the conflict
-                try:
-                    rogue.responses.create(conversation=key, model="m", input="rogue",
-                                           metadata={"fake_seconds": "1"})
-                    break
-                except openai.BadRequestError:
-                    continue
-            out, err = proc.communicate(timeout=150)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    with FakeOpenAI.start_in_thread(response_seconds=0.3) as fake, started(
+            "--workers", "2", "--duration", "5", "--openai-base-url", fake.base_url,
+            "--events", str(events), "--json") as proc:
+        key = _first_key(events, proc)
+        rogue = openai.OpenAI(base_url=fake.base_url, api_key="test", max_retries=0)
+        for _ in range(20):  # until it gets in, or its own refusals are the conflict
+            try:
+                rogue.responses.create(conversation=key, model="m", input="rogue",
+                                       metadata={"fake_seconds": "1"})
+                break
+            except openai.BadRequestError:
+                continue
+        out, err = proc.communicate(timeout=150)
     r = json.loads(out)
     assert proc.returncode == 1, err
     assert r["verdict"] == "fail" and r["conflicts"] > 0, r
