@@ -45,6 +45,7 @@ class AdapterProcess:
         self.adapter = adapter
         self.name = name
         self.owner = ""  # set by whoever sends init
+        self.exit_timeout = EXIT_TIMEOUT
         self.stderr_path = log_dir / f"{adapter.name}-{name}.stderr"
         self.pending: list[tuple[dict[str, Any], float]] = []  # (command, its deadline)
         self._answers: queue.Queue[str | None] = queue.Queue()
@@ -61,7 +62,6 @@ class AdapterProcess:
         self._answers.put(None)  # EOF: the adapter exited (or closed stdout)
 
     def stderr(self) -> str:
-        self._stderr.flush()
         text = self.stderr_path.read_text(errors="replace")
         return text[-6000:]
 
@@ -146,11 +146,11 @@ class AdapterProcess:
             with contextlib.suppress(OSError):  # it may have exited already
                 self.proc.stdin.close()
         try:
-            code = self.proc.wait(timeout=EXIT_TIMEOUT)
+            code = self.proc.wait(timeout=self.exit_timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-            self.fail(f"did not exit within {EXIT_TIMEOUT}s after stdin closed")
+            self.fail(f"did not exit within {self.exit_timeout}s after stdin closed")
         finally:
             self._stderr.close()
         if code != 0:
