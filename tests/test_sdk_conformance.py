@@ -271,6 +271,24 @@ def test_session_locks_share_a_session_and_close_frees_them(workers: Workers,
     assert got["session_id"] == "" and got["fencing_token"] > a["fencing_token"]
 
 
+def test_session_lock_lost_when_its_session_ends_behind_its_back(workers: Workers,
+                                                                  served: str) -> None:
+    s = workers.start("session", [served], session=True, session_ttl=2)
+    k = key("s-lost")
+    got = s.ok(acquire("a", k))
+    with grpc.insecure_channel(served) as channel:
+        closed = lock_pb2_grpc.LockServiceStub(channel).CloseSession(
+            pb.CloseSessionRequest(session_id=got["session_id"]), timeout=10)
+    assert closed.closed is True
+    lost = s.ok({"cmd": "wait_lost", "handle": "a", "timeout": 20})
+    assert lost["lost"] is True and lost["reason"], lost
+    s.error({"cmd": "check", "handle": "a"}, "LeaseLost")
+    assert status(s, k) is None
+    again = s.ok(acquire("b", k))  # the client is not stuck: a new session
+    assert again["session_id"] and again["session_id"] != got["session_id"], again
+    assert again["fencing_token"] > got["fencing_token"]
+
+
 # --- transport --------------------------------------------------------------------------------
 
 
