@@ -19,13 +19,12 @@ from typing import Any
 import grpc
 import pytest
 from certs import Pki, make_pki
+from conformance.commands import acquire, key, raw_close_session, raw_release, status, waiting
 from conformance.driver import AdapterProcess, Workers, eventually
 from harness import serve_process
 from sdk_adapters import ADAPTERS, ROOT, Adapter
 
 from threadlock.local_etcd import free_port
-from threadlock.v1 import lock_pb2 as pb
-from threadlock.v1 import lock_pb2_grpc
 
 # --- fixtures ---------------------------------------------------------------------------------
 
@@ -74,35 +73,6 @@ def backend_env(request: pytest.FixtureRequest, served: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     return make_pki(tmp_path_factory.mktemp("sdk-conformance-pki"))
-
-
-def key(name: str) -> str:
-    return f"conf-{uuid.uuid4().hex[:10]}-{name}"
-
-
-def acquire(handle: str, k: str, ttl: float = 10, wait: float = 0,
-            **extra: Any) -> dict[str, Any]:
-    return {"cmd": "acquire", "handle": handle, "key": k, "ttl": ttl, "wait": wait, **extra}
-
-
-def status(proc: AdapterProcess, k: str) -> dict[str, Any] | None:
-    """The Status entry of key `k`, or None when nobody holds or waits for it."""
-    locks = proc.ok({"cmd": "status", "key": k})["locks"]
-    assert len(locks) <= 1 and all(lock["key"] == k for lock in locks), locks
-    return locks[0] if locks else None
-
-
-def waiting(proc: AdapterProcess, k: str) -> list[tuple[str, int]]:
-    lock = status(proc, k)
-    return [(w["owner"], w["position"]) for w in lock["waiters"]] if lock else []
-
-
-def raw_release(address: str, lease_token: str) -> bool:
-    """Release a lease behind its SDK's back, with a plain gRPC call."""
-    with grpc.insecure_channel(address) as channel:
-        resp = lock_pb2_grpc.LockServiceStub(channel).Release(
-            pb.ReleaseRequest(lease_token=lease_token), timeout=10)
-    return bool(resp.released)
 
 
 # --- grant, busy, queue -----------------------------------------------------------------------
@@ -276,10 +246,7 @@ def test_session_lock_lost_when_its_session_ends_behind_its_back(workers: Worker
     s = workers.start("session", [served], session=True, session_ttl=2)
     k = key("s-lost")
     got = s.ok(acquire("a", k))
-    with grpc.insecure_channel(served) as channel:
-        closed = lock_pb2_grpc.LockServiceStub(channel).CloseSession(
-            pb.CloseSessionRequest(session_id=got["session_id"]), timeout=10)
-    assert closed.closed is True
+    assert raw_close_session(served, got["session_id"]) is True
     lost = s.ok({"cmd": "wait_lost", "handle": "a", "timeout": 20})
     assert lost["lost"] is True and lost["reason"], lost
     s.error({"cmd": "check", "handle": "a"}, "LeaseLost")
