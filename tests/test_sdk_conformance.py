@@ -225,13 +225,13 @@ def test_session_locks_share_a_session_and_close_frees_them(workers: Workers,
                                                             served: str) -> None:
     s = workers.start("session", [served], session=True, session_ttl=10)
     other = workers.start("other", [served])
-    k1, k2 = key("s1"), key("s2")
+    base = key("session")
+    k1, k2 = f"{base}/1", f"{base}/2"
     a, b = s.ok(acquire("a", k1)), s.ok(acquire("b", k2))
     assert a["session_id"] and a["session_id"] == b["session_id"]
     assert a["fencing_token"] > 0 and b["fencing_token"] > 0
-    for k in (k1, k2):
-        lock = status(other, k)
-        assert lock is not None and lock["holder"]["owner"] == s.owner
+    locks = other.ok({"cmd": "status", "prefix": base})["locks"]  # Status by prefix, too
+    assert [(x["key"], x["holder"]["owner"]) for x in locks] == [(k1, s.owner), (k2, s.owner)]
     other.error(acquire("x", k1), "ThreadBusy")
     s.ok({"cmd": "close"})
     for k in (k1, k2):
