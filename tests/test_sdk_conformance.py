@@ -274,10 +274,11 @@ def test_tls(workers: Workers, backend_env: dict[str, str], pki: Pki, tmp_path: 
     proc, address = serve_process(env, tmp_path / "tls-serve.log", credentials)
     try:
         # Refused: plaintext to a TLS server; for mutual TLS, a client without a certificate.
-        # (Sent first and read last: its retries take a while, the good client's work not.)
+        # The handshake refuses any call alike: a Status spares the cleanup an SDK may do
+        # after an unanswered Acquire. Sent first, read last: it retries until call_timeout.
         bad = workers.start("refused", [address], call_timeout=2,
                             **({"tls": {"ca": str(pki.server.ca)}} if mutual else {}))
-        bad.send(acquire("b", key("refused")), timeout=30)
+        bad.send({"cmd": "status", "key": key("refused")}, timeout=30)
         good = workers.start("tls", [address], tls=client)
         k = key("tls")
         got = good.ok(acquire("a", k))
