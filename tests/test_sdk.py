@@ -144,6 +144,21 @@ async def test_bad_input_names_the_field(face: Face) -> None:
         async with face.hold("k" * 600, ttl=10):
             pass
     assert caught.value.field == "key"
+    with pytest.raises(ValueError, match="owner"):  # blank is a mistake, not "use host:pid"
+        async with face.hold(_key(), ttl=10, owner=" "):
+            pass
+    with pytest.raises(ValueError, match="owner"):
+        Face(face.kind, "127.0.0.1:1", owner="")
+
+
+async def test_expires_at_is_the_sdks_conservative_expiry(face: Face) -> None:
+    before = time.time()
+    async with face.hold(_key(), ttl=10) as lease:
+        first = lease.expires_at.timestamp()
+        # Never later than the coordinator's TTL from now, and at least half of it left.
+        assert before + 5 <= first <= time.time() + 10
+        await lease.annotate(step="1")  # a renewal moves it on, never back
+        assert lease.expires_at.timestamp() >= first - 0.05
 
 
 async def test_sessions_hold_many_locks_on_one_lease(served: str) -> None:

@@ -61,10 +61,7 @@ def error_answer(exc: BaseException) -> Answer:
 
 
 def _expires_in(lease: Lease) -> float:
-    # The sync Lease exposes no expiry (LeaseView has acquired_at, not expires_at): read the
-    # granted Lease message it wraps. Reported as an SDK gap; the TS API has expiresAt.
-    expires_at: int = lease._pb.expires_at.ToNanoseconds()
-    return round(expires_at / 1e9 - time.time(), 3)
+    return round(lease.expires_at.timestamp() - time.time(), 3)
 
 
 class Adapter:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ class Settings:
                             ("session_ttl", session_ttl)):
             if not value > 0:
                 raise ValueError(f"{name}: must be a positive number of seconds, got {value!r}")
+        check_owner(owner)
         return Settings(found, owner or default_owner(), tls, call_timeout, release_timeout,
                         use_session, session_ttl)
 
@@ -71,6 +73,12 @@ class Settings:
 def default_owner() -> str:
     """host:pid, what Status shows when the caller names no owner."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def check_owner(owner: str | None) -> None:
+    """None means "host:pid"; an explicit but blank owner is a mistake, not a default."""
+    if owner is not None and not owner.strip():
+        raise ValueError("owner: must not be empty (omit it for the default host:pid)")
 
 
 def check_hold(key: str, ttl: float, wait: float) -> None:
@@ -87,6 +95,7 @@ def hold_spec(settings: Settings, key: str, ttl: float, wait: float, owner: str 
               request_id: str, metadata: dict[str, str] | None,
               session: proto.LeaseState | None) -> proto.HoldSpec:
     check_hold(key, ttl, wait)
+    check_owner(owner)
     return proto.HoldSpec(key, owner or settings.owner, ttl, wait,
                           request_id or uuid.uuid4().hex, dict(metadata or {}),
                           session.token if session else "")
@@ -153,6 +162,14 @@ class LeaseView:
     @property
     def acquired_at(self) -> dt.datetime | None:
         return proto.timestamp(self._pb.acquired_at)
+
+    @property
+    def expires_at(self) -> dt.datetime:
+        """When the lease lapses unless renewed, as this SDK knows it: counted from when its
+        last renewal was sent (or its session's), so never later than the coordinator's."""
+        state = self._state.parent or self._state
+        left = state.expires - proto.now()
+        return dt.datetime.fromtimestamp(time.time() + left, tz=dt.UTC)
 
     @property
     def metadata(self) -> dict[str, str]:
