@@ -2,7 +2,7 @@
 // started, unique keys, waiting on a condition, and raw calls that act "behind the SDK's
 // back" (a release or a session close by someone holding the token).
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -70,4 +70,48 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
   } finally {
     timer.abort();
   }
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const bound = server.address();
+  if (bound === null || typeof bound === "string") throw new Error("no port");
+  return `127.0.0.1:${bound.port}`;
+}
+
+export interface Gate {
+  address: string;
+  /** Stop listening and cut every connection (the coordinator "goes away"). */
+  close(): void;
+}
+
+/**
+ * A TCP relay to `target` that a test can cut, to take the coordinator away from one client
+ * only. With `hang`, it accepts connections and never answers (a hung address).
+ */
+export async function gate(target: string, hang = false): Promise<Gate> {
+  const [host = "", port = ""] = target.split(":");
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket): Socket => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    return socket;
+  };
+  const server = createServer((client) => {
+    track(client);
+    if (hang) return;
+    const upstream = track(connect(Number(port), host));
+    client.pipe(upstream).pipe(client);
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  });
+  const at = await listen(server);
+  return {
+    address: at,
+    close() {
+      server.close();
+      for (const socket of sockets) socket.destroy();
+    },
+  };
 }
