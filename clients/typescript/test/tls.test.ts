@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { LockClient, Unavailable } from "@threadlock/client";
+import { CoordinatorError, LockClient } from "@threadlock/client";
 import { env, key } from "./helpers.js";
 
 const pki = env("THREADLOCK_TEST_PKI");
@@ -21,9 +21,17 @@ describe("TLS", () => {
     assert.equal(await lease.release(), true);
   });
 
-  test("without the CA, the coordinator's certificate is refused", async () => {
+  test("without the CA, the coordinator's certificate is refused (not retried: a setup error)", async () => {
     await using locks = new LockClient({ addresses: env("THREADLOCK_TEST_TLS_ADDRESS"), tls: {}, callTimeout: 2 });
-    await assert.rejects(locks.acquire(key("tls-untrusted"), { ttl: 5 }), Unavailable);
+    const error = await locks.acquire(key("tls-untrusted"), { ttl: 5 }).then(() => "granted", (e: unknown) => e);
+    assert.ok(error instanceof CoordinatorError, String(error));
+    assert.match(error.message, /certificate/);
+  });
+
+  test("plaintext to a TLS coordinator is refused", async () => {
+    await using locks = new LockClient({ addresses: env("THREADLOCK_TEST_TLS_ADDRESS"), callTimeout: 2 });
+    const error = await locks.acquire(key("tls-plain"), { ttl: 5 }).then(() => "granted", (e: unknown) => e);
+    assert.ok(error instanceof CoordinatorError, String(error));
   });
 
   test("mutual TLS with a client certificate (PEM buffers) grants locks", async () => {
@@ -38,7 +46,6 @@ describe("TLS", () => {
   test("mutual TLS without a client certificate is refused", async () => {
     await using locks = new LockClient({ addresses: env("THREADLOCK_TEST_MTLS_ADDRESS"), tls: { ca }, callTimeout: 2 });
     const error = await locks.acquire(key("mtls-nocert"), { ttl: 5 }).then(() => "granted", (e: unknown) => e);
-    assert.ok(error instanceof Unavailable || (error instanceof Error && error.name !== "ThreadBusy"), String(error));
-    assert.notEqual(error, "granted");
+    assert.ok(error instanceof CoordinatorError, String(error));
   });
 });
