@@ -55,7 +55,8 @@ def _node_tests(env: dict[str, str], files: list[str], extra: dict[str, str]) ->
     assert "fail 0" in out and "pass 0" not in out, out
 
 
-@pytest.mark.parametrize("files", [["locks"], ["leases"], ["failover"]])
+@pytest.mark.parametrize("files", [["locks"], ["leases"], ["failover"]],
+                         ids=["locks", "leases", "failover"])
 def test_typescript_sdk(node_env: dict[str, str], served: str, request: pytest.FixtureRequest,
                         files: list[str]) -> None:
     """The node:test suites against a coordinator on each backend (memory, etcd)."""

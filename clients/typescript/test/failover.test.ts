@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { LockClient, Unavailable } from "@threadlock/client";
-import { address, deadPort, gate, key } from "./helpers.js";
+import { address, deadPort, eventually, gate, key } from "./helpers.js";
 
 describe("failover", () => {
   test("the first address a dead port: acquire, renew, status and release go to the second", async () => {
@@ -19,13 +19,39 @@ describe("failover", () => {
   });
 
   test("a hung first address (accepts, never answers) fails over within the call deadline", async () => {
-    const hung = await gate(address(), true);
+    const hung = await gate(address(), "hang");
     try {
       await using locks = new LockClient({ addresses: [hung.address, address()], callTimeout: 4 });
       const lease = await locks.acquire(key("hung"), { ttl: 5 });
       assert.equal(await lease.release(), true);
     } finally {
       hung.close();
+    }
+  });
+});
+
+describe("an acquire without an answer", () => {
+  test("aborted after the coordinator granted it: the grant is found and released", async () => {
+    // The first address serves requests but its answers never come back: the Acquire is
+    // granted at the coordinator, and the caller, not knowing, gives up (its signal aborts).
+    const deaf = await gate(address(), "deaf");
+    const name = key("abandon");
+    const observer = new LockClient({ addresses: address() });
+    try {
+      await using locks = new LockClient({ addresses: [deaf.address, address()], owner: "ts-abandon", releaseTimeout: 10 });
+      const controller = new AbortController();
+      const pending = locks.acquire(name, { ttl: 60, signal: controller.signal });
+      const held = async (): Promise<boolean> => (await observer.status({ key: name }))[0]?.holder?.owner === "ts-abandon";
+      await eventually(held, "the unanswered grant");
+      controller.abort();
+      await assert.rejects(pending, (error: unknown) => error instanceof Error && error.name === "AbortError");
+      // The SDK cleans up in the background (same request_id, try-once, release); the lease's
+      // own TTL (60 s) is far longer than this wait, so only the cleanup can free the key.
+      await eventually(async () => (await observer.status({ key: name })).length === 0,
+        "the cleanup to release the orphaned grant", 20_000);
+    } finally {
+      deaf.close();
+      await observer.close();
     }
   });
 });
@@ -44,7 +70,7 @@ describe("coordinator down", () => {
   });
 
   test("a coordinator that never answers ends with Unavailable, not a hang", async () => {
-    const hung = await gate(address(), true);
+    const hung = await gate(address(), "hang");
     try {
       await using locks = new LockClient({ addresses: hung.address, callTimeout: 1 });
       await assert.rejects(locks.acquire(key("hang"), { ttl: 5 }), Unavailable);

@@ -87,9 +87,11 @@ export interface Gate {
 
 /**
  * A TCP relay to `target` that a test can cut, to take the coordinator away from one client
- * only. With `hang`, it accepts connections and never answers (a hung address).
+ * only. "hang": it accepts connections and never answers (a hung address). "deaf": requests
+ * reach the coordinator, its answers are dropped (a call that is served but never answered).
  */
-export async function gate(target: string, hang = false): Promise<Gate> {
+export async function gate(target: string, mode: "relay" | "hang" | "deaf" = "relay"):
+Promise<Gate> {
   const [host = "", port = ""] = target.split(":");
   const sockets = new Set<Socket>();
   const track = (socket: Socket): Socket => {
@@ -100,9 +102,11 @@ export async function gate(target: string, hang = false): Promise<Gate> {
   };
   const server = createServer((client) => {
     track(client);
-    if (hang) return;
+    if (mode === "hang") return;
     const upstream = track(connect(Number(port), host));
-    client.pipe(upstream).pipe(client);
+    client.pipe(upstream);
+    if (mode === "relay") upstream.pipe(client);
+    else upstream.resume(); // read and drop
     client.on("close", () => upstream.destroy());
     upstream.on("close", () => client.destroy());
   });
