@@ -10,7 +10,6 @@ require, and a strict type-check of a consumer using `await using`).
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from collections.abc import Iterator
