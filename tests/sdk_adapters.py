@@ -32,4 +32,9 @@ class Adapter:
 
 ADAPTERS: list[Adapter] = [
     Adapter("python", argv=(sys.executable, "clients/python/conformance/adapter.py")),
+    # Node 22 from npm (scripts/setup-node.sh), which also builds dist/ and the adapter.
+    Adapter("typescript",
+            argv=(str(ROOT / ".tools" / "node22" / "bin" / "node"),
+                  "clients/typescript/.build/conformance/adapter.js"),
+            build=("bash", "scripts/setup-node.sh", "--build")),
 ]

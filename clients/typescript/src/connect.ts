@@ -1,0 +1,105 @@
+/**
+ * The wire: Connect-ES v2 over HTTP/2 with the gRPC protocol, one client per coordinator
+ * address. Thin on purpose: it performs a call and turns a failure into RpcFailure with the
+ * gRPC status name; every decision (retry, failover, loss) is protocol.ts's.
+ */
+import { readFileSync } from "node:fs";
+import type { SecureClientSessionOptions } from "node:http2";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
+import type { StatusName } from "./errors.js";
+import { LockService } from "./gen/threadlock/v1/lock_pb.js";
+import { RpcFailure, type Method, type Methods, type RpcTransport } from "./rpc.js";
+
+/**
+ * TLS to the coordinator. Each of `ca` (verifies the coordinator; default: the system's
+ * roots), `cert` and `key` (client certificate for mutual TLS) is a PEM file path (string)
+ * or the PEM itself (Buffer). `serverName` overrides the name checked in its certificate.
+ */
+export interface TlsOptions {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  serverName?: string;
+}
+
+const NAMES: Record<Code, StatusName> = {
+  [Code.Canceled]: "CANCELLED",
+  [Code.Unknown]: "UNKNOWN",
+  [Code.InvalidArgument]: "INVALID_ARGUMENT",
+  [Code.DeadlineExceeded]: "DEADLINE_EXCEEDED",
+  [Code.NotFound]: "NOT_FOUND",
+  [Code.AlreadyExists]: "ALREADY_EXISTS",
+  [Code.PermissionDenied]: "PERMISSION_DENIED",
+  [Code.ResourceExhausted]: "RESOURCE_EXHAUSTED",
+  [Code.FailedPrecondition]: "FAILED_PRECONDITION",
+  [Code.Aborted]: "ABORTED",
+  [Code.OutOfRange]: "OUT_OF_RANGE",
+  [Code.Unimplemented]: "UNIMPLEMENTED",
+  [Code.Internal]: "INTERNAL",
+  [Code.Unavailable]: "UNAVAILABLE",
+  [Code.DataLoss]: "DATA_LOSS",
+  [Code.Unauthenticated]: "UNAUTHENTICATED",
+};
+
+function pem(value: string | Buffer | undefined): Buffer | undefined {
+  return typeof value === "string" ? readFileSync(value) : value;
+}
+
+/** Node's TLS options from ours (read once: a bad path fails the constructor, not a call). */
+export function tlsOptions(tls: TlsOptions): SecureClientSessionOptions {
+  const options: SecureClientSessionOptions = {};
+  const ca = pem(tls.ca);
+  const cert = pem(tls.cert);
+  const key = pem(tls.key);
+  if (ca) options.ca = ca;
+  if (cert) options.cert = cert;
+  if (key) options.key = key;
+  if (tls.serverName) options.servername = tls.serverName;
+  return options;
+}
+
+export class ConnectTransport implements RpcTransport {
+  readonly count: number;
+  private readonly managers: Http2SessionManager[];
+  private readonly clients: Client<typeof LockService>[];
+  private closed = false;
+
+  constructor(addresses: readonly string[], tls: TlsOptions | null) {
+    const nodeOptions = tls ? tlsOptions(tls) : {};
+    this.count = addresses.length;
+    this.managers = addresses.map((address) => new Http2SessionManager(
+      `${tls ? "https" : "http"}://${address}`,
+      // PINGs find a dead connection while a long Acquire waits; idle ones close.
+      { pingIntervalMs: 30_000, pingTimeoutMs: 10_000, idleConnectionTimeoutMs: 60_000 },
+      nodeOptions,
+    ));
+    this.clients = addresses.map((address, i) => createClient(LockService, createGrpcTransport({
+      baseUrl: `${tls ? "https" : "http"}://${address}`,
+      sessionManager: this.managers[i],
+    })));
+  }
+
+  async call<M extends Method>(method: M, request: Methods[M][0], target: number,
+    timeoutMs: number, signal?: AbortSignal): Promise<Methods[M][1]> {
+    const client = this.clients[target];
+    if (client === undefined) throw new RangeError(`target: no address ${target}`);
+    // A closed client stays closed: no reconnect for a lease still renewing (it lapses).
+    if (this.closed) throw new RpcFailure("CANCELLED", "the LockClient was closed");
+    // One signature for six methods: the map in rpc.ts ties each request to its response.
+    const fn = client[method] as unknown as (req: Methods[M][0], options: object) =>
+      Promise<Methods[M][1]>;
+    try {
+      return await fn(request, { timeoutMs: Math.max(Math.ceil(timeoutMs), 1), signal });
+    } catch (error) {
+      const failure = ConnectError.from(error);
+      throw new RpcFailure(NAMES[failure.code], failure.rawMessage);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const manager of this.managers) manager.abort();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The options of LockClient and acquire (seconds, as in the proto and the Python SDK), their
+ * defaults, and the checks of what is certainly wrong before any call (the coordinator checks
+ * the rest and names the field). Wrong types throw TypeError, wrong values RangeError, with
+ * the option's name first, as the coordinator's INVALID_ARGUMENT messages do.
+ */
+import { hostname } from "node:os";
+import type { TlsOptions } from "./connect.js";
+
+export const DEFAULT_ADDRESS = "127.0.0.1:50051";
+export const ADDRESS_ENV = "THREADLOCK_ADDRESS"; // the CLI and the Python SDK read it too
+
+export interface LockClientOptions {
+  /** "host:port", a comma-separated list, or an array; default $THREADLOCK_ADDRESS or 127.0.0.1:50051. Later ones are failovers. */
+  addresses?: string | readonly string[];
+  /** Who holds, as Status shows it ("worker-3@pod-a"); default "host:pid". */
+  owner?: string;
+  /** TLS (and mTLS with cert + key); plaintext HTTP/2 when absent. */
+  tls?: TlsOptions | null;
+  /** Hold every lock under one session lease of this client (one renewal for all). */
+  session?: boolean;
+  /** Session TTL in seconds (default 30). */
+  sessionTtl?: number;
+  /** Deadline of each call in seconds, besides an acquire's wait (default 10). */
+  callTimeout?: number;
+  /** Deadline of a release in seconds (default 5). */
+  releaseTimeout?: number;
+}
+
+export interface AcquireOptions {
+  /** Lease TTL in seconds (default 30); renewed every ttl/3 while held. Unused with sessions. */
+  ttl?: number;
+  /** Seconds to queue for the key (default 0: try once). */
+  wait?: number;
+  /** Annotations Status shows, e.g. { run_id: "run_1" }. */
+  metadata?: Record<string, string>;
+  /** Aborts the wait (the caller leaves the queue); never a lock already granted. */
+  signal?: AbortSignal;
+  /** Idempotency key of this logical acquire; the SDK makes one when absent. */
+  requestId?: string;
+  /** Overrides the client's owner for this lock. */
+  owner?: string;
+}
+
+/** LockClientOptions with defaults applied, durations in ms. */
+export interface Settings {
+  addresses: string[];
+  owner: string;
+  tls: TlsOptions | null;
+  session: boolean;
+  sessionTtl: number;
+  callTimeout: number;
+  releaseTimeout: number;
+}
+
+function positive(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback * 1000;
+  if (typeof value !== "number") throw new TypeError(`${name}: must be a number of seconds, got ${typeof value}`);
+  if (!(value > 0) || !Number.isFinite(value)) {
+    throw new RangeError(`${name}: must be a positive number of seconds, got ${value}`);
+  }
+  return value * 1000;
+}
+
+export function defaultOwner(): string {
+  return `${hostname()}:${process.pid}`;
+}
+
+export function settings(options: LockClientOptions): Settings {
+  let addresses = options.addresses ?? process.env[ADDRESS_ENV] ?? DEFAULT_ADDRESS;
+  if (typeof addresses === "string") addresses = addresses.split(",");
+  if (!Array.isArray(addresses)) throw new TypeError("addresses: must be a string or an array of strings");
+  const found = addresses.map((a: unknown) => {
+    if (typeof a !== "string") throw new TypeError("addresses: must be a string or an array of strings");
+    return a.trim();
+  }).filter((a) => a);
+  if (found.length === 0) throw new RangeError("addresses: give at least one coordinator address (host:port)");
+  if (options.owner !== undefined && typeof options.owner !== "string") {
+    throw new TypeError("owner: must be a string");
+  }
+  return {
+    addresses: found,
+    owner: options.owner || defaultOwner(),
+    tls: options.tls ?? null,
+    session: options.session ?? false,
+    sessionTtl: positive("sessionTtl", options.sessionTtl, 30),
+    callTimeout: positive("callTimeout", options.callTimeout, 10),
+    releaseTimeout: positive("releaseTimeout", options.releaseTimeout, 5),
+  };
+}
+
+/** An acquire's checked options: ttl and wait in ms. */
+export interface Hold {
+  ttl: number;
+  wait: number;
+  metadata: Record<string, string>;
+  requestId: string;
+  owner: string;
+}
+
+export function hold(settings: Settings, key: unknown, options: AcquireOptions): Hold {
+  if (typeof key !== "string") throw new TypeError(`key: must be a string, got ${typeof key}`);
+  if (!key) throw new RangeError("key: must not be empty");
+  const ttl = positive("ttl", options.ttl, 30);
+  const wait = options.wait ?? 0;
+  if (typeof wait !== "number") throw new TypeError(`wait: must be a number of seconds, got ${typeof wait}`);
+  if (!(wait >= 0) || !Number.isFinite(wait)) {
+    throw new RangeError(`wait: must be zero (fail fast) or positive seconds, got ${wait}`);
+  }
+  const metadata = options.metadata ?? {};
+  for (const [k, v] of Object.entries(metadata)) {
+    if (typeof v !== "string") throw new TypeError(`metadata: value of ${JSON.stringify(k)} must be a string`);
+  }
+  return {
+    ttl, wait: wait * 1000, metadata: { ...metadata }, requestId: options.requestId ?? "",
+    owner: options.owner || settings.owner,
+  };
+}
