@@ -137,8 +137,8 @@ func busyError(key string, busy *pb.Busy) *BusyError {
 			"Please wait for it to finish and try again.", key)
 	}
 	return &BusyError{Key: key, Message: message, Holder: h.GetOwner(),
-		HolderSince: timeOf(h.GetAcquiredAt().AsTime(), h.GetAcquiredAt() != nil),
-		HolderUntil: timeOf(h.GetExpiresAt().AsTime(), h.GetExpiresAt() != nil),
+		HolderSince:  timeOf(h.GetAcquiredAt().AsTime(), h.GetAcquiredAt() != nil),
+		HolderUntil:  timeOf(h.GetExpiresAt().AsTime(), h.GetExpiresAt() != nil),
 		FencingToken: h.GetFencingToken(), Metadata: h.GetMetadata(),
 		Waiters: int(busy.GetWaiters()), Waited: busy.GetWaited().AsDuration()}
 }

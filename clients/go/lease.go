@@ -29,9 +29,9 @@ func (l *Lease) FencingToken() int64 { return l.pb.GetFencingToken() }
 func (l *Lease) LeaseToken() string { return l.pb.GetLeaseToken() }
 
 // SessionID is set when the lock lives under the client's session.
-func (l *Lease) SessionID() string            { return l.pb.GetSessionId() }
-func (l *Lease) AcquiredAt() time.Time        { return l.pb.GetAcquiredAt().AsTime() }
-func (l *Lease) TTL() time.Duration           { return l.pb.GetTtl().AsDuration() }
+func (l *Lease) SessionID() string           { return l.pb.GetSessionId() }
+func (l *Lease) AcquiredAt() time.Time       { return l.pb.GetAcquiredAt().AsTime() }
+func (l *Lease) TTL() time.Duration          { return l.pb.GetTtl().AsDuration() }
 func (l *Lease) Metadata() map[string]string { return l.pb.GetMetadata() }
 
 // ExpiresIn: how long the lease lasts from now unless renewed (the SDK's conservative guess).
