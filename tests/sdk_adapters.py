@@ -32,4 +32,10 @@ class Adapter:
 
 ADAPTERS: list[Adapter] = [
     Adapter("python", argv=(sys.executable, "clients/python/conformance/adapter.py")),
+    # Built once per session from the committed module (scripts/setup-go.sh downloads its
+    # modules); GOTOOLCHAIN=local: never fetch another Go toolchain.
+    Adapter("go", argv=(str(ROOT / ".tools" / "bin" / "threadlock-conformance"),),
+            build=("env", "GOTOOLCHAIN=local", "GOFLAGS=-mod=readonly", "go", "-C", "clients/go",
+                   "build", "-o", str(ROOT / ".tools" / "bin" / "threadlock-conformance"),
+                   "./cmd/threadlock-conformance")),
 ]

@@ -63,6 +63,9 @@ func (c *Client) Owner() string { return c.s.owner }
 // cancelled, coordinator unavailable) is cleaned up in the background when the request id is
 // the SDK's own. Under Config.Session the lock lives on the client's session.
 func (c *Client) Lock(ctx context.Context, key string, opts LockOptions) (*Lease, error) {
+	if c.isClosed() {
+		return nil, ErrClosed
+	}
 	for attempt := 0; ; attempt++ { // again only if our session turned out to be gone
 		spec, err := newHoldSpec(c.s, key, opts)
 		if err != nil {
@@ -131,7 +134,7 @@ func (c *Client) currentSession(ctx context.Context) (*leaseState, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock() // held while opening: concurrent Locks share one new session
 	if c.closed {
-		return nil, &OptionError{"Client", "closed"}
+		return nil, ErrClosed
 	}
 	if c.session != nil && c.session.lostErr() == nil {
 		return c.session, nil
@@ -150,6 +153,12 @@ func (c *Client) currentSession(ctx context.Context) (*leaseState, error) {
 	c.renewers[state] = startRenewer(c.caller, state, &pb.KeepAliveRequest{
 		Target: &pb.KeepAliveRequest_SessionId{SessionId: state.token}}, c.s.callTimeout)
 	return state, nil
+}
+
+func (c *Client) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
 }
 
 func (c *Client) inBackground(f func(ctx context.Context)) {

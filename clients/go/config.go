@@ -166,10 +166,10 @@ func newHoldSpec(s settings, key string, o LockOptions) (holdSpec, error) {
 		return holdSpec{}, &OptionError{"key", "must not be empty"}
 	}
 	if o.TTL < 0 {
-		return holdSpec{}, &OptionError{"TTL", fmt.Sprintf("must be positive, got %s", o.TTL)}
+		return holdSpec{}, &OptionError{"ttl", fmt.Sprintf("must be positive, got %s", o.TTL)}
 	}
 	if o.Wait < 0 {
-		return holdSpec{}, &OptionError{"Wait", fmt.Sprintf(
+		return holdSpec{}, &OptionError{"wait", fmt.Sprintf(
 			"must be zero (try once) or positive, got %s", o.Wait)}
 	}
 	spec := holdSpec{key: key, owner: o.Owner, requestID: o.RequestID, ttl: o.TTL,

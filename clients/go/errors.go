@@ -33,6 +33,8 @@ var (
 	// ErrReleased is what Lease.Err returns after a clean Release (as context.Canceled is for
 	// a context): the lease ended because its holder gave it back, not because it was lost.
 	ErrReleased = errors.New("threadlock: lease released")
+	// ErrClosed: the Client was closed.
+	ErrClosed = fmt.Errorf("%w: client closed", ErrThreadlock)
 )
 
 // BusyError: the key stayed held by someone else (for the whole Wait, if any).
@@ -72,8 +74,11 @@ func (e *LeaseLostError) Is(target error) bool {
 }
 
 // OptionError: an argument the SDK refuses before calling anyone (empty key, negative TTL).
+// Name is the request field's wire name for what Lock sends ("key", "ttl", "wait": the same
+// name CoordinatorError.Field gives), and the Config field's name for client options
+// ("Addresses", "TLS.CertFile").
 type OptionError struct {
-	Name   string // the option, e.g. "TTL"
+	Name   string
 	Reason string
 }
 

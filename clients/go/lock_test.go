@@ -268,8 +268,8 @@ func TestBadInputNamesTheField(t *testing.T) {
 		opts             threadlock.LockOptions
 	}{
 		{"empty key", "", "key", threadlock.LockOptions{}},
-		{"negative wait", k, "Wait", threadlock.LockOptions{Wait: -time.Second}},
-		{"negative ttl", k, "TTL", threadlock.LockOptions{TTL: -time.Second}},
+		{"negative wait", k, "wait", threadlock.LockOptions{Wait: -time.Second}},
+		{"negative ttl", k, "ttl", threadlock.LockOptions{TTL: -time.Second}},
 	} {
 		_, err := c.Lock(ctxFor(t, 30*time.Second), tc.key, tc.opts)
 		var oe *threadlock.OptionError
