@@ -18,6 +18,17 @@ die() { printf 'setup-go: ERROR: %s\n' "$*" >&2; exit 1; }
 
 command -v go >/dev/null 2>&1 || die "go not found: install Go >= 1.24 (https://go.dev/doc/install or apt)"
 
+# `go test -race` (tests/test_go.py) needs cgo, hence a C compiler.
+if ! command -v gcc >/dev/null 2>&1; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "installing gcc (Debian; go test -race needs cgo)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev >/dev/null ||
+      die "apt-get install gcc failed"
+  else
+    die "gcc not found: go test -race needs it (Debian/Ubuntu: sudo apt-get install gcc)"
+  fi
+fi
+
 # The version a binary was built from (the module's, from its embedded build info).
 built() { go version -m "$1" 2>/dev/null | awk '$1 == "mod" {print $3}'; }
 

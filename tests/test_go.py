@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,6 +42,24 @@ def _run(args: list[str], env: dict[str, str] | None = None,
         pytest.fail(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}",
                     pytrace=False)
     return proc
+
+
+@pytest.fixture(scope="module")
+def openai_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The project's fake OpenAI (`threadlock fake-openai`): its base_url."""
+    log = (tmp_path_factory.mktemp("go-fake-openai") / "fake.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "threadlock", "fake-openai",
+                             "--response-seconds", "0.5"], stdout=subprocess.PIPE, stderr=log,
+                            text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # "fake-openai listening on URL" once ready
+    if not line.startswith("fake-openai listening on "):
+        proc.kill()
+        pytest.fail(f"threadlock fake-openai did not start: {line!r} (log: {log.name})")
+    yield line.split()[-1]
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
 
 
 @pytest.fixture(scope="module")
@@ -80,10 +99,14 @@ def test_go_generated_code_is_fresh() -> None:
 
 
 def test_go_client_against_the_coordinator(served: str, tls_env: dict[str, str],
+                                           openai_url: str,
                                            request: pytest.FixtureRequest) -> None:
+    """`go test -race` (the race detector needs cgo: scripts/setup-go.sh installs gcc)."""
     backend = request.node.callspec.params["served"]
-    env = {**tls_env, "THREADLOCK_TEST_ADDRESS": served, "THREADLOCK_TEST_BACKEND": backend}
-    proc = _run([_go(), "test", "-count=1", "-v", "./..."], env)
+    env = {**tls_env, "THREADLOCK_TEST_ADDRESS": served, "THREADLOCK_TEST_BACKEND": backend,
+           "THREADLOCK_TEST_OPENAI_URL": openai_url, "OPENAI_API_KEY": "test",
+           "CGO_ENABLED": "1"}
+    proc = _run([_go(), "test", "-race", "-count=1", "-v", "./..."], env)
     # Every test ran and passed (none skipped): go prints one line per test.
     passed = [line for line in proc.stdout.splitlines() if line.startswith("--- PASS")]
     assert passed and "--- SKIP" not in proc.stdout, proc.stdout

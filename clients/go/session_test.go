@@ -38,6 +38,10 @@ func TestSessionLocksShareOneLeaseAndCloseFreesThem(t *testing.T) {
 		t.Fatalf("b after Close: %v", b.Err())
 	}
 	mustLock(t, other, k+"/b", threadlock.LockOptions{})
+	if _, err := c.Lock(ctxFor(t, 10*time.Second), k+"/c", threadlock.LockOptions{}); !errors.Is(
+		err, threadlock.ErrClosed) || !errors.Is(err, threadlock.ErrThreadlock) {
+		t.Fatalf("Lock after Close: %v; want ErrClosed", err)
+	}
 }
 
 func TestSessionEndedBehindItsBackLosesItsLocksAndANewOneOpens(t *testing.T) {
