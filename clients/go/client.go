@@ -29,10 +29,11 @@ type Client struct {
 	t      transport
 	caller *caller
 
-	mu       sync.Mutex
-	session  *leaseState
-	renewers map[*leaseState]*renewer // lock leases and the session, until released or closed
-	closed   bool
+	sessionMu sync.Mutex // held while a session opens: concurrent Locks share the new one
+	mu        sync.Mutex
+	session   *leaseState
+	renewers  map[*leaseState]*renewer // lock leases and the session, until released or closed
+	closed    bool
 
 	background sync.WaitGroup     // cleanups and release retries
 	stopBg     context.CancelFunc // stops them at Close
@@ -89,7 +90,7 @@ func (c *Client) Lock(ctx context.Context, key string, opts LockOptions) (*Lease
 			continue
 		}
 		if spec.ownRequestID && noAnswer(err) { // no answer: leave no lock behind
-			c.inBackground(func(context.Context) { c.caller.abandon(spec, c.s.releaseTimeout) })
+			c.inBackground(func(ctx context.Context) { c.caller.abandon(ctx, spec, c.s.releaseTimeout) })
 		}
 		return nil, err
 	}
@@ -131,23 +132,33 @@ func (c *Client) stopRenewing(state *leaseState) {
 
 // currentSession opens the client's session on first use, and again after it was lost.
 func (c *Client) currentSession(ctx context.Context) (*leaseState, error) {
+	c.sessionMu.Lock()
+	defer c.sessionMu.Unlock()
 	c.mu.Lock()
-	defer c.mu.Unlock() // held while opening: concurrent Locks share one new session
-	if c.closed {
+	session, closed := c.session, c.closed
+	c.mu.Unlock()
+	if closed {
 		return nil, ErrClosed
 	}
-	if c.session != nil && c.session.lostErr() == nil {
-		return c.session, nil
+	if session != nil && session.lostErr() == nil {
+		return session, nil
 	}
+	state, err := c.caller.openSession(ctx, c.s.owner, c.s.sessionTTL, c.s.callTimeout)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if old := c.session; old != nil {
 		if r := c.renewers[old]; r != nil {
 			delete(c.renewers, old)
 			go r.halt()
 		}
 	}
-	state, err := c.caller.openSession(ctx, c.s.owner, c.s.sessionTTL, c.s.callTimeout)
-	if err != nil {
-		return nil, err
+	if c.closed { // closed while opening: give it back (best effort)
+		state.lose("the client was closed")
+		c.caller.closeSession(context.Background(), state.token, c.s.releaseTimeout)
+		return nil, ErrClosed
 	}
 	c.session = state
 	c.renewers[state] = startRenewer(c.caller, state, &pb.KeepAliveRequest{
@@ -161,7 +172,14 @@ func (c *Client) isClosed() bool {
 	return c.closed
 }
 
+// inBackground runs f in a goroutine that Close waits for (and whose ctx Close cancels).
+// After Close it does nothing: the connections are gone.
 func (c *Client) inBackground(f func(ctx context.Context)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
 	c.background.Add(1)
 	go func() {
 		defer c.background.Done()
@@ -196,12 +214,7 @@ func (c *Client) Close() error {
 		state.lose("the client was closed")
 	}
 	if session != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), c.s.releaseTimeout)
-		resp := &pb.CloseSessionResponse{}
-		err := c.caller.call(ctx, "CloseSession", &pb.CloseSessionRequest{
-			SessionId: session.token}, resp, deadlineOf(ctx), zeroTime)
-		cancel()
-		_ = err // best effort: an unclosed session lapses after its TTL
+		c.caller.closeSession(context.Background(), session.token, c.s.releaseTimeout)
 	}
 	c.stopBg()
 	c.background.Wait()

@@ -43,8 +43,8 @@ func (c *caller) acquire(ctx context.Context, spec holdSpec, callTimeout time.Du
 // it left no lock behind: the same request_id, try-once, returns the grant if one landed;
 // release it. Only for a request_id the SDK made up: nobody else can be retrying it. Best
 // effort and bounded; a queued slot is removed by the coordinator itself.
-func (c *caller) abandon(spec holdSpec, timeout time.Duration) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+func (c *caller) abandon(ctx context.Context, spec holdSpec, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	spec.wait = 0
 	resp := &pb.AcquireResponse{}
@@ -101,6 +101,16 @@ func (c *caller) openSession(ctx context.Context, owner string, ttl, callTimeout
 	}
 	got := resp.GetTtl().AsDuration()
 	return newLeaseState("session of "+owner, resp.GetSessionId(), 0, got, sent.Add(got), nil), nil
+}
+
+// closeSession ends a session (its locks are freed at once). Best effort: a session that
+// cannot be closed lapses after its TTL.
+func (c *caller) closeSession(ctx context.Context, sessionID string, timeout time.Duration) {
+	err := c.call(ctx, "CloseSession", &pb.CloseSessionRequest{SessionId: sessionID},
+		&pb.CloseSessionResponse{}, time.Now().Add(timeout), time.Time{})
+	if err != nil {
+		slog.Debug("threadlock: closing a session", "err", err)
+	}
 }
 
 // sessionGone: whether the session really ended (an Acquire's NOT_FOUND may also mean that

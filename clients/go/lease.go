@@ -136,9 +136,3 @@ func LeaseContext(parent context.Context, lease *Lease) (context.Context, contex
 }
 
 var zeroTime time.Time
-
-// deadlineOf: ctx's deadline (contexts made here always have one).
-func deadlineOf(ctx context.Context) time.Time {
-	d, _ := ctx.Deadline()
-	return d
-}
