@@ -98,6 +98,16 @@ def test_go_generated_code_is_fresh() -> None:
     _run(["bash", "gen.sh", "--check"])
 
 
+def test_go_readme_example_is_the_tested_one() -> None:
+    """The README's worked example is, character for character, `respond` of
+    example_openai_test.go, which the Go tests run against the fake OpenAI."""
+    source = (GO_CLIENT / "example_openai_test.go").read_text()
+    start = source.index("func respond(")
+    tested = source[start:source.index("\n}\n", start) + 3]
+    readme = (GO_CLIENT / "README.md").read_text()
+    assert "```go\n" + tested + "```" in readme
+
+
 def test_go_client_against_the_coordinator(served: str, tls_env: dict[str, str],
                                            openai_url: str,
                                            request: pytest.FixtureRequest) -> None:
