@@ -86,6 +86,9 @@ def tls_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
         proc.wait(timeout=30)
 
 
+# A cold Go build cache makes the first compile take minutes on 2 cores (the race-enabled
+# test binary most of all): beyond the suite's default per-test timeout.
+@pytest.mark.timeout(900)
 def test_go_vet_and_gofmt() -> None:
     _run([_go(), "vet", "./..."])
     gofmt = shutil.which("gofmt") or str(Path(_go()).with_name("gofmt"))
@@ -108,6 +111,7 @@ def test_go_readme_example_is_the_tested_one() -> None:
     assert "```go\n" + tested + "```" in readme
 
 
+@pytest.mark.timeout(900)
 def test_go_client_against_the_coordinator(served: str, tls_env: dict[str, str],
                                            openai_url: str,
                                            request: pytest.FixtureRequest) -> None:
