@@ -37,4 +37,10 @@ ADAPTERS: list[Adapter] = [
             argv=(str(ROOT / ".tools" / "node22" / "bin" / "node"),
                   "clients/typescript/.build/conformance/adapter.js"),
             build=("bash", "scripts/setup-node.sh", "--build")),
+    # Built once per session from the committed module (scripts/setup-go.sh downloads its
+    # modules); GOTOOLCHAIN=local: never fetch another Go toolchain.
+    Adapter("go", argv=(str(ROOT / ".tools" / "bin" / "threadlock-conformance"),),
+            build=("env", "GOTOOLCHAIN=local", "GOFLAGS=-mod=readonly", "go", "-C", "clients/go",
+                   "build", "-o", str(ROOT / ".tools" / "bin" / "threadlock-conformance"),
+                   "./cmd/threadlock-conformance")),
 ]

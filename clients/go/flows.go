@@ -1,0 +1,161 @@
+package threadlock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	pb "github.com/threadlock/threadlock/clients/go/gen/threadlock/v1"
+)
+
+// The protocol's multi-call flows, each as the Python SDK's _protocol.py has it, on top of
+// caller.call (the one-RPC policy).
+
+func (spec holdSpec) request() *pb.AcquireRequest {
+	req := &pb.AcquireRequest{Key: spec.key, Owner: spec.owner, RequestId: spec.requestID,
+		Metadata: spec.metadata, SessionId: spec.sessionID}
+	if spec.sessionID == "" { // a session's lock lives on the session's TTL
+		req.Ttl = durationpb.New(spec.ttl)
+	}
+	return req
+}
+
+// acquire takes spec.key or returns *BusyError. Retries keep one request_id: never two grants.
+func (c *caller) acquire(ctx context.Context, spec holdSpec, callTimeout time.Duration) (
+	*pb.Lease, error) {
+	waitUntil := time.Now().Add(spec.wait)
+	resp := &pb.AcquireResponse{}
+	if err := c.call(ctx, "Acquire", spec.request(), resp, waitUntil.Add(callTimeout),
+		waitUntil); err != nil {
+		return nil, err
+	}
+	if lease := resp.GetLease(); lease != nil {
+		return lease, nil
+	}
+	return nil, busyError(spec.key, resp.GetBusy())
+}
+
+// abandon: after an Acquire that got no answer (unavailable, timed out, cancelled), make sure
+// it left no lock behind: the same request_id, try-once, returns the grant if one landed;
+// release it. Only for a request_id the SDK made up: nobody else can be retrying it. Best
+// effort and bounded; a queued slot is removed by the coordinator itself.
+func (c *caller) abandon(ctx context.Context, spec holdSpec, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	spec.wait = 0
+	resp := &pb.AcquireResponse{}
+	err := c.call(ctx, "Acquire", spec.request(), resp, time.Now().Add(timeout), time.Time{})
+	if err == nil && resp.GetLease() != nil {
+		_, err = c.release(ctx, resp.GetLease().GetLeaseToken(), timeout)
+	}
+	if err != nil {
+		slog.Debug("threadlock: cleanup of an unanswered Acquire", "key", spec.key, "err", err)
+	}
+}
+
+// release gives a lease back: (true, nil) released now, (false, nil) released before,
+// errNothingHeld when the coordinator says the token holds nothing (expired or taken: a loss).
+func (c *caller) release(ctx context.Context, token string, timeout time.Duration) (
+	bool, error) {
+	resp := &pb.ReleaseResponse{}
+	err := c.call(ctx, "Release", &pb.ReleaseRequest{LeaseToken: token}, resp,
+		time.Now().Add(timeout), time.Time{})
+	if errors.Is(err, ErrNotFound) {
+		return false, errNothingHeld
+	}
+	return resp.GetReleased(), err
+}
+
+var errNothingHeld = errors.New("the token holds nothing")
+
+// releaseUntilDone: a session lock whose Release failed would be renewed with its session
+// forever: keep trying (backing off) until released, the session ends, or ctx ends.
+func (c *caller) releaseUntilDone(ctx context.Context, token string, session *leaseState,
+	timeout time.Duration) {
+	pause := 500 * time.Millisecond
+	for session.err() == nil {
+		_, err := c.release(ctx, token, timeout)
+		if err == nil || errors.Is(err, errNothingHeld) || ctx.Err() != nil {
+			return
+		}
+		slog.Warn("threadlock: releasing a lock of a session failed again; retrying",
+			"session", session.key, "err", err)
+		if !sleep(ctx, pause) {
+			return
+		}
+		pause = min(pause*2, 10*time.Second)
+	}
+}
+
+func (c *caller) openSession(ctx context.Context, owner string, ttl, callTimeout time.Duration) (
+	*leaseState, error) {
+	sent := time.Now()
+	resp := &pb.OpenSessionResponse{}
+	if err := c.call(ctx, "OpenSession", &pb.OpenSessionRequest{Owner: owner,
+		Ttl: durationpb.New(ttl)}, resp, sent.Add(callTimeout), time.Time{}); err != nil {
+		return nil, err
+	}
+	got := resp.GetTtl().AsDuration()
+	return newLeaseState("session of "+owner, resp.GetSessionId(), 0, got, sent.Add(got), nil), nil
+}
+
+// closeSession ends a session (its locks are freed at once). Best effort: a session that
+// cannot be closed lapses after its TTL.
+func (c *caller) closeSession(ctx context.Context, sessionID string, timeout time.Duration) {
+	err := c.call(ctx, "CloseSession", &pb.CloseSessionRequest{SessionId: sessionID},
+		&pb.CloseSessionResponse{}, time.Now().Add(timeout), time.Time{})
+	if err != nil {
+		slog.Debug("threadlock: closing a session", "err", err)
+	}
+}
+
+// sessionGone: whether the session really ended (an Acquire's NOT_FOUND may also mean that
+// only its queue slot's lease was lost): ask with a KeepAlive, which renews it if it lives.
+func (c *caller) sessionGone(ctx context.Context, session *leaseState,
+	timeout time.Duration) bool {
+	err := c.call(ctx, "KeepAlive", &pb.KeepAliveRequest{
+		Target: &pb.KeepAliveRequest_SessionId{SessionId: session.token}},
+		&pb.KeepAliveResponse{}, time.Now().Add(timeout), time.Time{})
+	if errors.Is(err, ErrNotFound) {
+		session.lose("the coordinator says it ended (" + details(err) + ")")
+		return true
+	}
+	return false
+}
+
+// stateOf: the state of a fresh grant. The server's expires_at is read against our wall
+// clock, clamped to [ttl/2, ttl] so that clock skew can neither declare it lost at once nor
+// let it look longer than a TTL (the coordinator renews a queued lease every ttl/3, so at
+// least half of it is left at grant).
+func stateOf(lease *pb.Lease, parent *leaseState) *leaseState {
+	ttl := lease.GetTtl().AsDuration()
+	left := time.Until(lease.GetExpiresAt().AsTime())
+	left = min(max(left, ttl/2), ttl)
+	return newLeaseState(lease.GetKey(), lease.GetLeaseToken(), lease.GetFencingToken(), ttl,
+		time.Now().Add(left), parent)
+}
+
+func busyError(key string, busy *pb.Busy) *BusyError {
+	h := busy.GetHolder()
+	message := busy.GetMessage()
+	if message == "" {
+		message = fmt.Sprintf("%s is busy with another request. "+
+			"Please wait for it to finish and try again.", key)
+	}
+	return &BusyError{Key: key, Message: message, Holder: h.GetOwner(),
+		HolderSince:  timeOf(h.GetAcquiredAt().AsTime(), h.GetAcquiredAt() != nil),
+		HolderUntil:  timeOf(h.GetExpiresAt().AsTime(), h.GetExpiresAt() != nil),
+		FencingToken: h.GetFencingToken(), Metadata: h.GetMetadata(),
+		Waiters: int(busy.GetWaiters()), Waited: busy.GetWaited().AsDuration()}
+}
+
+func timeOf(t time.Time, set bool) time.Time {
+	if !set {
+		return time.Time{}
+	}
+	return t
+}
