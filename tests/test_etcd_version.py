@@ -79,7 +79,8 @@ async def test_coordinator_starts_on_a_supported_etcd_and_logs_its_version(
     c = await Coordinator(etcd_config(etcd.endpoint, key_prefix)).start()
     try:
         logged = [r for r in caplog.records if r.getMessage().startswith("etcd version")]
-        assert [getattr(r, "etcd_versions", None) for r in logged] == [{etcd.endpoint: versions.show(want)}]
+        found = [getattr(r, "etcd_versions", None) for r in logged]
+        assert found == [{etcd.endpoint: versions.show(want)}]
         assert (await c.lease("conv_v", "w1")).fencing_token > 0
     finally:
         await c.stop()
