@@ -86,16 +86,18 @@ etcdctl_built() { "$1" version 2>/dev/null | awk -F': *' '$1 == "etcdctl version
 # Its go.mod points at sibling directories of etcd's repository (replace ../api, ...), which a
 # module download does not have: drop those lines so the same versions come from the proxy.
 build_etcd_module() {
-  local module=$1 version=$2 out=$3 dir src
-  dir=$(GOFLAGS=-mod=mod go mod download -json "$module@$version" |
-        "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["Dir"])') ||
-    die "go mod download $module@$version failed (Go module proxy unreachable?)"
+  local module=$1 version=$2 out=$3 log=$4 dir src
+  dir=$(GOFLAGS=-mod=mod go mod download -json "$module@$version" 2>/dev/null |
+        "$VENV/bin/python" -c 'import json, sys; m = json.load(sys.stdin)
+if "Dir" not in m: sys.exit(m.get("Error", "no module directory"))
+print(m["Dir"])' 2>>"$log") ||
+    { tail -n 5 "$log" >&2; die "go mod download $module@$version failed (is the Go module proxy reachable? log: $log)"; }
   src=$(mktemp -d)
   cp -r "$dir/." "$src/" && chmod -R u+w "$src"
   awk '/^replace[ \t]*\($/ {skip = 1; next} skip && /^\)/ {skip = 0; next}
        !skip && !/^replace[ \t]/' "$src/go.mod" >"$src/go.mod.new" && mv "$src/go.mod.new" "$src/go.mod"
-  (cd "$src" && GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -o "$out" .) ||
-    { rm -rf "$src"; die "building $module@$version failed (see the go output above)"; }
+  (cd "$src" && GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -o "$out" . >>"$log" 2>&1) ||
+    { rm -rf "$src"; tail -n 20 "$log" >&2; die "building $module@$version failed (log: $log)"; }
   rm -rf "$src"
 }
 ensure_etcd() {
@@ -106,11 +108,12 @@ ensure_etcd() {
   fi
   command -v go >/dev/null 2>&1 ||
     die "go not found: needed to build etcd $version (Debian: apt-get install golang, or go.dev)"
-  say "building etcd $version into .tools/etcd/$version (Go module proxy; about 3 minutes cold)"
+  say "building etcd $version into .tools/etcd/$version (Go module proxy; 1-3 minutes cold)"
   started=$SECONDS
   mkdir -p "$dir"
-  build_etcd_module go.etcd.io/etcd/server/v3 "$version" "$dir/etcd"
-  build_etcd_module go.etcd.io/etcd/etcdctl/v3 "$version" "$dir/etcdctl"
+  : >"$dir/build.log"
+  build_etcd_module go.etcd.io/etcd/server/v3 "$version" "$dir/etcd" "$dir/build.log"
+  build_etcd_module go.etcd.io/etcd/etcdctl/v3 "$version" "$dir/etcdctl" "$dir/build.log"
   [[ "$(etcd_built "$dir/etcd")" == "$version" ]] ||
     die "etcd $version built but '$dir/etcd --version' does not say $version"
   [[ "$(etcdctl_built "$dir/etcdctl")" == "$version" ]] ||

@@ -1,6 +1,7 @@
-"""The bundled etcd's rendered command line runs: three real etcd processes, started with the
-StatefulSet's exact arguments (cluster DNS names and ports mapped to loopback ports, the data
-directory to a temporary one), form a cluster and answer the readiness probe's /health.
+"""The bundled etcd's rendered command line runs: three real etcd processes of the release the
+chart's image tag names (threadlock.etcd.versions.CURRENT, what setup.sh builds), started with
+the StatefulSet's exact arguments (cluster DNS names and ports mapped to loopback ports, the
+data directory to a temporary one), form a cluster and answer the readiness probe's /health.
 
 This catches what schemas cannot: a misspelt etcd flag, a member name that is not in
 --initial-cluster, a bad compaction or quota value, a probe path etcd does not serve."""
@@ -19,6 +20,8 @@ from pathlib import Path
 import pytest
 from etcd_server import find_etcd, free_port
 from helm_chart import NAMESPACE, container, one, render
+
+from threadlock.etcd import versions
 
 pytestmark = pytest.mark.etcd
 
@@ -46,7 +49,11 @@ def test_rendered_etcd_members_form_a_cluster(tmp_path: Path) -> None:
 
     ports = [{"client": free_port(), "peer": free_port(), "metrics": free_port()}
              for _ in range(members)]
-    binary, _ = find_etcd()
+    binary, version = find_etcd()
+    # The flags are checked against the very release the chart deploys (some 3.5 flags are
+    # gone in 3.6): the image tag and the binary must agree.
+    assert c["image"].endswith(f"/etcd:v{versions.show(versions.CURRENT)}"), c["image"]
+    assert version == versions.CURRENT, (binary, version)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ETCD_")}
     arch = {"aarch64": "arm64", "x86_64": "amd64"}.get(platform.machine(), platform.machine())
     if arch != "amd64":
