@@ -150,3 +150,10 @@ def test_the_local_etcd_finder_picks_the_current_release_by_default() -> None:
         env=env, capture_output=True, text=True, timeout=60, check=True)
     assert f"/.tools/etcd/v{versions.show(versions.CURRENT)}/etcd'" in proc.stdout
     assert f"{versions.CURRENT!r}" in proc.stdout
+
+
+def test_the_readme_states_the_supported_and_tested_releases() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    show = versions.show
+    assert (f"Supported etcd: >= {show(versions.MINIMUM)}, tested on "
+            f"{show(versions.OLDEST_TESTED)} and {show(versions.CURRENT)}") in readme

@@ -54,6 +54,8 @@ def test_rendered_etcd_members_form_a_cluster(tmp_path: Path) -> None:
     # gone in 3.6): the image tag and the binary must agree.
     assert c["image"].endswith(f"/etcd:v{versions.show(versions.CURRENT)}"), c["image"]
     assert version == versions.CURRENT, (binary, version)
+    deploy_doc = (Path(__file__).resolve().parent.parent / "docs" / "deploy.md").read_text()
+    assert f"`{c['image']}`" in deploy_doc, "docs/deploy.md names another bundled etcd image"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ETCD_")}
     arch = {"aarch64": "arm64", "x86_64": "amd64"}.get(platform.machine(), platform.machine())
     if arch != "amd64":
