@@ -1,7 +1,8 @@
 """The bundled etcd's rendered command line runs: three real etcd processes of the release the
 chart's image tag names (threadlock.etcd.versions.CURRENT, what setup.sh builds), started with
 the StatefulSet's exact arguments (cluster DNS names and ports mapped to loopback ports, the
-data directory to a temporary one), form a cluster and answer the readiness probe's /health.
+data directory to a temporary one), form a cluster and answer the readiness probe's /health;
+docs/deploy.md's etcdctl maintenance commands then run against them.
 
 This catches what schemas cannot: a misspelt etcd flag, a member name that is not in
 --initial-cluster, a bad compaction or quota value, a probe path etcd does not serve."""
@@ -11,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
+import shlex
 import subprocess
 import time
 import urllib.error
@@ -24,6 +27,21 @@ from helm_chart import NAMESPACE, container, one, render
 from threadlock.etcd import versions
 
 pytestmark = pytest.mark.etcd
+
+
+def _run_doc_etcdctl(etcd: str, client_ports: list[int], env: dict[str, str]) -> None:
+    """docs/deploy.md's maintenance commands (`kubectl exec <member> -- etcdctl ...`), with the
+    etcdctl built beside `etcd`, against those members: they must exist in this release."""
+    etcdctl = str(Path(etcd).with_name("etcdctl"))
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "deploy.md").read_text()
+    found = re.findall(r"exec \S+-etcd-(\$i|\d+) -- (etcdctl .*)$", doc, re.MULTILINE)
+    assert len(found) >= 3, found
+    for member, command in found:
+        for i in (range(len(client_ports)) if member == "$i" else [int(member)]):
+            run = subprocess.run(
+                [etcdctl, *shlex.split(command)[1:]], capture_output=True, text=True,
+                timeout=90, env={**env, "ETCDCTL_ENDPOINTS": f"127.0.0.1:{client_ports[i]}"})
+            assert run.returncode == 0, f"{command} on member {i}: {run.stderr}"
 
 
 def _health(port: int) -> dict[str, str] | None:
@@ -91,6 +109,7 @@ def test_rendered_etcd_members_form_a_cluster(tmp_path: Path) -> None:
                 raise AssertionError(f"members {sorted(set(range(members)) - healthy)} not "
                                      f"healthy:\n{logs[0].read_text()[-3000:]}")
             time.sleep(0.2)
+        _run_doc_etcdctl(binary, [p["client"] for p in ports], env)
     finally:
         for proc in procs:
             proc.terminate()
