@@ -79,3 +79,9 @@ def test_the_run_scripts_set_up_python_only() -> None:
     for name in ("stress.sh", "bench.sh", "serve.sh"):
         text = (ROOT / "scripts" / name).read_text()
         assert "./scripts/setup.sh --python-only" in text, name
+
+
+def test_setup_builds_the_releases_the_code_calls_current_and_oldest() -> None:
+    text = (ROOT / "scripts" / "setup.sh").read_text()
+    assert f"\nETCD_VERSION={CURRENT}\n" in text
+    assert f"\nETCD_OLDEST_VERSION=v{versions.show(versions.OLDEST_TESTED)}\n" in text
