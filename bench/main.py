@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with (tempfile.TemporaryDirectory(prefix="threadlock-bench-") as tmp,
           Stack(Path(tmp), fsync=a.fsync, redis=a.redis) as stack):
-        print(f"stack: etcd {stack.etcd.endpoint} (fsync {'on' if a.fsync else 'off'}), "
+        print(f"stack: etcd {stack.etcd_version} at {stack.etcd.endpoint} "
+              f"(fsync {'on' if a.fsync else 'off'}), "
               f"coordinator {stack.address}, redis "
               f"{stack.redis_port or 'skipped: ' + stack.redis_skipped}", flush=True)
         res: dict[str, Any] = {"machine": report.machine(stack.etcd_version, a.fsync),

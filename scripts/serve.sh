@@ -16,8 +16,8 @@ done
 
 if [[ $local_etcd == 1 ]]; then
   mkdir -p .run
-  etcd_bin=${THREADLOCK_ETCD_BIN:-.venv/bin/etcd}
-  [[ -x $etcd_bin ]] || etcd_bin=$(command -v etcd)
+  # The etcd the tests use (setup.sh built it into .tools/etcd/; $THREADLOCK_ETCD_BIN overrides).
+  etcd_bin=$(.venv/bin/python -c 'from threadlock.local_etcd import find_etcd; print(find_etcd()[0])')
   "$etcd_bin" --name local --data-dir .run/etcd \
     --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
     --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \

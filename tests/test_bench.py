@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from threadlock.etcd import versions
+
 pytestmark = pytest.mark.etcd
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +28,9 @@ def test_quick_bench_runs_and_reports(tmp_path: Path) -> None:
     for name in ("latest.json", "latest.md", "throughput.png"):
         assert (out / name).stat().st_size > 0, name
     res = json.loads((out / "latest.json").read_text())
+    # bench runs on the etcd the tests use by default, and says which.
+    current = versions.show(versions.CURRENT)
+    assert res["machine"]["etcd"] == current and f"stack: etcd {current} at " in run.stdout
     assert "| target | measured | result |" in (out / "latest.md").read_text()
 
     unc = res["uncontended"]

@@ -1,5 +1,6 @@
 """The conformance suite: every promise of the lock service, through gRPC, against both
-backends (the embedded store and a real etcd). Fixture `coord` is one replica per backend."""
+backends (the embedded store and a real etcd, on both the current and the oldest supported etcd
+release). Fixture `coord` is one replica per backend."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ import time
 
 import grpc
 import pytest
+from etcd_server import COORD_ALL_ETCD
 from harness import Coordinator, dur, eventually, rpc_error
 
 from threadlock.v1 import lock_pb2 as pb
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio,
+              pytest.mark.parametrize("coord", COORD_ALL_ETCD, indirect=True)]
 
 
 # --- mutual exclusion and busy --------------------------------------------------------------

@@ -1,5 +1,6 @@
 """etcd-specific promises: several stateless replicas on one etcd, etcd outages (UNAVAILABLE
-within the deadline, health NOT_SERVING, recovery) and watches that survive an etcd restart."""
+within the deadline, health NOT_SERVING, recovery) and watches that survive an etcd restart.
+Each runs on the current and on the oldest supported etcd release."""
 
 from __future__ import annotations
 
@@ -11,19 +12,21 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 import pytest_asyncio
-from etcd_server import EtcdServer
+from etcd_server import ETCD_RELEASES, EtcdServer
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from harness import Coordinator, etcd_config, eventually, rpc_error
 
 from threadlock.v1 import lock_pb2 as pb
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio,
+              pytest.mark.parametrize("etcd_release", ETCD_RELEASES, indirect=True)]
 
 
 @pytest_asyncio.fixture
-async def replicas(etcd: EtcdServer, key_prefix: str) -> AsyncIterator[list[Coordinator]]:
+async def replicas(shared_etcd: EtcdServer, key_prefix: str) -> AsyncIterator[list[Coordinator]]:
     """Two replicas on the shared etcd, as behind one Kubernetes Service."""
-    reps = [await Coordinator(etcd_config(etcd.endpoint, key_prefix)).start() for _ in range(2)]
+    reps = [await Coordinator(etcd_config(shared_etcd.endpoint, key_prefix)).start()
+            for _ in range(2)]
     yield reps
     for r in reps:
         await r.stop()

@@ -154,6 +154,10 @@ BAD_VALUES: list[tuple[Doc, str]] = [
     ({"server": {"bindAddress": "localhost"}}, r"/server/bindAddress': value must be one of"),
     ({"podDisruptionBudget": {"unhealthyPodEvictionPolicy": "Never"}},
      r"/podDisruptionBudget/unhealthyPodEvictionPolicy': value must be one of"),
+    # etcd's data-inconsistency range (3.5.0-3.5.2); 3.5.21 and 3.6.x pass (test_helm_etcd_run).
+    ({"etcd": {"bundled": {"image": {"tag": "v3.5.2"}}}},
+     r"etcd\.bundled\.image\.tag: v3\.5\.2 is in etcd 3\.5\.0-3\.5\.2, .*data-inconsistency"),
+    ({"etcd": {"bundled": {"image": {"tag": "3.5.0"}}}}, r"etcd\.bundled\.image\.tag: 3\.5\.0 is"),
 ]
 
 

@@ -1,6 +1,8 @@
-"""The bundled etcd's rendered command line runs: three real etcd processes, started with the
-StatefulSet's exact arguments (cluster DNS names and ports mapped to loopback ports, the data
-directory to a temporary one), form a cluster and answer the readiness probe's /health.
+"""The bundled etcd's rendered command line runs: three real etcd processes of the release the
+chart's image tag names (threadlock.etcd.versions.CURRENT, what setup.sh builds), started with
+the StatefulSet's exact arguments (cluster DNS names and ports mapped to loopback ports, the
+data directory to a temporary one), form a cluster and answer the readiness probe's /health;
+docs/deploy.md's etcdctl maintenance commands then run against them.
 
 This catches what schemas cannot: a misspelt etcd flag, a member name that is not in
 --initial-cluster, a bad compaction or quota value, a probe path etcd does not serve."""
@@ -10,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
+import shlex
 import subprocess
 import time
 import urllib.error
@@ -20,7 +24,24 @@ import pytest
 from etcd_server import find_etcd, free_port
 from helm_chart import NAMESPACE, container, one, render
 
+from threadlock.etcd import versions
+
 pytestmark = pytest.mark.etcd
+
+
+def _run_doc_etcdctl(etcd: str, client_ports: list[int], env: dict[str, str]) -> None:
+    """docs/deploy.md's maintenance commands (`kubectl exec <member> -- etcdctl ...`), with the
+    etcdctl built beside `etcd`, against those members: they must exist in this release."""
+    etcdctl = str(Path(etcd).with_name("etcdctl"))
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "deploy.md").read_text()
+    found = re.findall(r"exec \S+-etcd-(\$i|\d+) -- (etcdctl .*)$", doc, re.MULTILINE)
+    assert len(found) >= 3, found
+    for member, command in found:
+        for i in (range(len(client_ports)) if member == "$i" else [int(member)]):
+            run = subprocess.run(
+                [etcdctl, *shlex.split(command)[1:]], capture_output=True, text=True,
+                timeout=90, env={**env, "ETCDCTL_ENDPOINTS": f"127.0.0.1:{client_ports[i]}"})
+            assert run.returncode == 0, f"{command} on member {i}: {run.stderr}"
 
 
 def _health(port: int) -> dict[str, str] | None:
@@ -46,7 +67,13 @@ def test_rendered_etcd_members_form_a_cluster(tmp_path: Path) -> None:
 
     ports = [{"client": free_port(), "peer": free_port(), "metrics": free_port()}
              for _ in range(members)]
-    binary, _ = find_etcd()
+    binary, version = find_etcd()
+    # The flags are checked against the very release the chart deploys (some 3.5 flags are
+    # gone in 3.6): the image tag and the binary must agree.
+    assert c["image"].endswith(f"/etcd:v{versions.show(versions.CURRENT)}"), c["image"]
+    assert version == versions.CURRENT, (binary, version)
+    deploy_doc = (Path(__file__).resolve().parent.parent / "docs" / "deploy.md").read_text()
+    assert f"`{c['image']}`" in deploy_doc, "docs/deploy.md names another bundled etcd image"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ETCD_")}
     arch = {"aarch64": "arm64", "x86_64": "amd64"}.get(platform.machine(), platform.machine())
     if arch != "amd64":
@@ -82,6 +109,7 @@ def test_rendered_etcd_members_form_a_cluster(tmp_path: Path) -> None:
                 raise AssertionError(f"members {sorted(set(range(members)) - healthy)} not "
                                      f"healthy:\n{logs[0].read_text()[-3000:]}")
             time.sleep(0.2)
+        _run_doc_etcdctl(binary, [p["client"] for p in ports], env)
     finally:
         for proc in procs:
             proc.terminate()

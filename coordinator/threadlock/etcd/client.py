@@ -15,6 +15,7 @@ the threadlock_etcd_errors_total metric.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,8 +25,8 @@ from typing import Any, TypeVar
 import grpc
 import grpc.aio
 
-from threadlock.errors import LockError, Unavailable
-from threadlock.internal.etcd import rpc_pb2_grpc
+from threadlock.errors import FailedPrecondition, LockError, Unavailable
+from threadlock.internal.etcd import rpc_pb2, rpc_pb2_grpc
 from threadlock.store import LeaseGone
 
 T = TypeVar("T")
@@ -57,13 +58,14 @@ class Tls:
 
 
 class Stubs:
-    """The three etcd services on one channel."""
+    """The etcd services on one channel."""
 
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self.channel = channel
         self.kv = rpc_pb2_grpc.KVStub(channel)
         self.lease = rpc_pb2_grpc.LeaseStub(channel)
         self.watch = rpc_pb2_grpc.WatchStub(channel)
+        self.maintenance = rpc_pb2_grpc.MaintenanceStub(channel)
 
 
 def translate(exc: grpc.aio.AioRpcError, what: str) -> LockError:
@@ -89,13 +91,17 @@ class EtcdClient:
         options = [("grpc.keepalive_time_ms", 10_000), ("grpc.keepalive_timeout_ms", 5_000),
                    ("grpc.keepalive_permit_without_calls", 1),
                    ("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+        self.endpoints = [e.removeprefix("http://").removeprefix("https://") for e in endpoints]
         self._stubs = [
             Stubs(grpc.aio.secure_channel(e, creds, options) if creds
                   else grpc.aio.insecure_channel(e, options))
-            for e in (e.removeprefix("http://").removeprefix("https://") for e in endpoints)]
+            for e in self.endpoints]
         self._current = 0
         self.op_timeout = op_timeout
         self.on_error = on_error
+        # Set when the etcd cluster's version is refused (threadlock.etcd.versions): every
+        # call then fails with this message instead of reaching that etcd.
+        self.refused: str | None = None
 
     @property
     def stubs(self) -> Stubs:
@@ -113,6 +119,8 @@ class EtcdClient:
     async def call(self, pick: Callable[[Stubs], Any], request: Any, deadline: float,
                    what: str) -> Any:
         """One unary call: `pick` chooses the method, e.g. `lambda s: s.kv.Txn`."""
+        if self.refused is not None:
+            raise FailedPrecondition(self.refused)
         timeout = self.timeout(deadline, what)
         try:
             return await pick(self.stubs)(request, timeout=timeout)
@@ -123,6 +131,20 @@ class EtcdClient:
             if isinstance(err, Unavailable):
                 self.failover()
             raise err from exc
+
+    async def member_versions(self, deadline: float) -> list[tuple[str, str]]:
+        """(endpoint, etcd version) of every endpoint that answers Maintenance.Status before
+        `deadline` (each is asked, not only the current one); the others are left out."""
+        async def one(endpoint: str, stubs: Stubs) -> tuple[str, str] | None:
+            try:
+                resp = await stubs.maintenance.Status(
+                    rpc_pb2.StatusRequest(), timeout=self.timeout(deadline, "status"))
+            except (grpc.aio.AioRpcError, Unavailable):
+                return None
+            return endpoint, resp.version
+        pairs = zip(self.endpoints, self._stubs, strict=True)
+        answers = await asyncio.gather(*(one(e, s) for e, s in pairs))
+        return [a for a in answers if a is not None]
 
     async def close(self) -> None:
         for s in self._stubs:

@@ -12,7 +12,11 @@ contenders of one key are the range [P k/<key>\\x00, P k/<key>\\x01).
 from __future__ import annotations
 
 import contextlib
+import logging
+import time
 
+from threadlock.errors import Unavailable
+from threadlock.etcd import versions
 from threadlock.etcd.client import ErrorHook, EtcdClient, Tls
 from threadlock.etcd.keepalive import LeaseKeeper
 from threadlock.etcd.watch import WatchHub
@@ -21,6 +25,7 @@ from threadlock.internal.etcd import kv_pb2
 from threadlock.internal.etcd import rpc_pb2 as pb
 from threadlock.store import Ahead, Contender, Enqueued, LeaseGone, Outcome, Removed
 
+log = logging.getLogger("threadlock.etcd")
 CMP, RNG = pb.Compare, pb.RangeRequest
 COUNT_PAGE = 1000  # keys per read when counting locks for metrics
 
@@ -68,15 +73,33 @@ class EtcdStore:
         self.p = prefix.encode()
         self.keeper = LeaseKeeper(client)
         self.hub = WatchHub(client)
+        self.version_known = False
 
     @classmethod
     async def connect(cls, endpoints: list[str], prefix: str, tls: Tls | None,
                       op_timeout: float, on_error: ErrorHook | None = None) -> EtcdStore:
         """A store for `endpoints`; does not wait for etcd (health reports when it is up).
-        `on_error(op, code)` hears of every failed etcd request (for metrics)."""
+        `on_error(op, code)` hears of every failed etcd request (for metrics).
+
+        Raises versions.EtcdVersionRefused (a StartupError) when an endpoint that answers
+        within `op_timeout` runs a refused etcd version; when none answers, ping() checks."""
         client = (EtcdClient(endpoints, tls, op_timeout) if on_error is None
                   else EtcdClient(endpoints, tls, op_timeout, on_error))
-        return cls(client, prefix)
+        store = cls(client, prefix)
+        try:
+            await store.check_version(time.monotonic() + op_timeout)
+        except BaseException:
+            await store.close()
+            raise
+        if not store.version_known:
+            log.warning("etcd did not answer at start-up: its version is checked once it does",
+                        extra={"endpoints": client.endpoints})
+        return store
+
+    async def check_version(self, deadline: float) -> None:
+        """versions.check_members, remembered once a member answered."""
+        if await versions.check_members(self.client, deadline):
+            self.version_known = True
 
     # Key layout ---------------------------------------------------------------------------
     def _group(self, key: str) -> tuple[bytes, bytes]:
@@ -354,6 +377,17 @@ class EtcdStore:
 
     # Health -------------------------------------------------------------------------------
     async def ping(self, deadline: float) -> None:
+        # An etcd that was down at start-up has its version checked on the first ping it
+        # answers; a refused one stops every call here and keeps health NOT_SERVING.
+        if self.client.refused is not None:
+            raise Unavailable(self.client.refused)
+        if not self.version_known:
+            try:
+                await self.check_version(deadline)
+            except versions.EtcdVersionRefused as exc:
+                self.client.refused = str(exc)
+                log.critical("refusing etcd: %s", exc)
+                raise Unavailable(str(exc)) from None
         await self.client.call(lambda s: s.kv.Range, RNG(key=self.p, count_only=True),
                                deadline, "health read")
 

@@ -140,6 +140,9 @@ IPv6 and dual-stack) and a port. */}}
 {{- if and (eq $v.etcd.mode "external") (empty $v.etcd.external.endpoints) }}
 {{- fail "etcd.external.endpoints: give at least one endpoint when etcd.mode is \"external\"" }}
 {{- end }}
+{{- if and (eq $v.etcd.mode "bundled") (regexMatch "^v?3\\.5\\.[0-2]([^0-9]|$)" (toString $v.etcd.bundled.image.tag)) }}
+{{- fail (printf "etcd.bundled.image.tag: %s is in etcd 3.5.0-3.5.2, which has etcd's data-inconsistency bug (the coordinator refuses it): use 3.5.3 or later (the default is the tested 3.6 release)" $v.etcd.bundled.image.tag) }}
+{{- end }}
 {{- if and (eq $v.etcd.mode "bundled") $v.etcd.tls.enabled }}
 {{- fail "etcd.tls.enabled: TLS to etcd is for etcd.mode \"external\"; the bundled etcd is reached in-cluster (restrict it with networkPolicy.enabled)" }}
 {{- end }}
