@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests need, into the work tree only: .venv (the package with its dev
-# extra) and .tools (etcd and etcdctl built from source, the Buf CLI, the Helm CLI). Idempotent
+# extra) and .tools (etcd and etcdctl built from source, the Buf CLI, the Helm CLI, Node 22 and
+# the TypeScript SDK via setup-node.sh, the Go plugins and modules via setup-go.sh). Idempotent
 # and quick when nothing changed; run it again after pyproject.toml changes (test.sh always does).
 #   ./scripts/setup.sh                 everything (default)
 #   ./scripts/setup.sh --python-only   .venv and the current etcd only: what running threadlock
@@ -177,4 +178,9 @@ else
     die "go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION failed"
   [[ "$(helm_built)" == "$HELM_VERSION" ]] || die "helm $HELM_VERSION did not install"
 fi
+# --- The other SDKs' toolchains (each script is idempotent and quick when up to date) -------
+# Node 22 from npm + the TypeScript SDK built (tests and its conformance adapter run it); Go's
+# protoc plugins and the Go client's modules (needs buf, installed above).
+./scripts/setup-node.sh --build
+./scripts/setup-go.sh
 say "done"
