@@ -62,6 +62,11 @@ class HttpFace:
         self._functions: dict[str, Callable[[Any, float | None], Awaitable[Message]]] = {
             p.name: getattr(rpcs, p.name) for p in cp.PROCEDURES.values()}
 
+    @property
+    def stopping(self) -> bool:
+        """True once `stop` began: new calls are refused (unavailable)."""
+        return self._stopping
+
     async def start(self, listen: str) -> int:
         """Listen on `listen` (host:port); return the bound port. Raises OSError."""
         host, port = split_address(listen)
