@@ -10,8 +10,10 @@ import logging
 import re
 import socket
 import ssl
+import subprocess
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -80,6 +82,25 @@ async def test_port_in_use_fails_start_naming_the_option() -> None:
         server = Server(dataclasses.replace(memory_config(), http_listen=f"127.0.0.1:{port}"))
         with pytest.raises(StartupError, match="--http-listen"):
             await server.start()
+
+
+@pytest.fixture
+def small_key(tmp_path: Path) -> ServerTls:
+    """A self-signed certificate with a 1024-bit RSA key."""
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:1024", "-nodes", "-keyout",
+                    str(key), "-out", str(cert), "-subj", "/CN=small", "-days", "1"],
+                   check=True, capture_output=True, timeout=60)
+    return ServerTls(cert_file=str(cert), key_file=str(key))
+
+
+async def test_tls_files_https_refuses_fail_start_naming_them(small_key: ServerTls) -> None:
+    """A 1024-bit RSA key: gRPC takes it, OpenSSL's defaults (Python's ssl) refuse it for
+    HTTPS. The server must not start half-way; it says which files and why."""
+    server = Server(with_http(dataclasses.replace(memory_config(), tls=small_key)))
+    with pytest.raises(StartupError, match=r"--http-listen: the TLS files \(--tls-cert/--tls-key"
+                                           r"\) are refused for HTTPS: EE_KEY_TOO_SMALL"):
+        await server.start()
 
 
 # --- TLS --------------------------------------------------------------------------------------

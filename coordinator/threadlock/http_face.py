@@ -2,7 +2,7 @@
 aiohttp on the same event loop as the gRPC server, calling the same LockRpcs (service.py), so
 both faces share the LockManager, validation, deadlines, metrics and logs.
 
-    face = HttpFace(LockRpcs(manager), recorder, config.tls, tracked_tasks)
+    face = HttpFace(LockRpcs(manager), recorder, ssl_context(config.tls), tracked_tasks)
     port = await face.start("0.0.0.0:8080")   # POST /threadlock.v1.LockService/<Method>
     await face.stop(grace=10)
 
@@ -10,8 +10,9 @@ Deadlines: Connect-Timeout-Ms bounds the call as a gRPC deadline does (the RPC's
 margin to answer `busy` in time; past the deadline the call is cancelled and answers
 deadline_exceeded). A client that disconnects cancels its call (aiohttp's handler
 cancellation), so a queued Acquire leaves its queue as a cancelled gRPC call does.
-TLS: with `tls`, the port speaks only HTTPS, with the gRPC port's certificate and, for mutual
-TLS, its client CA. HTTP/1.1 only: Connect's unary calls need nothing more.
+TLS: with an SSL context (`ssl_context(config.tls)`), the port speaks only HTTPS, with the gRPC
+port's certificate and, for mutual TLS, its client CA. HTTP/1.1 only: Connect's unary calls
+need nothing more.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ KEEPALIVE_TIMEOUT = 75.0  # seconds an idle keep-alive connection stays open
 
 
 def ssl_context(tls: ServerTls) -> ssl.SSLContext:
-    """A server context from the gRPC port's TLS files (checked by server_credentials)."""
+    """A server context from the gRPC port's TLS files (checked by server_credentials).
+    Raises ssl.SSLError if OpenSSL's defaults refuse them (e.g. an RSA key under 2048 bits)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(tls.cert_file, tls.key_file)
     if tls.client_ca_file is not None:
@@ -49,7 +51,7 @@ def ssl_context(tls: ServerTls) -> ssl.SSLContext:
 
 
 class HttpFace:
-    def __init__(self, rpcs: LockRpcs, recorder: Recorder, tls: ServerTls | None,
+    def __init__(self, rpcs: LockRpcs, recorder: Recorder, tls: ssl.SSLContext | None,
                  tracked: set[asyncio.Task[Any]]) -> None:
         self.rpcs = rpcs
         self.recorder = recorder
@@ -75,8 +77,7 @@ class HttpFace:
         runner = web.ServerRunner(server, shutdown_timeout=1.0)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, host, port, reuse_port=False,
-                               ssl_context=ssl_context(self.tls) if self.tls else None)
+            site = web.TCPSite(runner, host, port, reuse_port=False, ssl_context=self.tls)
             await site.start()
         except BaseException:
             await runner.cleanup()

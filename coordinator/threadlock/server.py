@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias
@@ -42,7 +43,7 @@ from grpc_reflection.v1alpha import reflection
 
 from threadlock.config import Config
 from threadlock.errors import Unavailable
-from threadlock.http_face import HttpFace
+from threadlock.http_face import HttpFace, ssl_context
 from threadlock.locks import LockManager
 from threadlock.metrics import (
     Metrics,
@@ -240,7 +241,12 @@ class Server:
         cfg = self.config
         if not cfg.http_listen:
             return
-        face = HttpFace(LockRpcs(manager), self.recorder, cfg.tls, self._calls.tasks)
+        try:
+            context = ssl_context(cfg.tls) if cfg.tls is not None else None
+        except ssl.SSLError as exc:
+            raise StartupError(f"--http-listen: the TLS files (--tls-cert/--tls-key) are "
+                               f"refused for HTTPS: {exc.reason or exc}") from None
+        face = HttpFace(LockRpcs(manager), self.recorder, context, self._calls.tasks)
         try:
             self.http_port = await face.start(cfg.http_listen)
         except OSError as exc:
