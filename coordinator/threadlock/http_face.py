@@ -29,8 +29,9 @@ from aiohttp import web
 from google.protobuf.message import Message
 
 from threadlock import connect_protocol as cp
-from threadlock.config import ServerTls
+from threadlock.config import Config, ServerTls
 from threadlock.metrics import Recorder, split_address
+from threadlock.server_tls import StartupError
 from threadlock.service import LockRpcs
 
 log = logging.getLogger("threadlock.http")
@@ -163,6 +164,28 @@ class HttpFace:
                 raise
             raise cp.ProtocolError(grpc.StatusCode.DEADLINE_EXCEEDED,
                                    f"deadline of {call.timeout:g}s exceeded") from None
+
+
+async def start_face(config: Config, rpcs: LockRpcs, recorder: Recorder,
+                     tracked: set[asyncio.Task[Any]]) -> HttpFace:
+    """The HTTP face of `config.http_listen`, started, with `config.tls` (the gRPC port's TLS).
+    Raises StartupError naming the option at fault."""
+    try:
+        context = ssl_context(config.tls) if config.tls is not None else None
+    except ssl.SSLError as exc:
+        raise StartupError(f"--http-listen: the TLS files (--tls-cert/--tls-key) are refused "
+                           f"for HTTPS: {exc.reason or exc}") from None
+    face = HttpFace(rpcs, recorder, context, tracked)
+    try:
+        await face.start(config.http_listen)
+    except OSError as exc:
+        raise StartupError(f"--http-listen: cannot listen on {config.http_listen}: "
+                           f"{exc.strerror or exc}") from None
+    host = config.http_listen.rpartition(":")[0]
+    tls = "off" if config.tls is None else "mutual" if config.tls.mutual else "on"
+    log.info("serving the Connect protocol on %s:%d (TLS: %s)", host, face.port, tls,
+             extra={"http_port": face.port, "tls": tls})
+    return face
 
 
 def _response(status: int, content_type: str, body: bytes, gzipped: bool) -> web.Response:
