@@ -78,6 +78,8 @@ class Config:
     metrics_listen: str = ""
     metrics_interval: float = 15.0
     health_listen: str = ""
+    # "": off. The Connect protocol (HTTP/JSON) face, e.g. "0.0.0.0:8080".
+    http_listen: str = ""
     log_level: str = "INFO"
     log_format: str = "json"
 
@@ -133,6 +135,10 @@ _OPTIONS = (
     _Option("health_listen", "host:port of an extra PLAINTEXT gRPC port that serves only the "
                              "grpc.health.v1 Health service (for Kubernetes probes when "
                              "--tls-cert is set); empty = none"),
+    _Option("http_listen", "host:port to serve the Connect protocol on (HTTP/1.1: POST "
+                           "/threadlock.v1.LockService/<Method> with JSON or binary protobuf; "
+                           "HTTPS with the --tls-* files when set), e.g. 0.0.0.0:8080; "
+                           "empty = off"),
     _Option("log_level", "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
     _Option("log_format", "json (one object per line) or text"),
 )
@@ -148,7 +154,7 @@ _BUILTIN: dict[str, object] = {
     "min_ttl": _DEFAULTS.min_ttl, "max_ttl": _DEFAULTS.max_ttl, "max_wait": _DEFAULTS.max_wait,
     "health_interval": _DEFAULTS.health_interval, "shutdown_grace": _DEFAULTS.shutdown_grace,
     "metrics_listen": "", "metrics_interval": _DEFAULTS.metrics_interval, "health_listen": "",
-    "log_level": _DEFAULTS.log_level, "log_format": _DEFAULTS.log_format,
+    "http_listen": "", "log_level": _DEFAULTS.log_level, "log_format": _DEFAULTS.log_format,
 }
 
 
@@ -202,6 +208,7 @@ def from_args(ns: argparse.Namespace, environ: Mapping[str, str] | None = None) 
         metrics_listen=get("metrics_listen"),
         metrics_interval=get("metrics_interval", _seconds(positive=True)),
         health_listen=get("health_listen"),
+        http_listen=get("http_listen"),
         log_level=get("log_level", _choice(LOG_LEVELS, upper=True)),
         log_format=get("log_format", _choice(LOG_FORMATS, upper=False)),
     )
@@ -220,7 +227,7 @@ def validate(config: Config, names: Mapping[str, str] | None = None) -> None:
         raise ValueError(f"{flag('listen')}: must be host:port (port 0-65535) or "
                          f"unix:PATH, got {listen!r}")
     taken = {listen: "listen"}
-    for dest in ("metrics_listen", "health_listen"):
+    for dest in ("metrics_listen", "health_listen", "http_listen"):
         address = getattr(config, dest)
         if not address:
             continue

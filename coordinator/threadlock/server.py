@@ -14,7 +14,9 @@ delay recovery once it is back).
 
 With `config.tls` the port speaks only TLS (mutual TLS if a client CA is given), all services
 alike. `config.health_listen` adds a plaintext port with the health service alone (Kubernetes' gRPC
-probes cannot speak TLS); `config.metrics_listen` serves Prometheus metrics (metrics.py).
+probes cannot speak TLS); `config.metrics_listen` serves Prometheus metrics (metrics.py);
+`config.http_listen` serves the same LockService over the Connect protocol (http_face.py), with
+the same TLS, and stops with the gRPC port.
 
 Shutdown is graceful: health turns NOT_SERVING first so that balancers stop sending new calls,
 then in-flight calls get `shutdown_grace` seconds to finish (a queued Acquire that is cut off
@@ -40,6 +42,7 @@ from grpc_reflection.v1alpha import reflection
 
 from threadlock.config import Config
 from threadlock.errors import Unavailable
+from threadlock.http_face import HttpFace
 from threadlock.locks import LockManager
 from threadlock.metrics import (
     Metrics,
@@ -49,7 +52,7 @@ from threadlock.metrics import (
     refresh_store_counts,
 )
 from threadlock.server_tls import StartupError, server_credentials
-from threadlock.service import LockServicer
+from threadlock.service import LockRpcs, LockServicer
 from threadlock.store import Store
 from threadlock.v1 import lock_pb2, lock_pb2_grpc
 
@@ -147,6 +150,8 @@ class Server:
         self._server: grpc.aio.Server | None = None
         self._health_server: grpc.aio.Server | None = None
         self.health_port = 0
+        self._http: HttpFace | None = None
+        self.http_port = 0
         # Recorded only when served; Recorder() records nothing.
         self.metrics = Metrics() if config.metrics_listen else None
         self.recorder: Recorder = self.metrics or Recorder()
@@ -192,6 +197,7 @@ class Server:
             await self._check_health()
             await server.start()
             await self._start_extras()
+            await self._start_http(self.manager)
         except BaseException:
             await server.stop(None)
             await self._stop_extras()
@@ -229,7 +235,25 @@ class Server:
                                    f"{exc.strerror or exc}") from None
             self.metrics_port = self._endpoint.port
 
+    async def _start_http(self, manager: LockManager) -> None:
+        """The Connect protocol (HTTP) port, if configured: same calls, same TLS."""
+        cfg = self.config
+        if not cfg.http_listen:
+            return
+        face = HttpFace(LockRpcs(manager), self.recorder, cfg.tls, self._calls.tasks)
+        try:
+            self.http_port = await face.start(cfg.http_listen)
+        except OSError as exc:
+            raise StartupError(f"--http-listen: cannot listen on {cfg.http_listen}: "
+                               f"{exc.strerror or exc}") from None
+        self._http = face
+        log.info("serving the Connect protocol on %s (TLS: %s)",
+                 _address(cfg.http_listen, self.http_port), _tls_mode(cfg),
+                 extra={"http_port": self.http_port})
+
     async def _stop_extras(self) -> None:
+        if self._http is not None:
+            await self._http.stop(0)
         if self._health_server is not None:
             await self._health_server.stop(None)
         if self._endpoint is not None:
@@ -306,8 +330,7 @@ class Server:
         if grace is None:
             grace = self.config.shutdown_grace
         if self._stopping:
-            if self._server is not None:
-                await self._server.stop(grace)
+            await self._stop_faces(grace)
             await self._stopped.wait()
             return
         self._stopping = True
@@ -323,7 +346,7 @@ class Server:
             if self._server is not None:
                 log.info("stopping: waiting up to %gs for in-flight calls", grace,
                          extra={"grace": grace})
-                await self._server.stop(grace)
+            await self._stop_faces(grace)
             # One budget for the cut-off calls' cleanups and any other cleanups in flight.
             drained = time.monotonic() + DRAIN_TIMEOUT
             if self._calls.tasks:
@@ -337,6 +360,11 @@ class Server:
             log.info("stopped")
         finally:
             self._stopped.set()
+
+    async def _stop_faces(self, grace: float) -> None:
+        """Stop the gRPC and the HTTP ports together, each giving its calls `grace` s."""
+        steps = [face.stop(grace) for face in (self._server, self._http) if face is not None]
+        await asyncio.gather(*steps)
 
     async def wait(self) -> None:
         """Return once the server has stopped (after `stop` finished closing everything)."""

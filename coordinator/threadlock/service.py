@@ -1,6 +1,7 @@
-"""The gRPC face of LockManager: translate wire <-> domain, fail with `context.abort`.
+"""The RPCs of LockManager: translate wire <-> domain (LockRpcs), and the gRPC face of them
+(LockServicer, which fails with `context.abort`).
 
-Each handler is one hop from its RPC to a LockManager method, whose store call is one etcd
+Each RPC is one hop from its RPC to a LockManager method, whose store call is one etcd
 transaction. Deadlines: a call's own gRPC deadline bounds all its work, less a small margin
 so that the answer (or cleanup) still gets out in time.
 """
@@ -24,6 +25,7 @@ from threadlock.v1 import lock_pb2_grpc
 
 T = TypeVar("T")
 Ctx = grpc.aio.ServicerContext[object, object]
+Left = float | None  # a call's time left until its deadline, in seconds; None: no deadline
 
 MARGIN = 0.25  # kept back from the caller's deadline to answer in time (a quarter, at most)
 DEFAULT_TIMEOUT = 30.0  # budget of a call that has no deadline (besides its wait)
@@ -46,8 +48,9 @@ def _seconds(d: duration_pb2.Duration) -> float:
     return float(d.seconds) + d.nanos / 1e9
 
 
-def _budget(context: Ctx, extra: float = 0.0) -> float:
-    left = context.time_remaining()
+def budget(left: Left, extra: float = 0.0) -> float:
+    """Seconds a call may spend, given its time `left` (None: no deadline) and, for an
+    Acquire, its `wait`: the deadline less a margin to answer in, else a default."""
     if left is None:
         return DEFAULT_TIMEOUT + extra
     return max(left - min(MARGIN, left / 4), 0.001)
@@ -87,22 +90,25 @@ def busy_pb(b: Busy) -> pb.Busy:
                    waiters=b.waiters, waited=_dur(b.waited), message=b.message(now))
 
 
-class LockServicer(lock_pb2_grpc.LockServiceServicer):
+class LockRpcs:
+    """One transport-free function per RPC: a request message and the call's time left (None:
+    no deadline) in, the response message out; failures raise LockError. The gRPC servicer
+    below and the Connect/HTTP face (connect_face.py) both call these, so both have the same
+    validation, deadlines, metrics and logs."""
+
     def __init__(self, manager: LockManager) -> None:
         self.manager = manager
         self.recorder = manager.recorder
 
-    async def Acquire(self, request: pb.AcquireRequest, context: Ctx) -> pb.AcquireResponse:
+    async def Acquire(self, request: pb.AcquireRequest, left: Left) -> pb.AcquireResponse:
         arrived = time.monotonic()
         spec = AcquireSpec(key=request.key, owner=request.owner, ttl=_seconds(request.ttl),
                            wait=_seconds(request.wait), request_id=request.request_id,
                            metadata=dict(request.metadata), session_id=request.session_id)
         try:
-            result = await self.manager.acquire(spec, _budget(context, spec.wait))
+            result = await self.manager.acquire(spec, budget(left, spec.wait))
         except BaseException as exc:
             self.recorder.acquire_done(acquire_outcome(exc))
-            if isinstance(exc, LockError):
-                await _abort(context, exc)
             raise
         if isinstance(result, Grant):
             self.recorder.acquire_done("granted", time.monotonic() - arrived)
@@ -110,46 +116,70 @@ class LockServicer(lock_pb2_grpc.LockServiceServicer):
         self.recorder.acquire_done("busy")
         return pb.AcquireResponse(busy=busy_pb(result))
 
-    async def KeepAlive(self, request: pb.KeepAliveRequest,
-                        context: Ctx) -> pb.KeepAliveResponse:
+    async def KeepAlive(self, request: pb.KeepAliveRequest, left: Left) -> pb.KeepAliveResponse:
         if request.WhichOneof("target") == "session_id":
             if request.metadata:
-                await _abort(context, InvalidArgument(
-                    "metadata", "only with lease_token: a session has no key of its own"))
-            step = self.manager.keepalive_session(request.session_id, _budget(context))
+                raise InvalidArgument("metadata",
+                                      "only with lease_token: a session has no key of its own")
+            step = self.manager.keepalive_session(request.session_id, budget(left))
         else:
-            step = self.manager.keepalive_lease(request.lease_token, _budget(context),
+            step = self.manager.keepalive_lease(request.lease_token, budget(left),
                                                 dict(request.metadata))
-        expires_at, ttl = await _run(context, step)
+        expires_at, ttl = await step
         return pb.KeepAliveResponse(expires_at=_ts(expires_at), ttl=_dur(ttl))
 
-    async def Release(self, request: pb.ReleaseRequest, context: Ctx) -> pb.ReleaseResponse:
-        released = await _run(context, self.manager.release(request.lease_token,
-                                                            _budget(context)))
+    async def Release(self, request: pb.ReleaseRequest, left: Left) -> pb.ReleaseResponse:
+        released = await self.manager.release(request.lease_token, budget(left))
         return pb.ReleaseResponse(released=released)
 
     async def OpenSession(self, request: pb.OpenSessionRequest,
-                          context: Ctx) -> pb.OpenSessionResponse:
-        s = await _run(context, self.manager.open_session(request.owner, _seconds(request.ttl),
-                                                          _budget(context)))
+                          left: Left) -> pb.OpenSessionResponse:
+        s = await self.manager.open_session(request.owner, _seconds(request.ttl), budget(left))
         return pb.OpenSessionResponse(session_id=s.session_id, expires_at=_ts(s.expires_at),
                                       ttl=_dur(s.ttl))
 
     async def CloseSession(self, request: pb.CloseSessionRequest,
-                           context: Ctx) -> pb.CloseSessionResponse:
-        closed = await _run(context, self.manager.close_session(request.session_id,
-                                                                _budget(context)))
+                           left: Left) -> pb.CloseSessionResponse:
+        closed = await self.manager.close_session(request.session_id, budget(left))
         return pb.CloseSessionResponse(closed=closed)
 
-    async def Status(self, request: pb.StatusRequest, context: Ctx) -> pb.StatusResponse:
+    async def Status(self, request: pb.StatusRequest, left: Left) -> pb.StatusResponse:
         which = request.WhichOneof("selector")
         key = request.key if which == "key" else None
         prefix = request.prefix if which == "prefix" else ""
-        states, token = await _run(context, self.manager.status(
-            key, prefix, request.page_size, request.page_token, _budget(context)))
+        states, token = await self.manager.status(key, prefix, request.page_size,
+                                                  request.page_token, budget(left))
         now = time.time()
         return pb.StatusResponse(next_page_token=token, locks=[
             pb.LockState(key=s.key, holder=holder_pb(s.holder, now), waiters=[
                 pb.Waiter(owner=w.owner, position=w.position, queued_at=_ts(w.queued_at),
                           metadata=w.metadata) for w in s.waiters])
             for s in states])
+
+
+class LockServicer(lock_pb2_grpc.LockServiceServicer):
+    """The gRPC face: each RPC is its LockRpcs function, with LockError -> context.abort."""
+
+    def __init__(self, manager: LockManager) -> None:
+        self.rpcs = LockRpcs(manager)
+
+    async def Acquire(self, request: pb.AcquireRequest, context: Ctx) -> pb.AcquireResponse:
+        return await _run(context, self.rpcs.Acquire(request, context.time_remaining()))
+
+    async def KeepAlive(self, request: pb.KeepAliveRequest,
+                        context: Ctx) -> pb.KeepAliveResponse:
+        return await _run(context, self.rpcs.KeepAlive(request, context.time_remaining()))
+
+    async def Release(self, request: pb.ReleaseRequest, context: Ctx) -> pb.ReleaseResponse:
+        return await _run(context, self.rpcs.Release(request, context.time_remaining()))
+
+    async def OpenSession(self, request: pb.OpenSessionRequest,
+                          context: Ctx) -> pb.OpenSessionResponse:
+        return await _run(context, self.rpcs.OpenSession(request, context.time_remaining()))
+
+    async def CloseSession(self, request: pb.CloseSessionRequest,
+                           context: Ctx) -> pb.CloseSessionResponse:
+        return await _run(context, self.rpcs.CloseSession(request, context.time_remaining()))
+
+    async def Status(self, request: pb.StatusRequest, context: Ctx) -> pb.StatusResponse:
+        return await _run(context, self.rpcs.Status(request, context.time_remaining()))
