@@ -9,6 +9,7 @@ use Threadlock\LeaseLost;
 use Threadlock\LockClient;
 use Threadlock\ThreadBusy;
 use Threadlock\Unavailable;
+use Threadlock\Tests\Support\Child;
 use Threadlock\Tests\Support\Env;
 
 /** Explicit renewal, loss detection, request ids, failover and an unreachable coordinator. */
@@ -111,16 +112,53 @@ final class LeaseTest extends TestCase
         $this->assertLessThan(Env::BOUND, microtime(true) - $started);
     }
 
+    /**
+     * A proxy that forwards calls but loses the answers to requests carrying `field`.
+     *
+     * @return array{string, Child}
+     */
+    private function dropper(string $field): array
+    {
+        $address = Env::deadAddress();
+        $child = new Child([__DIR__ . '/../bin/dropper.php', substr($address, 7), Env::address(), $field]);
+        Env::eventually(fn () => @stream_socket_client('tcp://' . substr($address, 7)) !== false, 'the proxy to listen');
+        return [$address, $child];
+    }
+
+    public function testALostAnswerIsRetriedWithTheSameRequestIdAndGetsTheSameLease(): void
+    {
+        // The first address grants but loses the answer; the retry on the next address, with
+        // the same request id, must get that very lease, not ThreadBusy (its own first grant).
+        [$proxy, $child] = $this->dropper('requestId');
+        try {
+            $locks = new LockClient([$proxy, Env::address()], owner: 'retrier');
+            $key = Env::key('lost-answer');
+            $lease = $locks->acquire($key, ttl: 30);
+            $state = $locks->status(key: $key)[0];
+            $this->assertSame($lease->fencingToken, $state->holder?->fencingToken);
+            $this->assertTrue($lease->release());
+            $this->assertSame([], $locks->status(key: $key)); // no second grant left behind
+        } finally {
+            $child->kill();
+        }
+    }
+
     public function testAnUnansweredAcquireLeavesNoLockBehind(): void
     {
-        // The coordinator grants, but the answer never comes back in time: a 1 ms budget.
-        $key = Env::key('unanswered');
-        $locks = new LockClient([Env::address()], owner: 'impatient', callTimeout: 0.001, releaseTimeout: 5);
+        // Every queued attempt is granted but unanswered; the client gives up (Unavailable) and
+        // cleans up: the same request id, try-once (no `wait`: answered), then Release.
+        [$proxy, $child] = $this->dropper('wait');
         try {
-            $locks->acquire($key, ttl: 30)->release();
-        } catch (Unavailable) {
-            // expected mostly; the cleanup (same request id, try once, release) ran
+            $key = Env::key('unanswered');
+            $locks = new LockClient([$proxy], owner: 'impatient', callTimeout: 1.5, releaseTimeout: 10);
+            try {
+                $locks->acquire($key, ttl: 30, wait: 0.5);
+                $this->fail('an answer got through the proxy');
+            } catch (Unavailable) {
+            }
+            $this->assertSame([], $this->client()->status(key: $key));
+        } finally {
+            $child->kill();
         }
-        $this->assertSame([], $this->client()->status(key: $key));
     }
 }

@@ -132,7 +132,7 @@ final class LockClientTest extends TestCase
         $a->annotate(['response_id' => 'resp_1']);
         $states = $locks->status(prefix: $prefix);
         $this->assertSame(["{$prefix}a", "{$prefix}b"], array_map(fn ($s) => $s->key, $states));
-        $this->assertSame(['job' => 'GenerateSection', 'response_id' => 'resp_1'], $states[0]->holder?->metadata);
+        $this->assertEquals(['job' => 'GenerateSection', 'response_id' => 'resp_1'], $states[0]->holder?->metadata);
         $this->assertSame('annotator', $states[1]->holder?->owner);
         $a->release();
         $b->release();

@@ -45,4 +45,10 @@ final class Child
         proc_terminate($this->process);
         throw new \RuntimeException("child did not end within {$timeout}s: {$out} {$err}");
     }
+
+    public function kill(): void
+    {
+        proc_terminate($this->process);
+        proc_close($this->process);
+    }
 }
