@@ -18,7 +18,7 @@ final class StressReenactmentTest extends TestCase
     private const ITERATIONS = 5;
 
     /** @param list<string> $args @return array<string, mixed> */
-    private function run(array $args): array
+    private function artisanReport(array $args): array
     {
         [$code, $out, $err] = (new App())->artisan($args, 300);
         $this->assertSame(0, $code, "{$out}\n{$err}");
@@ -28,7 +28,7 @@ final class StressReenactmentTest extends TestCase
 
     public function testGuardedStressTestHasNoConflicts(): void
     {
-        $r = $this->run(['debug:stress-test', '--workers=' . self::WORKERS, '--iterations=' . self::ITERATIONS, '--fake-seconds=0.2']);
+        $r = $this->artisanReport(['debug:stress-test', '--workers=' . self::WORKERS, '--iterations=' . self::ITERATIONS, '--fake-seconds=0.2']);
         $this->assertSame(0, $r['conflicts']);
         $this->assertSame(1, $r['max_concurrent']);
         $this->assertSame(self::WORKERS * self::ITERATIONS, $r['calls']['ok']);
@@ -36,7 +36,7 @@ final class StressReenactmentTest extends TestCase
 
     public function testUnguardedStressTestCollides(): void
     {
-        $r = $this->run(['debug:stress-test', '--workers=' . self::WORKERS, '--iterations=' . self::ITERATIONS, '--fake-seconds=0.2', '--unguarded']);
+        $r = $this->artisanReport(['debug:stress-test', '--workers=' . self::WORKERS, '--iterations=' . self::ITERATIONS, '--fake-seconds=0.2', '--unguarded']);
         $this->assertGreaterThan(0, $r['conflicts']);
         $this->assertSame($r['conflicts'], $r['calls']['conflicts']); // the workers saw the 400s too
         $this->assertGreaterThan(1, $r['max_concurrent']);
@@ -44,7 +44,7 @@ final class StressReenactmentTest extends TestCase
 
     public function testGuardedDocumentGenerationHasNoConflicts(): void
     {
-        $r = $this->run(['debug:generate-document', '--documents=2', '--sections=10']);
+        $r = $this->artisanReport(['debug:generate-document', '--documents=2', '--sections=10']);
         $this->assertSame(0, $r['conflicts']);
         $this->assertSame(20, $r['sub_sections']['ok']);
         $this->assertSame(1, $r['max_concurrent']);
@@ -52,7 +52,7 @@ final class StressReenactmentTest extends TestCase
 
     public function testUnguardedDocumentGenerationCollides(): void
     {
-        $r = $this->run(['debug:generate-document', '--documents=2', '--sections=10', '--unguarded']);
+        $r = $this->artisanReport(['debug:generate-document', '--documents=2', '--sections=10', '--unguarded']);
         $this->assertGreaterThan(0, $r['conflicts']);
         $this->assertGreaterThan(0, $r['sub_sections']['conflicts']);
     }

@@ -21,9 +21,6 @@ class StartFullGenerateDocument implements ShouldQueue
 {
     use Dispatchable, InteractsWithQueue, Queueable, HoldsThreadLock;
 
-    /** @var array{ok: int, conflicts: int} what happened, for the command that ran it */
-    public array $outcome = ['ok' => 0, 'conflicts' => 0];
-
     public function __construct(public string $threadId, public int $document, public int $sections = 10, public bool $guarded = true)
     {
     }
@@ -37,6 +34,7 @@ class StartFullGenerateDocument implements ShouldQueue
     public function handle(): void
     {
         $openai = OpenAiClient::fromEnv();
+        $outcome = ['ok' => 0, 'conflicts' => 0];
         for ($s = 1; $s <= $this->sections; $s++) {
             $lease = $this->guarded ? $this->threadLease() : null;
             $lease?->extend(); // renew between steps: TTL 5 s, the whole document takes longer
@@ -45,10 +43,12 @@ class StartFullGenerateDocument implements ShouldQueue
                 $openai->addMessage($this->threadId, "document {$this->document}: write sub-section {$s}");
                 $run = $openai->createRun($this->threadId, ['fencing_token' => (string) ($lease?->fencingToken ?? 0)]);
                 $openai->waitForRun($this->threadId, (string) $run['id']);
-                $this->outcome['ok']++;
+                $outcome['ok']++;
             } catch (OpenAiError $e) { // "Thread ... already has an active run", "Can't add messages ..."
-                $this->outcome['conflicts']++;
+                $outcome['conflicts']++;
             }
         }
+        // For the command that ran it in this process (a queued job runs a copy of itself).
+        app()->instance('document.outcome', $outcome);
     }
 }

@@ -25,7 +25,7 @@ class GenerateDocument extends Command
             $job = new StartFullGenerateDocument((string) $this->argument('thread'), (int) $this->option('document'),
                 (int) $this->option('sections'), !$this->option('unguarded'));
             dispatch($job->onConnection('sync'));
-            $this->line(json_encode($job->outcome));
+            $this->line(json_encode(app('document.outcome')));
             return 0;
         }
         $thread = (string) ($this->argument('thread') ?: $openai->createThread()['id']);
