@@ -80,6 +80,12 @@ final class Lease
         return $this->state->reason();
     }
 
+    /** The TTL in force (seconds; the session's under a session): extend at least every ttl/3. */
+    public function ttl(): float
+    {
+        return ($this->session?->state() ?? $this->state)->ttl;
+    }
+
     /** Seconds until the lease lapses unless renewed (local estimate, margin not deducted). */
     public function expiresIn(): float
     {

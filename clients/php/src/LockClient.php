@@ -17,6 +17,8 @@ namespace Threadlock;
  */
 final class LockClient
 {
+    public const VERSION = '0.1.0';
+
     public readonly string $owner;
     private readonly Protocol $protocol;
     private ?Session $session = null;
@@ -49,7 +51,7 @@ final class LockClient
                 throw new \InvalidArgumentException("{$name}: must be a positive number of seconds, got {$value}");
             }
         }
-        $this->owner = $owner ?? (gethostname() . ':' . getmypid());
+        $this->owner = $owner !== null && $owner !== '' ? $owner : (gethostname() . ':' . getmypid());
         $this->protocol = new Protocol(new HttpTransport($found, $tls));
     }
 
