@@ -28,8 +28,12 @@ class Adapter:
     build: tuple[str, ...] | None = None
     env: dict[str, str] = field(default_factory=dict)  # added to the adapter's environment
     build_timeout: float = 900.0
+    # The SDK speaks the coordinator's HTTP/JSON (Connect) face: the driver's init hands it
+    # http(s)://host:port of each coordinator's HTTP port instead of its gRPC address.
+    http: bool = False
 
 
 ADAPTERS: list[Adapter] = [
     Adapter("python", argv=(sys.executable, "clients/python/conformance/adapter.py")),
+    Adapter("php", argv=("php", "clients/php/conformance/adapter.php"), http=True),
 ]
