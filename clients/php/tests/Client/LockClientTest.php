@@ -185,4 +185,18 @@ final class LockClientTest extends TestCase
         }
         $this->fail('no exception');
     }
+
+    public function testAddressesDefaultToTheEnvironment(): void
+    {
+        $saved = getenv('THREADLOCK_HTTP_ADDRESS');
+        putenv('THREADLOCK_HTTP_ADDRESS=' . Env::deadAddress() . ',' . Env::address());
+        try {
+            $key = Env::key('env');
+            $lease = (new LockClient(owner: 'from-env'))->acquire($key, ttl: 10);
+            $this->assertSame('from-env', $this->client()->status(key: $key)[0]->holder?->owner);
+            $lease->release();
+        } finally {
+            putenv($saved === false ? 'THREADLOCK_HTTP_ADDRESS' : "THREADLOCK_HTTP_ADDRESS={$saved}");
+        }
+    }
 }

@@ -39,8 +39,9 @@ final class ThreadLockedTest extends TestCase
         $runs = $this->app->rows('runs');
         $this->assertCount(1, $runs);
         $this->assertSame('laravel-worker', $runs[0]['holder_seen']); // the coordinator saw the job hold it
+        $this->assertSame(App::PREFIX . $thread, $runs[0]['lock_key']); // config('threadlock.prefix')
         $this->assertGreaterThan(0, (int) $runs[0]['fencing_token']);
-        $this->assertSame([], $this->locks->status(key: $thread));
+        $this->assertSame([], $this->locks->status(key: App::PREFIX . $thread));
     }
 
     public function testAFailingJobStillReleasesTheThread(): void
@@ -50,20 +51,20 @@ final class ThreadLockedTest extends TestCase
         $this->assertNotSame(0, $code);
         $this->assertStringContainsString('failed on purpose', $out . $err);
         $this->assertCount(1, $this->app->rows('runs'));
-        $this->assertSame([], $this->locks->status(key: $thread));
+        $this->assertSame([], $this->locks->status(key: App::PREFIX . $thread));
 
         // The same on the database queue with a real worker: the job lands in failed_jobs.
         $this->ok(['threadlock:probe', $thread, 'job-2', '--fail']);
         $this->ok(['queue:work', 'database', '--once', '--tries=1']);
         $this->assertCount(1, $this->app->rows('failed_jobs'));
         $this->assertCount(2, $this->app->rows('runs'));
-        $this->assertSame([], $this->locks->status(key: $thread));
+        $this->assertSame([], $this->locks->status(key: App::PREFIX . $thread));
     }
 
     public function testABusyThreadSendsTheJobBackToTheQueueWithADelay(): void
     {
         $thread = Env::key('thread');
-        $lease = $this->locks->acquire($thread, ttl: 30);
+        $lease = $this->locks->acquire(App::PREFIX . $thread, ttl: 30);
         $this->ok(['threadlock:probe', $thread, 'job-1', '--release-after=2']);
         $before = time();
         // A release back counts as an attempt, as with WithoutOverlapping: allow a few tries.
@@ -82,13 +83,13 @@ final class ThreadLockedTest extends TestCase
         $this->assertCount(1, $runs);
         $this->assertGreaterThan($lease->fencingToken, (int) $runs[0]['fencing_token']);
         $this->assertSame([], $this->app->rows('jobs'));
-        $this->assertSame([], $this->locks->status(key: $thread));
+        $this->assertSame([], $this->locks->status(key: App::PREFIX . $thread));
     }
 
     public function testDontReleaseDropsTheJobWhileTheThreadIsBusy(): void
     {
         $thread = Env::key('thread');
-        $lease = $this->locks->acquire($thread, ttl: 30);
+        $lease = $this->locks->acquire(App::PREFIX . $thread, ttl: 30);
         $this->ok(['threadlock:probe', $thread, 'job-1', '--dont-release']);
         $this->ok(['queue:work', 'database', '--once']);
         $this->assertSame([], $this->app->rows('runs'));
@@ -100,11 +101,23 @@ final class ThreadLockedTest extends TestCase
     public function testWaitUpToQueuesAtTheCoordinatorUntilTheThreadIsFree(): void
     {
         $thread = Env::key('thread');
-        $lease = $this->locks->acquire($thread, ttl: 2); // never renewed: lapses in ~2 s
+        $lease = $this->locks->acquire(App::PREFIX . $thread, ttl: 2); // never renewed: lapses in ~2 s
         $this->ok(['threadlock:probe', $thread, 'job-1', '--connection=sync', '--wait=25']);
         $runs = $this->app->rows('runs');
         $this->assertCount(1, $runs);
         $this->assertGreaterThan($lease->fencingToken, (int) $runs[0]['fencing_token']);
         $this->assertTrue($lease->isLost());
+    }
+
+    public function testVendorPublishCopiesTheConfig(): void
+    {
+        $published = __DIR__ . '/../laravel-app/config/threadlock.php';
+        $this->assertFileDoesNotExist($published);
+        try {
+            $this->ok(['vendor:publish', '--tag=threadlock-config']);
+            $this->assertFileEquals(__DIR__ . '/../../config/threadlock.php', $published);
+        } finally {
+            @unlink($published);
+        }
     }
 }

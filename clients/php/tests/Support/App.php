@@ -7,6 +7,9 @@ namespace Threadlock\Tests\Support;
 /** The minimal Laravel app under tests/laravel-app, with a database and storage of its own. */
 final class App
 {
+    /** The app's THREADLOCK_PREFIX: every thread key its jobs lock starts with it. */
+    public const PREFIX = 'app1:';
+
     public readonly string $database;
     private readonly string $storage;
 
@@ -37,6 +40,7 @@ final class App
             'APP_STORAGE' => $this->storage,
             'THREADLOCK_HTTP_ADDRESS' => Env::address(),
             'THREADLOCK_OWNER' => 'laravel-worker',
+            'THREADLOCK_PREFIX' => self::PREFIX,
             'OPENAI_BASE_URL' => Env::openAiBaseUrl(),
         ]);
     }

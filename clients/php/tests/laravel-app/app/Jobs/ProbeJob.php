@@ -38,7 +38,7 @@ class ProbeJob implements ShouldQueue
         $lease = $this->threadLease();
         $lease->check();
         $state = $locks->status(key: $lease->key)[0] ?? null;
-        DB::table('runs')->insert(['label' => $this->label, 'thread' => $this->threadId,
+        DB::table('runs')->insert(['label' => $this->label, 'thread' => $this->threadId, 'lock_key' => $lease->key,
             'fencing_token' => $lease->fencingToken, 'holder_seen' => $state?->holder?->owner ?? '', 'at' => microtime(true)]);
         usleep((int) ($this->sleep * 1e6));
         if ($this->fail) {

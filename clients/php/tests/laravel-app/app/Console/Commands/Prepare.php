@@ -39,6 +39,7 @@ class Prepare extends Command
             $table->id();
             $table->string('label');
             $table->string('thread');
+            $table->string('lock_key');
             $table->unsignedBigInteger('fencing_token');
             $table->string('holder_seen');
             $table->double('at');
