@@ -162,6 +162,15 @@ IPv6 and dual-stack) and a port. */}}
 {{- if and $v.metrics.enabled (has (int $v.metrics.port) (list (int $v.server.port) (int $v.server.healthPort))) }}
 {{- fail "metrics.port: must differ from server.port and server.healthPort" }}
 {{- end }}
+{{- if and $v.http.enabled (has (int $v.http.port) (list (int $v.server.port) (int $v.server.healthPort))) }}
+{{- fail "http.port: must differ from server.port and server.healthPort" }}
+{{- end }}
+{{- if and $v.http.enabled $v.metrics.enabled (eq (int $v.http.port) (int $v.metrics.port)) }}
+{{- fail "http.port: must differ from metrics.port" }}
+{{- end }}
+{{- if and $v.http.enabled (eq (int $v.service.httpPort) (int $v.service.port)) }}
+{{- fail "service.httpPort: must differ from service.port (both are ports of one Service)" }}
+{{- end }}
 {{- $needed := add (int $v.preStopDelaySeconds) (ceil $v.server.shutdownGrace | int) 5 }}
 {{- if le (int $v.terminationGracePeriodSeconds) $needed }}
 {{- fail (printf "terminationGracePeriodSeconds: must exceed preStopDelaySeconds + server.shutdownGrace + 5 s of cleanup = %d, got %v" $needed $v.terminationGracePeriodSeconds) }}
