@@ -169,8 +169,10 @@ def test_wait_timeout_answers_busy_and_leaves_the_queue(workers: Workers, served
     holder, other = workers.start("holder", [served]), workers.start("other", [served])
     k = key("timeout")
     holder.ok(acquire("a", k))
-    other.send(acquire("b", k, wait=3))
-    eventually(lambda: waiting(holder, k) == [(other.owner, 1)], what="the waiter queued")
+    other.send(acquire("b", k, wait=4))
+    eventually(lambda: waiting(holder, k) == [(other.owner, 1)] or other.answered(),
+               what="the waiter queued")
+    assert not other.answered(), "the waiter answered before Status showed it queued"
     answer = other.recv()
     assert not answer["ok"] and answer["error"]["type"] == "ThreadBusy", answer
     assert answer["error"]["holder"] == holder.owner
@@ -220,6 +222,7 @@ def _released_behind_its_back(workers: Workers, served: str,
     assert isinstance(lost["reason"], str) and lost["reason"]
     error = w.error({"cmd": "check", "handle": "a"}, "LeaseLost")
     assert error.get("reason"), error
+    w.error({"cmd": "hold", "handle": "a", "seconds": 0.1}, "LeaseLost")
     return w, k
 
 
@@ -268,6 +271,24 @@ def test_session_locks_share_a_session_and_close_frees_them(workers: Workers,
     assert got["session_id"] == "" and got["fencing_token"] > a["fencing_token"]
 
 
+def test_session_lock_lost_when_its_session_ends_behind_its_back(workers: Workers,
+                                                                  served: str) -> None:
+    s = workers.start("session", [served], session=True, session_ttl=2)
+    k = key("s-lost")
+    got = s.ok(acquire("a", k))
+    with grpc.insecure_channel(served) as channel:
+        closed = lock_pb2_grpc.LockServiceStub(channel).CloseSession(
+            pb.CloseSessionRequest(session_id=got["session_id"]), timeout=10)
+    assert closed.closed is True
+    lost = s.ok({"cmd": "wait_lost", "handle": "a", "timeout": 20})
+    assert lost["lost"] is True and lost["reason"], lost
+    s.error({"cmd": "check", "handle": "a"}, "LeaseLost")
+    assert status(s, k) is None
+    again = s.ok(acquire("b", k))  # the client is not stuck: a new session
+    assert again["session_id"] and again["session_id"] != got["session_id"], again
+    assert again["fencing_token"] > got["fencing_token"]
+
+
 # --- transport --------------------------------------------------------------------------------
 
 
@@ -285,17 +306,21 @@ def test_tls(workers: Workers, backend_env: dict[str, str], pki: Pki, tmp_path: 
         pki.client.cert.read_bytes() if mutual else None)
     proc, address = serve_process(env, tmp_path / "tls-serve.log", credentials)
     try:
+        # Refused: plaintext to a TLS server; for mutual TLS, a client without a certificate.
+        # (Sent first and read last: its retries take a while, the good client's work not.)
+        bad = workers.start("refused", [address], call_timeout=2,
+                            **({"tls": {"ca": str(pki.server.ca)}} if mutual else {}))
+        bad.send(acquire("b", key("refused")), timeout=30)
         good = workers.start("tls", [address], tls=client)
         k = key("tls")
         got = good.ok(acquire("a", k))
         assert got["fencing_token"] > 0
         lock = status(good, k)
         assert lock is not None and lock["holder"]["owner"] == good.owner
-        # Refused: plaintext to a TLS server; for mutual TLS, a client without a certificate.
-        bad = workers.start("refused", [address], call_timeout=2,
-                            **({"tls": {"ca": str(pki.server.ca)}} if mutual else {}))
-        bad.error(acquire("b", key("refused")), "Unavailable", "CoordinatorError", timeout=30)
         assert good.ok({"cmd": "release", "handle": "a"})["released"] is True
+        refused = bad.recv()
+        assert not refused["ok"], f"a client the server should refuse acquired: {refused}"
+        assert refused["error"]["type"] in ("Unavailable", "CoordinatorError"), refused
     finally:
         proc.kill()  # not under test here; a graceful stop would wait for open channels
         proc.wait(timeout=30)
@@ -317,10 +342,12 @@ def test_coordinator_down_answers_unavailable(workers: Workers, backend_env: dic
     proc, address = serve_process(backend_env, tmp_path / "down-serve.log")
     proc.kill()
     proc.wait(timeout=30)
-    w = workers.start("w", [address], call_timeout=2)
+    w, v = (workers.start(name, [address], call_timeout=2) for name in ("w", "v"))
     # A hang fails the command's deadline: call_timeout (2 s) plus generous slack.
-    w.error(acquire("a", key("down")), "Unavailable", timeout=20)
-    w.error({"cmd": "status", "key": key("down")}, "Unavailable", timeout=20)
+    w.send(acquire("a", key("down")), timeout=20)
+    v.error({"cmd": "status", "key": key("down")}, "Unavailable", timeout=20)
+    answer = w.recv()
+    assert not answer["ok"] and answer["error"]["type"] == "Unavailable", answer
 
 
 # --- bad input --------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import pytest
 from harness import http_face
@@ -46,6 +46,7 @@ class AdapterProcess:
         self.adapter = adapter
         self.name = name
         self.owner = ""  # set by whoever sends init
+        self.exit_timeout = EXIT_TIMEOUT
         self.stderr_path = log_dir / f"{adapter.name}-{name}.stderr"
         self.pending: list[tuple[dict[str, Any], float]] = []  # (command, its deadline)
         self._answers: queue.Queue[str | None] = queue.Queue()
@@ -62,11 +63,10 @@ class AdapterProcess:
         self._answers.put(None)  # EOF: the adapter exited (or closed stdout)
 
     def stderr(self) -> str:
-        self._stderr.flush()
         text = self.stderr_path.read_text(errors="replace")
         return text[-6000:]
 
-    def fail(self, what: str) -> None:
+    def fail(self, what: str) -> NoReturn:
         """Fail the test, showing what the adapter was doing and its stderr."""
         pytest.fail(f"adapter {self.adapter.name}/{self.name}: {what}\n"
                     f"pending: {[c for c, _ in self.pending]}\n"
@@ -94,14 +94,13 @@ class AdapterProcess:
         if not self.pending:
             raise AssertionError("recv() without a pending command")
         command, deadline = self.pending[0]
-        try:
+        line: str | None = ""
+        with contextlib.suppress(queue.Empty):
             line = self._answers.get(timeout=max(deadline - time.monotonic(), 0.0))
-        except queue.Empty:
+        if line == "":
             self.fail(f"no answer to {command['cmd']} in time (a hang?)")
-            raise AssertionError("unreachable") from None
         if line is None:
             self.fail(f"exited before answering {command['cmd']}")
-            raise AssertionError("unreachable")
         try:
             answer: Answer = json.loads(line)
         except ValueError:
@@ -142,17 +141,21 @@ class AdapterProcess:
 
     # --- end ----------------------------------------------------------------------------------
     def close(self) -> None:
-        """Close stdin: the adapter must close its client and exit 0."""
+        """Close stdin: the adapter must close its client and exit 0. With commands still
+        unanswered the test has failed (or gave up on them): just stop the process."""
+        if self.pending:
+            self.kill()
+            self._stderr.close()
+            return
         if self.proc.poll() is None and self.proc.stdin is not None:
             with contextlib.suppress(OSError):  # it may have exited already
                 self.proc.stdin.close()
         try:
-            code = self.proc.wait(timeout=EXIT_TIMEOUT)
+            code = self.proc.wait(timeout=self.exit_timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-            self.fail(f"did not exit within {EXIT_TIMEOUT}s after stdin closed")
-            return
+            self.fail(f"did not exit within {self.exit_timeout}s after stdin closed")
         finally:
             self._stderr.close()
         if code != 0:

@@ -80,6 +80,7 @@ class Adapter:
         }
 
     def handle(self, line: str) -> Answer:
+        log.info("command %s", line.strip())  # the trail the driver shows when a test fails
         try:
             try:
                 command = json.loads(line)
