@@ -76,7 +76,25 @@ final class LockClient
         if (!($wait >= 0)) {
             throw new \InvalidArgumentException("wait: must be zero (fail fast) or positive seconds, got {$wait}");
         }
-        $session = $this->useSession ? $this->currentSession() : null;
+        for ($attempt = 0; ; $attempt++) {
+            $session = $this->useSession ? $this->currentSession() : null;
+            try {
+                return $this->acquireOnce($key, $ttl, $wait, $metadata, $requestId, $owner, $session);
+            } catch (NotFound $refused) {
+                // Our session may have ended behind our back: confirm, then once more anew.
+                if ($attempt === 0 && $session !== null && str_starts_with($refused->details, 'session_id')
+                    && $this->sessionGone($session)) {
+                    continue;
+                }
+                throw $refused;
+            }
+        }
+    }
+
+    /** @param array<string, string> $metadata */
+    private function acquireOnce(string $key, float $ttl, float $wait, array $metadata, ?string $requestId,
+                                 ?string $owner, ?Session $session): Lease
+    {
         $request = ['key' => $key, 'owner' => $owner ?? $this->owner,
                     'requestId' => $requestId ?? bin2hex(random_bytes(16)), 'metadata' => (object) $metadata];
         if ($session !== null) {
@@ -96,6 +114,19 @@ final class LockClient
         $state = Expiry::ofGrant($key, Wire::int($granted['fencingToken'] ?? 0), Wire::seconds($granted['ttl'] ?? '0s') ?: $ttl,
             $granted['expiresAt'] ?? null, $session?->state());
         return new Lease($this->protocol, $granted, $state, $session, $this->callTimeout, $this->releaseTimeout);
+    }
+
+    /** Whether the session really ended (asked with a renewal, which keeps it if it lives). */
+    private function sessionGone(Session $session): bool
+    {
+        try {
+            $session->extend();
+        } catch (LeaseLost) {
+            return true;
+        } catch (ThreadlockException) {
+            return false;
+        }
+        return false;
     }
 
     /**

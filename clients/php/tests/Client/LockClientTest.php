@@ -199,4 +199,17 @@ final class LockClientTest extends TestCase
             putenv($saved === false ? 'THREADLOCK_HTTP_ADDRESS' : "THREADLOCK_HTTP_ADDRESS={$saved}");
         }
     }
+
+    public function testASessionEndedBehindItsBackIsReplacedAtTheNextAcquire(): void
+    {
+        $locks = new LockClient([Env::address()], owner: 'session-owner', useSession: true, sessionTtl: 10);
+        $first = $locks->acquire(Env::key('session-a'));
+        [$status] = Env::connect('CloseSession', ['sessionId' => $first->sessionId]);
+        $this->assertSame(200, $status);
+        $second = $locks->acquire(Env::key('session-b')); // refused for the old session: a new one
+        $this->assertNotSame('', $second->sessionId);
+        $this->assertNotSame($first->sessionId, $second->sessionId);
+        $this->expectException(\Threadlock\LeaseLost::class);
+        $first->check();
+    }
 }
