@@ -109,6 +109,15 @@ final class ThreadLockedTest extends TestCase
         $this->assertTrue($lease->isLost());
     }
 
+    public function testWithoutACoordinatorTheJobFailsInsteadOfRunningUnguarded(): void
+    {
+        [$code, $out, $err] = $this->app->artisan(['threadlock:probe', Env::key('thread'), 'job-1', '--connection=sync'],
+            env: ['THREADLOCK_HTTP_ADDRESS' => Env::deadAddress(), 'THREADLOCK_CALL_TIMEOUT' => '2', 'THREADLOCK_RELEASE_TIMEOUT' => '1']);
+        $this->assertNotSame(0, $code);
+        $this->assertStringContainsString('Unavailable', $out . $err);
+        $this->assertSame([], $this->app->rows('runs'));
+    }
+
     public function testVendorPublishCopiesTheConfig(): void
     {
         $published = __DIR__ . '/../laravel-app/config/threadlock.php';

@@ -26,16 +26,22 @@ final class App
         }
     }
 
-    /** Run artisan to its end; [exit code, stdout, stderr]. @param list<string> $args @return array{int, string, string} */
-    public function artisan(array $args, float $timeout = 120.0): array
+    /**
+     * Run artisan to its end; [exit code, stdout, stderr].
+     *
+     * @param list<string> $args
+     * @param array<string, string> $env overrides
+     * @return array{int, string, string}
+     */
+    public function artisan(array $args, float $timeout = 120.0, array $env = []): array
     {
-        return $this->start($args)->finish($timeout);
+        return $this->start($args, $env)->finish($timeout);
     }
 
-    /** @param list<string> $args */
-    public function start(array $args): Child
+    /** @param list<string> $args @param array<string, string> $env */
+    public function start(array $args, array $env = []): Child
     {
-        return new Child(array_merge([__DIR__ . '/../laravel-app/artisan'], $args), [
+        return new Child(array_merge([__DIR__ . '/../laravel-app/artisan'], $args), $env + [
             'DB_DATABASE' => $this->database,
             'APP_STORAGE' => $this->storage,
             'THREADLOCK_HTTP_ADDRESS' => Env::address(),
