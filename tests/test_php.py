@@ -26,6 +26,9 @@ from harness import serve_process
 from threadlock.fake_openai import FakeOpenAI
 from threadlock.local_etcd import free_port
 
+# phpunit runs whole suites (worker processes, queue workers) on shared, noisy cores.
+pytestmark = pytest.mark.timeout(600)
+
 PHP_DIR = Path(__file__).resolve().parent.parent / "clients" / "php"
 HTTP_ENV = "THREADLOCK_HTTP_LISTEN"  # the coordinator's HTTP/JSON face
 
