@@ -4,7 +4,7 @@
 # nothing changed; run it again after pyproject.toml changes (scripts/test.sh always does).
 #   ./scripts/setup.sh                 everything (default)
 #   ./scripts/setup.sh --python-only   .venv and etcd only: what running threadlock needs
-#                                      (stress, bench, serve), without openssl, Buf (npm) and
+#                                      (stress, bench, serve), without openssl, curl, Buf (npm) and
 #                                      Helm (a Go build of minutes)
 set -euo pipefail
 
@@ -111,6 +111,16 @@ if ! command -v openssl >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
   else
     die "openssl not found: the TLS tests need it (Debian/Ubuntu: sudo apt-get install openssl)"
+  fi
+fi
+
+# --- curl (the HTTP port's tests call it as a third-party client) ---------------------------
+if ! command -v curl >/dev/null 2>&1; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "installing curl (Debian)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null
+  else
+    die "curl not found: the HTTP port's tests need it (Debian/Ubuntu: sudo apt-get install curl)"
   fi
 fi
 

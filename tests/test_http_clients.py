@@ -17,11 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from certs import Pki, make_pki
 from etcd_server import EtcdServer
 from harness import serve_process
 
+from threadlock.connect_protocol import CODES
 from threadlock.local_etcd import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,6 +221,16 @@ def test_connect_es(http_served: str, connect_es: Path, descriptors: Path, fmt: 
     gone = client.call("KeepAlive", {"leaseToken": lease["leaseToken"]})
     assert gone["error"]["code"] == "not_found"
     client.close()
+
+
+def test_error_statuses_are_connect_es_own(connect_es: Path) -> None:
+    """The server's code -> HTTP status table is the one Connect-ES itself uses (its
+    codeToHttpStatus, the Connect protocol reference's table), for every code."""
+    done = _run(["node", str(connect_es / "codes.mjs")], cwd=connect_es)
+    theirs = json.loads(done.stdout)
+    ours = dict(CODES.values())
+    assert ours == theirs
+    assert len(CODES) == len(grpc.StatusCode) - 1  # every code but OK
 
 
 # --- mutual TLS with third-party clients -----------------------------------------------------

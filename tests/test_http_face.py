@@ -124,6 +124,15 @@ async def _waiters_are(c: Coordinator, key: str, owners: list[str]) -> bool:
     return await c.waiters(key) == owners
 
 
+async def test_proto_field_names_are_accepted_too(
+        hcoord: Coordinator, session: aiohttp.ClientSession) -> None:
+    url = base_url(hcoord)
+    lease = (await call_json(session, url, "Acquire", {"key": "conv_n", "owner": "w1",
+                                                       "ttl": "10s", "request_id": "r1"}))
+    token = lease["lease"]["leaseToken"]
+    assert await call_json(session, url, "Release", {"lease_token": token}) == {"released": True}
+
+
 # --- application/proto ------------------------------------------------------------------------
 
 async def test_lock_cycle_over_application_proto(
@@ -252,10 +261,25 @@ async def test_gzip_request_and_answer(hcoord: Coordinator,
     assert answer.status == 200, answer.raw
     assert answer.headers["content-encoding"] == "gzip"  # aiohttp inflated it for us
     assert answer.json["lease"]["metadata"] == big
+    small = await post(session, url, "Status", {"key": "conv_nothing"},
+                       headers={"Accept-Encoding": "gzip"})
+    assert small.status == 200 and "content-encoding" not in small.headers  # under 1 KiB
     broken = await post(session, url, "Acquire", b"not gzip",
                         headers={"Content-Encoding": "gzip"})
     assert (broken.status, broken.code) == (400, "invalid_argument")
     assert broken.message.startswith("content-encoding:")
+
+
+async def test_body_over_one_mib_is_resource_exhausted(
+        hcoord: Coordinator, session: aiohttp.ClientSession) -> None:
+    url = base_url(hcoord)
+    huge = b'{"key": "' + b"k" * (1 << 20) + b'"}'
+    answer = await post(session, url, "Acquire", huge)
+    assert (answer.status, answer.code) == (429, "resource_exhausted")
+    bomb = gzip.compress(huge)  # small on the wire, over the limit once inflated
+    assert len(bomb) < 1 << 20
+    answer = await post(session, url, "Acquire", bomb, headers={"Content-Encoding": "gzip"})
+    assert (answer.status, answer.code) == (429, "resource_exhausted")
 
 
 # --- deadlines and disconnects ---------------------------------------------------------------

@@ -6,11 +6,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import logging
 import re
 import socket
 import ssl
+import subprocess
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -22,7 +25,13 @@ from test_metrics import scrape, value
 
 from threadlock import config as config_mod
 from threadlock.config import ServerTls
+from threadlock.http_face import HttpFace
+from threadlock.locks import LockManager
+from threadlock.memory import MemoryStore
+from threadlock.metrics import Recorder
 from threadlock.server import Server, StartupError
+from threadlock.service import LockRpcs
+from threadlock.v1 import lock_pb2 as pb
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +82,25 @@ async def test_port_in_use_fails_start_naming_the_option() -> None:
         server = Server(dataclasses.replace(memory_config(), http_listen=f"127.0.0.1:{port}"))
         with pytest.raises(StartupError, match="--http-listen"):
             await server.start()
+
+
+@pytest.fixture
+def small_key(tmp_path: Path) -> ServerTls:
+    """A self-signed certificate with a 1024-bit RSA key."""
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:1024", "-nodes", "-keyout",
+                    str(key), "-out", str(cert), "-subj", "/CN=small", "-days", "1"],
+                   check=True, capture_output=True, timeout=60)
+    return ServerTls(cert_file=str(cert), key_file=str(key))
+
+
+async def test_tls_files_https_refuses_fail_start_naming_them(small_key: ServerTls) -> None:
+    """A 1024-bit RSA key: gRPC takes it, OpenSSL's defaults (Python's ssl) refuse it for
+    HTTPS. The server must not start half-way; it says which files and why."""
+    server = Server(with_http(dataclasses.replace(memory_config(), tls=small_key)))
+    with pytest.raises(StartupError, match=r"--http-listen: the TLS files \(--tls-cert/--tls-key"
+                                           r"\) are refused for HTTPS: EE_KEY_TOO_SMALL"):
+        await server.start()
 
 
 # --- TLS --------------------------------------------------------------------------------------
@@ -148,6 +176,49 @@ async def test_metrics_count_http_calls(session: aiohttp.ClientSession) -> None:
         await c.stop()
 
 
+# --- logs, and a bug's answer -------------------------------------------------------------------
+
+async def test_http_grants_are_logged_like_grpc_ones(
+        session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="threadlock")
+    c = await Coordinator(with_http(memory_config())).start()
+    try:
+        await call_json(session, base_url(c), "Acquire",
+                        {"key": "conv_log", "owner": "w-http", "ttl": "10s"})
+    finally:
+        await c.stop()
+    grants = [r for r in caplog.records if r.name == "threadlock.locks"
+              and getattr(r, "owner", None) == "w-http"]
+    assert grants and getattr(grants[0], "key", None) == "conv_log"
+
+
+class _Broken(LockRpcs):
+    """Fault injection: Status hits a bug (an exception no RPC raises on purpose)."""
+
+    async def Status(self, request: pb.StatusRequest, left: float | None) -> pb.StatusResponse:
+        raise RuntimeError("bug with a secret detail /etc/secret")
+
+
+async def test_a_bug_answers_internal_without_details_and_is_logged(
+        session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture) -> None:
+    store = MemoryStore()
+    face = HttpFace(_Broken(LockManager(store, memory_config().limits(), Recorder())),
+                    Recorder(), None, set())
+    port = await face.start("127.0.0.1:0")
+    try:
+        url = f"http://127.0.0.1:{port}"
+        answer = await post(session, url, "Status", {"key": "k"})
+        assert (answer.status, answer.code) == (500, "internal")
+        assert answer.message == "internal error: RuntimeError"  # no traceback, no detail
+        assert any(r.name == "threadlock.http" and r.exc_info for r in caplog.records)
+        # The server is still up: the next call is answered.
+        ok = await call_json(session, url, "Acquire", {"key": "k", "owner": "w", "ttl": "10s"})
+        assert "lease" in ok
+    finally:
+        await face.stop(0)
+        await store.close()
+
+
 # --- shutdown ---------------------------------------------------------------------------------
 
 async def test_stop_ends_queued_http_calls_and_closes_the_port(
@@ -183,3 +254,39 @@ async def test_stop_ends_queued_http_calls_and_closes_the_port(
 
 async def _waiters(c: Coordinator, owners: list[str]) -> bool:
     return sorted(await c.waiters("conv_g")) == owners
+
+
+async def test_calls_arriving_during_shutdown_are_unavailable() -> None:
+    """A new call on a kept-alive connection while the server stops: refused as unavailable
+    (503), so that the client retries elsewhere, not queued behind a closing store."""
+    c = await Coordinator(with_http(memory_config())).start()
+    url = base_url(c)
+    connector = aiohttp.TCPConnector(limit=1)  # one connection, kept alive between calls
+    async with aiohttp.ClientSession(connector=connector) as one:
+        other = aiohttp.ClientSession()
+        try:
+            await call_json(one, url, "Acquire", {"key": "conv_u", "owner": "w1", "ttl": "30s"})
+            queued = asyncio.create_task(post(other, url, "Acquire", {
+                "key": "conv_u", "owner": "w2", "ttl": "30s", "wait": "60s"}))
+            await eventually(lambda: _waiters_of(c, "conv_u", ["w2"]))
+            stopping = asyncio.create_task(c.server.stop(grace=5.0))
+            await eventually(lambda: _http_stopping(c))
+            answer = await post(one, url, "Status", {"key": "conv_u"})
+            assert (answer.status, answer.code) == (503, "unavailable")
+            assert answer.message == "server is shutting down"
+            await asyncio.wait_for(stopping, 20)
+            with pytest.raises(aiohttp.ClientError):
+                await asyncio.wait_for(queued, 10)
+        finally:
+            await other.close()
+            if c.channel is not None:
+                await c.channel.close()
+
+
+async def _waiters_of(c: Coordinator, key: str, owners: list[str]) -> bool:
+    return await c.waiters(key) == owners
+
+
+async def _http_stopping(c: Coordinator) -> bool:
+    face = c.server._http
+    return face is not None and face.stopping

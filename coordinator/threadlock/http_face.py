@@ -2,7 +2,7 @@
 aiohttp on the same event loop as the gRPC server, calling the same LockRpcs (service.py), so
 both faces share the LockManager, validation, deadlines, metrics and logs.
 
-    face = HttpFace(LockRpcs(manager), recorder, config.tls, tracked_tasks)
+    face = HttpFace(LockRpcs(manager), recorder, ssl_context(config.tls), tracked_tasks)
     port = await face.start("0.0.0.0:8080")   # POST /threadlock.v1.LockService/<Method>
     await face.stop(grace=10)
 
@@ -10,8 +10,9 @@ Deadlines: Connect-Timeout-Ms bounds the call as a gRPC deadline does (the RPC's
 margin to answer `busy` in time; past the deadline the call is cancelled and answers
 deadline_exceeded). A client that disconnects cancels its call (aiohttp's handler
 cancellation), so a queued Acquire leaves its queue as a cancelled gRPC call does.
-TLS: with `tls`, the port speaks only HTTPS, with the gRPC port's certificate and, for mutual
-TLS, its client CA. HTTP/1.1 only: Connect's unary calls need nothing more.
+TLS: with an SSL context (`ssl_context(config.tls)`), the port speaks only HTTPS, with the gRPC
+port's certificate and, for mutual TLS, its client CA. HTTP/1.1 only: Connect's unary calls
+need nothing more.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from aiohttp import web
 from google.protobuf.message import Message
 
 from threadlock import connect_protocol as cp
-from threadlock.config import ServerTls
+from threadlock.config import Config, ServerTls
 from threadlock.metrics import Recorder, split_address
+from threadlock.server_tls import StartupError
 from threadlock.service import LockRpcs
 
 log = logging.getLogger("threadlock.http")
@@ -38,7 +40,8 @@ KEEPALIVE_TIMEOUT = 75.0  # seconds an idle keep-alive connection stays open
 
 
 def ssl_context(tls: ServerTls) -> ssl.SSLContext:
-    """A server context from the gRPC port's TLS files (checked by server_credentials)."""
+    """A server context from the gRPC port's TLS files (checked by server_credentials).
+    Raises ssl.SSLError if OpenSSL's defaults refuse them (e.g. an RSA key under 2048 bits)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(tls.cert_file, tls.key_file)
     if tls.client_ca_file is not None:
@@ -49,7 +52,7 @@ def ssl_context(tls: ServerTls) -> ssl.SSLContext:
 
 
 class HttpFace:
-    def __init__(self, rpcs: LockRpcs, recorder: Recorder, tls: ServerTls | None,
+    def __init__(self, rpcs: LockRpcs, recorder: Recorder, tls: ssl.SSLContext | None,
                  tracked: set[asyncio.Task[Any]]) -> None:
         self.rpcs = rpcs
         self.recorder = recorder
@@ -62,6 +65,11 @@ class HttpFace:
         self._functions: dict[str, Callable[[Any, float | None], Awaitable[Message]]] = {
             p.name: getattr(rpcs, p.name) for p in cp.PROCEDURES.values()}
 
+    @property
+    def stopping(self) -> bool:
+        """True once `stop` began: new calls are refused (unavailable)."""
+        return self._stopping
+
     async def start(self, listen: str) -> int:
         """Listen on `listen` (host:port); return the bound port. Raises OSError."""
         host, port = split_address(listen)
@@ -70,8 +78,7 @@ class HttpFace:
         runner = web.ServerRunner(server, shutdown_timeout=1.0)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, host, port, reuse_port=False,
-                               ssl_context=ssl_context(self.tls) if self.tls else None)
+            site = web.TCPSite(runner, host, port, reuse_port=False, ssl_context=self.tls)
             await site.start()
         except BaseException:
             await runner.cleanup()
@@ -157,6 +164,28 @@ class HttpFace:
                 raise
             raise cp.ProtocolError(grpc.StatusCode.DEADLINE_EXCEEDED,
                                    f"deadline of {call.timeout:g}s exceeded") from None
+
+
+async def start_face(config: Config, rpcs: LockRpcs, recorder: Recorder,
+                     tracked: set[asyncio.Task[Any]]) -> HttpFace:
+    """The HTTP face of `config.http_listen`, started, with `config.tls` (the gRPC port's TLS).
+    Raises StartupError naming the option at fault."""
+    try:
+        context = ssl_context(config.tls) if config.tls is not None else None
+    except ssl.SSLError as exc:
+        raise StartupError(f"--http-listen: the TLS files (--tls-cert/--tls-key) are refused "
+                           f"for HTTPS: {exc.reason or exc}") from None
+    face = HttpFace(rpcs, recorder, context, tracked)
+    try:
+        await face.start(config.http_listen)
+    except OSError as exc:
+        raise StartupError(f"--http-listen: cannot listen on {config.http_listen}: "
+                           f"{exc.strerror or exc}") from None
+    host = config.http_listen.rpartition(":")[0]
+    tls = "off" if config.tls is None else "mutual" if config.tls.mutual else "on"
+    log.info("serving the Connect protocol on %s:%d (TLS: %s)", host, face.port, tls,
+             extra={"http_port": face.port, "tls": tls})
+    return face
 
 
 def _response(status: int, content_type: str, body: bytes, gzipped: bool) -> web.Response:

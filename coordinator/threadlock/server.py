@@ -42,7 +42,7 @@ from grpc_reflection.v1alpha import reflection
 
 from threadlock.config import Config
 from threadlock.errors import Unavailable
-from threadlock.http_face import HttpFace
+from threadlock.http_face import HttpFace, start_face
 from threadlock.locks import LockManager
 from threadlock.metrics import (
     Metrics,
@@ -237,19 +237,10 @@ class Server:
 
     async def _start_http(self, manager: LockManager) -> None:
         """The Connect protocol (HTTP) port, if configured: same calls, same TLS."""
-        cfg = self.config
-        if not cfg.http_listen:
-            return
-        face = HttpFace(LockRpcs(manager), self.recorder, cfg.tls, self._calls.tasks)
-        try:
-            self.http_port = await face.start(cfg.http_listen)
-        except OSError as exc:
-            raise StartupError(f"--http-listen: cannot listen on {cfg.http_listen}: "
-                               f"{exc.strerror or exc}") from None
-        self._http = face
-        log.info("serving the Connect protocol on %s (TLS: %s)",
-                 _address(cfg.http_listen, self.http_port), _tls_mode(cfg),
-                 extra={"http_port": self.http_port})
+        if self.config.http_listen:
+            self._http = await start_face(self.config, LockRpcs(manager), self.recorder,
+                                          self._calls.tasks)
+            self.http_port = self._http.port
 
     async def _stop_extras(self) -> None:
         if self._http is not None:
