@@ -19,13 +19,12 @@ from typing import Any
 import grpc
 import pytest
 from certs import Pki, make_pki
+from conformance.commands import acquire, key, raw_close_session, raw_release, status, waiting
 from conformance.driver import AdapterProcess, Workers, eventually
 from harness import serve_process
 from sdk_adapters import ADAPTERS, ROOT, Adapter
 
 from threadlock.local_etcd import free_port
-from threadlock.v1 import lock_pb2 as pb
-from threadlock.v1 import lock_pb2_grpc
 
 # --- fixtures ---------------------------------------------------------------------------------
 
@@ -74,35 +73,6 @@ def backend_env(request: pytest.FixtureRequest, served: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     return make_pki(tmp_path_factory.mktemp("sdk-conformance-pki"))
-
-
-def key(name: str) -> str:
-    return f"conf-{uuid.uuid4().hex[:10]}-{name}"
-
-
-def acquire(handle: str, k: str, ttl: float = 10, wait: float = 0,
-            **extra: Any) -> dict[str, Any]:
-    return {"cmd": "acquire", "handle": handle, "key": k, "ttl": ttl, "wait": wait, **extra}
-
-
-def status(proc: AdapterProcess, k: str) -> dict[str, Any] | None:
-    """The Status entry of key `k`, or None when nobody holds or waits for it."""
-    locks = proc.ok({"cmd": "status", "key": k})["locks"]
-    assert len(locks) <= 1 and all(lock["key"] == k for lock in locks), locks
-    return locks[0] if locks else None
-
-
-def waiting(proc: AdapterProcess, k: str) -> list[tuple[str, int]]:
-    lock = status(proc, k)
-    return [(w["owner"], w["position"]) for w in lock["waiters"]] if lock else []
-
-
-def raw_release(address: str, lease_token: str) -> bool:
-    """Release a lease behind its SDK's back, with a plain gRPC call."""
-    with grpc.insecure_channel(address) as channel:
-        resp = lock_pb2_grpc.LockServiceStub(channel).Release(
-            pb.ReleaseRequest(lease_token=lease_token), timeout=10)
-    return bool(resp.released)
 
 
 # --- grant, busy, queue -----------------------------------------------------------------------
@@ -255,13 +225,13 @@ def test_session_locks_share_a_session_and_close_frees_them(workers: Workers,
                                                             served: str) -> None:
     s = workers.start("session", [served], session=True, session_ttl=10)
     other = workers.start("other", [served])
-    k1, k2 = key("s1"), key("s2")
+    base = key("session")
+    k1, k2 = f"{base}/1", f"{base}/2"
     a, b = s.ok(acquire("a", k1)), s.ok(acquire("b", k2))
     assert a["session_id"] and a["session_id"] == b["session_id"]
     assert a["fencing_token"] > 0 and b["fencing_token"] > 0
-    for k in (k1, k2):
-        lock = status(other, k)
-        assert lock is not None and lock["holder"]["owner"] == s.owner
+    locks = other.ok({"cmd": "status", "prefix": base})["locks"]  # Status by prefix, too
+    assert [(x["key"], x["holder"]["owner"]) for x in locks] == [(k1, s.owner), (k2, s.owner)]
     other.error(acquire("x", k1), "ThreadBusy")
     s.ok({"cmd": "close"})
     for k in (k1, k2):
@@ -276,10 +246,7 @@ def test_session_lock_lost_when_its_session_ends_behind_its_back(workers: Worker
     s = workers.start("session", [served], session=True, session_ttl=2)
     k = key("s-lost")
     got = s.ok(acquire("a", k))
-    with grpc.insecure_channel(served) as channel:
-        closed = lock_pb2_grpc.LockServiceStub(channel).CloseSession(
-            pb.CloseSessionRequest(session_id=got["session_id"]), timeout=10)
-    assert closed.closed is True
+    assert raw_close_session(served, got["session_id"]) is True
     lost = s.ok({"cmd": "wait_lost", "handle": "a", "timeout": 20})
     assert lost["lost"] is True and lost["reason"], lost
     s.error({"cmd": "check", "handle": "a"}, "LeaseLost")
@@ -307,10 +274,11 @@ def test_tls(workers: Workers, backend_env: dict[str, str], pki: Pki, tmp_path: 
     proc, address = serve_process(env, tmp_path / "tls-serve.log", credentials)
     try:
         # Refused: plaintext to a TLS server; for mutual TLS, a client without a certificate.
-        # (Sent first and read last: its retries take a while, the good client's work not.)
+        # The handshake refuses any call alike: a Status spares the cleanup an SDK may do
+        # after an unanswered Acquire. Sent first, read last: it retries until call_timeout.
         bad = workers.start("refused", [address], call_timeout=2,
                             **({"tls": {"ca": str(pki.server.ca)}} if mutual else {}))
-        bad.send(acquire("b", key("refused")), timeout=30)
+        bad.send({"cmd": "status", "key": key("refused")}, timeout=30)
         good = workers.start("tls", [address], tls=client)
         k = key("tls")
         got = good.ok(acquire("a", k))
