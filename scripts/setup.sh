@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the tests need, into the work tree only: .venv (the package with its dev
 # extra) and .tools (etcd and etcdctl built from source, the Buf CLI, the Helm CLI, Node 22 and
-# the TypeScript SDK via setup-node.sh, the Go plugins and modules via setup-go.sh). Idempotent
+# the TypeScript SDK via setup-node.sh, the Go plugins and modules via setup-go.sh, PHP and Laravel via setup-php.sh).
+# Idempotent
 # and quick when nothing changed; run it again after pyproject.toml changes (test.sh always does).
 #   ./scripts/setup.sh                 everything (default)
 #   ./scripts/setup.sh --python-only   .venv and the current etcd only: what running threadlock
@@ -194,4 +195,6 @@ fi
 # protoc plugins and the Go client's modules (needs buf, installed above).
 ./scripts/setup-node.sh --build
 ./scripts/setup-go.sh
+# PHP 8.2, phpunit and Laravel 8 from Debian (the PHP client and its Laravel middleware).
+./scripts/setup-php.sh
 say "done"

@@ -119,14 +119,26 @@ async def rpc_error(call: Awaitable[object]) -> grpc.aio.AioRpcError:
     raise AssertionError(f"expected a gRPC error, got {result!r}")
 
 
+# gRPC address of each `serve_process` -> host:port of its HTTP/JSON (Connect) face, for clients
+# that speak HTTP (the PHP SDK's conformance adapter: sdk_adapters.Adapter.http).
+HTTP_FACES: dict[str, str] = {}
+
+
+def http_face(address: str) -> str:
+    """The HTTP face of the coordinator serving gRPC at `address` (an address no
+    serve_process started, e.g. a dead one, stays as it is)."""
+    return HTTP_FACES.get(address, address)
+
+
 def serve_process(extra_env: dict[str, str], log: Path,
                   credentials: grpc.ChannelCredentials | None = None
                   ) -> tuple[subprocess.Popen[str], str]:
     """A `threadlock serve` process on a free loopback port, once it answers SERVING
-    (`credentials` when it serves TLS)."""
+    (`credentials` when it serves TLS). It serves its HTTP face too (see `http_face`)."""
     address = f"127.0.0.1:{free_port()}"
     env = {**os.environ, "THREADLOCK_LISTEN": address, "THREADLOCK_SHUTDOWN_GRACE": "5",
-           **extra_env}
+           "THREADLOCK_HTTP_LISTEN": f"127.0.0.1:{free_port()}", **extra_env}
+    HTTP_FACES[address] = env["THREADLOCK_HTTP_LISTEN"]
     proc = subprocess.Popen([sys.executable, "-m", "threadlock", "serve"], env=env, text=True,
                             stdout=log.open("w"), stderr=subprocess.STDOUT)
     wait_serving(address, proc, credentials)

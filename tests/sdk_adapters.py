@@ -28,6 +28,9 @@ class Adapter:
     build: tuple[str, ...] | None = None
     env: dict[str, str] = field(default_factory=dict)  # added to the adapter's environment
     build_timeout: float = 900.0
+    # The SDK speaks the coordinator's HTTP/JSON (Connect) face: the driver's init hands it
+    # http(s)://host:port of each coordinator's HTTP port instead of its gRPC address.
+    http: bool = False
 
 
 ADAPTERS: list[Adapter] = [
@@ -43,4 +46,6 @@ ADAPTERS: list[Adapter] = [
             build=("env", "GOTOOLCHAIN=local", "GOFLAGS=-mod=readonly", "go", "-C", "clients/go",
                    "build", "-o", str(ROOT / ".tools" / "bin" / "threadlock-conformance"),
                    "./cmd/threadlock-conformance")),
+    # PHP over the HTTP/JSON face (scripts/setup-php.sh installs PHP from Debian).
+    Adapter("php", argv=("php", "clients/php/conformance/adapter.php"), http=True),
 ]

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import pytest
+from harness import http_face
 from sdk_adapters import ROOT, Adapter
 
 Answer = dict[str, Any]
@@ -77,6 +78,10 @@ class AdapterProcess:
         """Write a command; its answer is read by `recv` (within `timeout`, default `budget`)."""
         assert self.proc.stdin is not None
         deadline = time.monotonic() + (timeout if timeout is not None else budget(command))
+        if self.adapter.http and command.get("cmd") == "init":
+            scheme = "https" if command.get("tls") else "http"
+            command = {**command, "addresses": [f"{scheme}://{http_face(a)}"
+                                                for a in command["addresses"]]}
         self.pending.append((command, deadline))
         try:
             self.proc.stdin.write(json.dumps(command) + "\n")
