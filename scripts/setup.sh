@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install everything the tests need, into the work tree only: .venv (the package with its dev
-# extra) and .tools (etcd and etcdctl built from source, the Buf CLI, the Helm CLI, Node 22 and
-# the TypeScript SDK via setup-node.sh, the Go plugins and modules via setup-go.sh, PHP and Laravel via setup-php.sh).
-# Idempotent
-# and quick when nothing changed; run it again after pyproject.toml changes (test.sh always does).
+# extra) and .tools (etcd and etcdctl built from source, the Buf CLI, the Helm CLI), then the
+# other SDKs' toolchains: Node 22 and the TypeScript SDK (setup-node.sh), the Go plugins and
+# modules (setup-go.sh), PHP and Laravel from Debian (setup-php.sh). Idempotent and quick when
+# nothing changed; run it again after pyproject.toml changes (test.sh always does).
 #   ./scripts/setup.sh                 everything (default)
 #   ./scripts/setup.sh --python-only   .venv and the current etcd only: what running threadlock
 #                                      needs (stress, bench, serve), without openssl, curl, Buf
