@@ -36,8 +36,9 @@ ENV PATH=/opt/threadlock/bin:$PATH \
     THREADLOCK_LISTEN=0.0.0.0:50051
 # A numeric, unprivileged user: Kubernetes' runAsNonRoot can only verify a numeric UID.
 USER 10001:10001
-# gRPC, plaintext health (used when the gRPC port speaks TLS), Prometheus metrics.
-EXPOSE 50051 50052 9090
+# gRPC, plaintext health (used when the gRPC port speaks TLS), Prometheus metrics, and the
+# HTTP/JSON (Connect) port, served only with --http-listen / the chart's http.enabled.
+EXPOSE 50051 50052 9090 8080
 # Exec form: threadlock is PID 1 and gets SIGTERM itself. It installs its own handler
 # (health NOT_SERVING, then --shutdown-grace seconds for in-flight calls) and starts no child
 # processes, so no init process is needed to forward signals or reap zombies.

@@ -133,7 +133,7 @@ def test_image_env_and_ports_match_the_server_and_chart() -> None:
     values = yaml.safe_load((CHART / "values.yaml").read_text())
     exposed = {int(p) for e in _final("EXPOSE") for p in e.split()}
     assert exposed == {values["server"]["port"], values["server"]["healthPort"],
-                       values["metrics"]["port"]}
+                       values["metrics"]["port"], values["http"]["port"]}
 
 
 def _ignore_rules() -> list[tuple[bool, re.Pattern[str]]]:
