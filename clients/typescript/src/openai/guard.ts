@@ -51,14 +51,14 @@ class Core {
     const lease = session ?? await this.locks.acquire(this.opts.keyPrefix + target,
       this.#acquireOptions(op, signal));
     const release = session ? () => Promise.resolve() : () => lease[Symbol.asyncDispose]();
-    let inner: InnerStream<T>;
+    let opened: { inner: InnerStream<T>; signal: AbortSignal };
     try {
-      inner = await this.#run(lease, signal, open);
+      opened = await this.#run(lease, signal, async (step) => ({ inner: await open(step), signal: step.signal }));
     } catch (error) {
       await release().catch(() => undefined); // the open's own error says more
       throw error;
     }
-    return new GuardedStream(inner, { idOf, cancel, release });
+    return new GuardedStream(opened.inner, { idOf, cancel, release, signal: opened.signal });
   }
 
   #acquireOptions(op: string, signal: AbortSignal | null | undefined) {

@@ -54,7 +54,7 @@ export function guardSettings(base: GuardSettings, changes: GuardOptions = {}): 
     } else if (name === "orphanRunAge" && value === null) {
       out.orphanRunAge = null;
     } else {
-      seconds(name, value, name === "wait");
+      seconds(name, value, name === "wait" || name === "orphanRunAge");
       (out as unknown as Record<string, number>)[name] = value as number;
     }
   }

@@ -14,6 +14,8 @@ export interface InnerStream<T> extends AsyncIterable<T> {
 }
 
 export interface StreamEnds {
+  /** The signal the stream's request got (the lease's, joined with the caller's). */
+  signal: AbortSignal;
   /** The response/run id an event carries, if any (to cancel it when stopped early). */
   idOf: (event: unknown) => string | null;
   /** Cancel that response/run at OpenAI (best effort, bounded). */
@@ -55,7 +57,9 @@ export class GuardedStream<T> implements AsyncIterable<T>, AsyncDisposable {
         this.#id = this.#ends.idOf(event) ?? this.#id;
         yield event;
       }
-      finished = true;
+      // openai-node ends an aborted stream quietly, as if it were complete: it is not.
+      this.#ends.signal.throwIfAborted();
+      finished = !this.inner.controller.signal.aborted;
     } finally {
       // Also when the caller stopped early (break, return()) or the stream failed: the
       // response must not go on streaming into the conversation after we let it go.

@@ -1,0 +1,81 @@
+"""The OpenAI guard of the TypeScript SDK (`@threadlock/client/openai`) with the real openai-node
+7.x client, against a `threadlock serve` process per backend (memory and real etcd) and the
+project's fake OpenAI (which answers OpenAI's real busy 400s and counts them). The node:test
+files run with Node 22 from scripts/setup-node.sh, told where by THREADLOCK_TEST_* variables;
+a failing node test fails here with the node output."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from threadlock.fake_openai import FakeOpenAI
+
+ROOT = Path(__file__).resolve().parents[1]
+SDK = ROOT / "clients" / "typescript"
+NODE_BIN = ROOT / ".tools" / "node22" / "bin"
+pytestmark = pytest.mark.timeout(600)
+
+
+def run_node(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 300) -> str:
+    """Run a command; fail the test with its whole output when it fails."""
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    output = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        pytest.fail(f"{' '.join(args)} failed ({proc.returncode}) in {cwd}:\n{output}",
+                    pytrace=False)
+    return output
+
+
+def node_setup() -> dict[str, str]:
+    """Node 22 first on PATH, the SDK's dependencies installed and the package built."""
+    env = {**os.environ, "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}"}
+    run_node(["bash", str(ROOT / "scripts" / "setup-node.sh")], env, ROOT, timeout=600)
+    assert run_node(["node", "--version"], env, SDK).startswith("v22."), "not Node 22"
+    run_node(["npm", "run", "build"], env, SDK)
+    return env
+
+
+@pytest.fixture(scope="session")
+def node_env() -> dict[str, str]:
+    return node_setup()
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI.start_in_thread(response_seconds=0.2, run_seconds=0.2) as f:
+        yield f
+
+
+def test_openai_guard_node_suite(node_env: dict[str, str], served: str, fake: FakeOpenAI,
+                                 request: pytest.FixtureRequest) -> None:
+    """test/openai-guard.test.mjs: plain, background and streamed responses, Assistants
+    messages/runs/streams and send(), the busy-400 retry, orphan-run cancel, and lease.signal
+    aborting an in-flight request when the lease is lost, on each backend."""
+    backend = request.node.callspec.params["served"]
+    out = run_node(["node", "--test", "--test-concurrency=1", "--test-reporter=spec",
+                    "test/openai-guard.test.mjs"],
+                   {**node_env, "THREADLOCK_TEST_ADDRESS": served,
+                    "THREADLOCK_TEST_BACKEND": backend,
+                    "THREADLOCK_TEST_FAKE_OPENAI": fake.base_url}, SDK, timeout=500)
+    assert "fail 0" in out and "pass 0" not in out, out
+
+
+def test_openai_subpath_types_and_lint(node_env: dict[str, str]) -> None:
+    """The guard's sources are tsc --strict and eslint clean, and the ./openai subpath resolves
+    for require() (CJS) and import (ESM) alike."""
+    run_node(["npx", "tsc", "--noEmit", "-p", "tsconfig.json"], node_env, SDK)
+    run_node(["npx", "eslint", "src/openai", "test/openai-helpers.mjs",
+              "test/openai-guard.test.mjs"], node_env, SDK)
+    cjs = run_node(["node", "-e", "const g = require('@threadlock/client/openai');"
+                    "console.log(typeof g.guardOpenAI, typeof g.GuardedStream)"], node_env, SDK)
+    assert cjs.split() == ["function", "function"]
+    esm = run_node(["node", "--input-type=module", "-e",
+                    "const g = await import('@threadlock/client/openai');"
+                    "console.log(typeof g.guardOpenAI)"], node_env, SDK)
+    assert esm.strip() == "function"
