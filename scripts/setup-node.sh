@@ -4,8 +4,18 @@
 # under .tools/. Then `npm ci` in clients/typescript from its committed package-lock.json.
 # Idempotent and quick when nothing changed. Prints nothing on stdout but its `say` lines.
 #   ./scripts/setup-node.sh            install Node 22 and the SDK's dependencies
+#   ./scripts/setup-node.sh --build    also build the SDK (dist/) and its tests and conformance
+#                                      adapter (.build/)
 #   .tools/node22/bin/node --version   the Node every TS command uses (PATH it first)
 set -euo pipefail
+
+build=0
+for arg in "$@"; do
+  case $arg in
+    --build) build=1 ;;
+    *) printf 'setup-node: unknown option %s (known: --build)\n' "$arg" >&2; exit 2 ;;
+  esac
+done
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -48,5 +58,10 @@ else
   (cd "$SDK" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
     die "npm ci in clients/typescript failed"
   printf '%s\n' "$want" >"$stamp"
+fi
+if [[ $build == 1 ]]; then
+  say "building clients/typescript (dist/, .build/)"
+  (cd "$SDK" && npm run --silent build && npm run --silent build-tests) ||
+    die "building clients/typescript failed"
 fi
 say "done (node $("$ROOT/.tools/node22/bin/node" --version))"

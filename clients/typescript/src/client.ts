@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import { LeaseLost, NotFound, ThreadlockError, Unavailable } from "./errors.js";
 import { ConnectTransport } from "./connect.js";
 import { Keeper } from "./keeper.js";
-import { Lease, type LeaseHost } from "./lease.js";
+import { Lease } from "./lease.js";
 import {
   hold, settings as makeSettings, type AcquireOptions, type LockClientOptions, type Settings,
 } from "./options.js";
@@ -19,7 +19,7 @@ import { Link, Stopped, type HoldSpec, type LeaseState } from "./protocol.js";
 import type { RpcTransport } from "./rpc.js";
 import { lockStatus, type LockStatus } from "./status.js";
 
-export class LockClient implements AsyncDisposable, LeaseHost {
+export class LockClient implements AsyncDisposable {
   /** The options in force (durations in ms). */
   readonly settings: Settings;
   /** @internal */
