@@ -17,6 +17,7 @@ from threadlock.fake_openai import FakeOpenAI
 
 ROOT = Path(__file__).resolve().parents[1]
 SDK = ROOT / "clients" / "typescript"
+NEST = SDK / "examples" / "nestjs"
 NODE_BIN = ROOT / ".tools" / "node22" / "bin"
 pytestmark = pytest.mark.timeout(600)
 
@@ -63,6 +64,29 @@ def test_openai_guard_node_suite(node_env: dict[str, str], served: str, fake: Fa
                    {**node_env, "THREADLOCK_TEST_ADDRESS": served,
                     "THREADLOCK_TEST_BACKEND": backend,
                     "THREADLOCK_TEST_FAKE_OPENAI": fake.base_url}, SDK, timeout=500)
+    assert "fail 0" in out and "pass 0" not in out, out
+
+
+@pytest.fixture(scope="session")
+def nest_env(node_env: dict[str, str]) -> dict[str, str]:
+    """The NestJS example installed from its lockfile (the SDK as a packed copy of the fresh
+    build, install-links) and compiled by tsc (Nest's decorators need it)."""
+    run_node(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], node_env, NEST,
+             timeout=600)
+    run_node(["npm", "run", "build"], node_env, NEST)
+    return node_env
+
+
+def test_nestjs_thread_lock_module(nest_env: dict[str, str], served: str, fake: FakeOpenAI,
+                                   request: pytest.FixtureRequest) -> None:
+    """examples/nestjs: ThreadLockModule / ThreadLockService in a Nest testing module with the
+    seed's surface (lockThread, acquire/release, isBusy, checkAndWaitForActiveRuns,
+    getActiveThreadsStatus, chat / chatWithImage / chatWithFile; the seed's busy message)."""
+    out = run_node(["node", "--test", "--test-concurrency=1", "--test-reporter=spec",
+                    "dist/test/thread-lock.service.test.js"],
+                   {**nest_env, "THREADLOCK_TEST_ADDRESS": served,
+                    "THREADLOCK_TEST_BACKEND": request.node.callspec.params["served"],
+                    "THREADLOCK_TEST_FAKE_OPENAI": fake.base_url}, NEST, timeout=300)
     assert "fail 0" in out and "pass 0" not in out, out
 
 

@@ -218,6 +218,17 @@ export class GuardedOpenAI {
     });
   }
 
+  /**
+   * Under the thread's lock (a session's, if one is open here), return once no run is active
+   * on it: runs still active are waited out (bounded by activeRunTimeout, then
+   * ConversationLocked) and orphans older than orphanRunAge cancelled. The seed's
+   * checkAndWaitForActiveRuns; the guarded Assistants calls do it by themselves.
+   */
+  waitForActiveRuns(threadId: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.#core.hold(threadId, "wait-runs", options.signal, (step) =>
+      policy.waitActiveRuns(step, threadId));
+  }
+
   /** The seeds' chat / chatWithImage / chatWithFile: add the user's message (with images or
    * files) and run the assistant to completion, all under the thread's lock. */
   send(threadId: string, text: string, assistantId: string, options: policy.SendOptions = {}):
