@@ -74,6 +74,10 @@ def nest_env(node_env: dict[str, str]) -> dict[str, str]:
     run_node(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], node_env, NEST,
              timeout=600)
     run_node(["npm", "run", "build"], node_env, NEST)
+    # The SDK's eslint config skips examples/ (their dependencies are not installed by
+    # `npm ci` of the SDK); linted here, once they are.
+    run_node(["npx", "eslint", "--no-ignore", "examples/nestjs/src", "examples/nestjs/test"],
+             node_env, SDK)
     return node_env
 
 
