@@ -63,6 +63,7 @@ export class ConnectTransport implements RpcTransport {
   readonly count: number;
   private readonly managers: Http2SessionManager[];
   private readonly clients: Client<typeof LockService>[];
+  private closed = false;
 
   constructor(addresses: readonly string[], tls: TlsOptions | null) {
     const nodeOptions = tls ? tlsOptions(tls) : {};
@@ -83,6 +84,8 @@ export class ConnectTransport implements RpcTransport {
     timeoutMs: number, signal?: AbortSignal): Promise<Methods[M][1]> {
     const client = this.clients[target];
     if (client === undefined) throw new RangeError(`target: no address ${target}`);
+    // A closed client stays closed: no reconnect for a lease still renewing (it lapses).
+    if (this.closed) throw new RpcFailure("CANCELLED", "the LockClient was closed");
     // One signature for six methods: the map in rpc.ts ties each request to its response.
     const fn = client[method] as unknown as (req: Methods[M][0], options: object) =>
       Promise<Methods[M][1]>;
@@ -95,6 +98,7 @@ export class ConnectTransport implements RpcTransport {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const manager of this.managers) manager.abort();
     return Promise.resolve();
   }

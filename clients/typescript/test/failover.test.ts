@@ -8,7 +8,8 @@ import { address, deadPort, eventually, gate, key } from "./helpers.js";
 
 describe("failover", () => {
   test("the first address a dead port: acquire, renew, status and release go to the second", async () => {
-    await using locks = new LockClient({ addresses: [await deadPort(), address()], owner: "ts-failover" });
+    // A comma-separated string, as $THREADLOCK_ADDRESS takes it.
+    await using locks = new LockClient({ addresses: `${await deadPort()}, ${address()}`, owner: "ts-failover" });
     const name = key("failover");
     const lease = await locks.acquire(name, { ttl: 2 });
     assert.ok(lease.fencingToken > 0n);

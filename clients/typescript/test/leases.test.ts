@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { setTimeout as delay } from "node:timers/promises";
 import { after, describe, test } from "node:test";
-import { LeaseLost, LockClient } from "@threadlock/client";
+import { LeaseLost, LockClient, ThreadlockError } from "@threadlock/client";
 import { aborted, address, gate, key, raw, within } from "./helpers.js";
 
 const locks = new LockClient({ addresses: address(), owner: "ts-holder" });
@@ -109,6 +109,18 @@ describe("sessions", () => {
     } finally {
       await client.close();
     }
+  });
+});
+
+describe("close", () => {
+  test("after close() a lease of the client is no longer renewed: it is reported lost", async () => {
+    const client = new LockClient({ addresses: address(), owner: "ts-closing" });
+    const lease = await client.acquire(key("closed"), { ttl: 2 });
+    await client.close();
+    const reason = await within(aborted(lease.signal), 10_000, "lease.signal to abort");
+    assert.ok(reason instanceof LeaseLost, String(reason));
+    await assert.rejects(client.acquire(key("closed2")), ThreadlockError);
+    await client.close(); // idempotent
   });
 });
 

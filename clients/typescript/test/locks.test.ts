@@ -145,6 +145,8 @@ describe("acquire and release", () => {
     await lease.annotate({ response_id: "resp_1" });
     const [state] = await locks.status({ key: name });
     assert.deepEqual(state?.holder?.metadata, { a: "1", response_id: "resp_1" });
+    await lease.annotate({ a: "" }); // an empty value deletes the entry
+    assert.deepEqual((await locks.status({ key: name }))[0]?.holder?.metadata, { response_id: "resp_1" });
     await lease.release();
   });
 
@@ -155,6 +157,8 @@ describe("acquire and release", () => {
     const listed = await locks.status({ prefix });
     assert.deepEqual(listed.map((s) => [s.key, s.holder?.owner]),
       [[`${prefix}/a`, "ts-worker-1"], [`${prefix}/b`, "ts-worker-2"]]);
+    const everything = (await locks.status()).map((s) => s.key); // no selector: all keys
+    assert.ok(everything.includes(`${prefix}/a`) && everything.includes(`${prefix}/b`));
     await a.release();
     await b.release();
   });
@@ -168,6 +172,22 @@ describe("acquire and release", () => {
     assert.equal(retry.fencingToken, first.fencingToken);
     assert.equal(await first.release(), true);
     assert.equal(await retry.release(), false); // the same lease, already released
+  });
+});
+
+describe("defaults", () => {
+  test("address from $THREADLOCK_ADDRESS, owner host:pid", async () => {
+    const saved = process.env["THREADLOCK_ADDRESS"];
+    process.env["THREADLOCK_ADDRESS"] = address();
+    try {
+      await using client = new LockClient();
+      const lease = await client.acquire(key("defaults"), { ttl: 5 });
+      assert.match(lease.owner, new RegExp(`:${process.pid}$`));
+      assert.equal(await lease.release(), true);
+    } finally {
+      if (saved === undefined) delete process.env["THREADLOCK_ADDRESS"];
+      else process.env["THREADLOCK_ADDRESS"] = saved;
+    }
   });
 });
 
