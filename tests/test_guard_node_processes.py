@@ -18,7 +18,7 @@ from typing import Any
 import openai
 import pytest
 from fake_openai_helpers import wait_stats
-from test_typescript_openai import SDK, node_setup
+from node_tools import SDK, node_setup
 
 from threadlock.fake_openai import FakeOpenAI
 

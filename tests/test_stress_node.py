@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from node_tools import node_setup
 from test_stress_tool import stress, stress_json
-from test_typescript_openai import node_setup
 
 from threadlock.stress import node
 
