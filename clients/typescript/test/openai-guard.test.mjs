@@ -277,3 +277,28 @@ test("unguarded parts of the client pass through; a guarded call needs its conve
   assert.throws(() => guarded.withOptions({ ttl: -1 }), /ttl: must be a positive/);
   assert.throws(() => guardOpenAI({}, locks), /openai: must be an OpenAI client/);
 });
+
+test("responses.stream holds the lease until the stream ends, after waiting out a busy conversation", async () => {
+  const conv = await conversation(client);
+  await client.responses.create({ conversation: conv, model: "m", input: "bypass",
+    background: true, metadata: { fake_seconds: "1" } });
+  const before = await conflicts();
+  const stream = await guarded.responses.stream({ conversation: conv, model: "m", input: "st" });
+  assert.ok(await conflicts() > before, "OpenAI's busy answer was met and retried");
+  const kinds = [];
+  for await (const event of stream) {
+    if (kinds.length === 0) assert.equal((await holders(locks, conv)).length, 1, "held while streaming");
+    kinds.push(event.type);
+  }
+  assert.equal(kinds[0], "response.created");
+  assert.equal(kinds.at(-1), "response.completed");
+  assert.match((await stream.inner.finalResponse()).output_text, /echo: st/);
+  assert.deepEqual(await holders(locks, conv), []);
+});
+
+test("responses.parse runs under the conversation's lock", async () => {
+  const conv = await conversation(client);
+  const resp = await guarded.responses.parse({ conversation: conv, model: "m", input: "parse me" });
+  assert.equal(resp.status, "completed");
+  assert.deepEqual(await holders(locks, conv), []);
+});

@@ -16,7 +16,7 @@ import type { LockClient } from "../client.js";
 import type { Lease } from "../lease.js";
 import { DEFAULTS, guardSettings, type GuardOptions, type GuardSettings } from "./options.js";
 import * as policy from "./policy.js";
-import { GuardedStream, responseIdOf, runIdOf, type InnerStream } from "./stream.js";
+import { GuardedStream, Listening, responseIdOf, runIdOf, type InnerStream } from "./stream.js";
 
 type RequestOptions = OpenAI.RequestOptions;
 type ResponseCreate = OpenAI.Responses.ResponseCreateParams;
@@ -103,7 +103,29 @@ export class GuardedResponses {
       responseIdOf, (id) => core.client.responses.cancel(id, policy.cleanupOptions()));
     }
     return core.hold(conv, "responses.create", options.signal, (step) =>
-      policy.createResponse(step, { ...body, stream: false }, options));
+      policy.createResponse(step, body, (signal) => step.client.responses.create(
+        { ...body, stream: false }, { ...options, signal })));
+  }
+
+  /** responses.parse (structured output), under the conversation's lock like create. */
+  parse(body: Parameters<OpenAI["responses"]["parse"]>[0], options: RequestOptions = {}):
+  Promise<Awaited<ReturnType<OpenAI["responses"]["parse"]>> | OpenAI.Responses.Response> {
+    const conv = policy.conversationOf(body);
+    return this.#core.hold(conv, "responses.parse", options.signal, (step) =>
+      policy.createResponse(step, body, (signal) => step.client.responses.parse(body,
+        { ...options, signal })));
+  }
+
+  /** responses.stream (a ResponseStream, in `.inner`, e.g. `.inner.finalResponse()`), the lease
+   * held until the stream ends or is closed. */
+  stream(body: Parameters<OpenAI["responses"]["stream"]>[0], options: RequestOptions = {}):
+  Promise<GuardedStream<ResponseEvent>> {
+    const core = this.#core;
+    const conv = policy.conversationOf(body as { conversation?: unknown });
+    return core.stream<ResponseEvent>(conv, "responses.stream", options.signal, (step) =>
+      policy.retryBusy(step, conv, () => connected(step.client.responses.stream(body,
+        { ...options, signal: step.signal }))),
+    responseIdOf, (id) => core.client.responses.cancel(id, policy.cleanupOptions()));
   }
 }
 
@@ -152,7 +174,7 @@ export class GuardedRuns {
    * the stream ends or is closed. */
   stream(threadId: string, body: Parameters<OpenAI["beta"]["threads"]["runs"]["stream"]>[1],
     options: RequestOptions = {}): Promise<GuardedStream<RunEvent>> {
-    return this.#stream(threadId, "runs.stream", options, (step) => Promise.resolve(
+    return this.#stream(threadId, "runs.stream", options, (step) => connected(
       step.client.beta.threads.runs.stream(threadId, body, { ...options, signal: step.signal })));
   }
 
@@ -236,6 +258,22 @@ export class GuardedOpenAI {
     return this.#core.hold(threadId, "send", options.signal, (step) =>
       policy.send(step, threadId, text, assistantId, options));
   }
+}
+
+/**
+ * An openai-node helper stream (ResponseStream, AssistantStream) once its request was answered:
+ * a refusal (OpenAI's busy 400) then rejects here, where retryBusy sees it, not mid-iteration.
+ */
+async function connected<T>(stream: InnerStream<T> & { emitted(event: "connect"): Promise<unknown> }):
+Promise<Listening<T>> {
+  const events = stream[Symbol.asyncIterator](); // listening from now on: no event is missed
+  try {
+    await stream.emitted("connect");
+  } catch (error) {
+    await events.return?.().catch(() => undefined);
+    throw error;
+  }
+  return new Listening(stream, events);
 }
 
 /** `guarded` with every property it lacks read from `source()` (bound if a method). */

@@ -107,12 +107,14 @@ export async function retryBusy<T>(step: Step, target: string, call: () => Promi
 
 // --- Responses + Conversations -----------------------------------------------------------------
 
-/** responses.create; with background: true, poll it to a terminal state and return that. */
-export async function createResponse(step: Step, body: OpenAI.Responses.ResponseCreateParamsNonStreaming,
-  options: OpenAI.RequestOptions): Promise<Response> {
+/** responses.create (or .parse, by `create`); with background: true, poll it to a terminal
+ * state and return that. */
+export async function createResponse<R extends Response = Response>(step: Step,
+  body: { conversation?: unknown; background?: boolean | null },
+  create: (signal: AbortSignal) => Promise<R>): Promise<R | Response> {
   const conv = conversationOf(body);
   const { client, signal } = step;
-  let resp = await retryBusy(step, conv, () => client.responses.create(body, { ...options, signal }));
+  let resp: R | Response = await retryBusy(step, conv, () => create(signal));
   if (!body.background) return resp;
   try {
     await annotate(step, { response_id: resp.id });

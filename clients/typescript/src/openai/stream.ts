@@ -13,6 +13,23 @@ export interface InnerStream<T> extends AsyncIterable<T> {
   controller: AbortController;
 }
 
+/**
+ * A helper stream (ResponseStream, AssistantStream) whose iteration began before it connected:
+ * they hand their iterator only the events emitted after it was asked for, so it is asked for
+ * at once, and the guard may still wait for the connection (to retry a busy 400) first.
+ */
+export class Listening<T> implements InnerStream<T> {
+  constructor(readonly stream: InnerStream<T>, readonly events: AsyncIterator<T>) {}
+
+  get controller(): AbortController {
+    return this.stream.controller;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return this.events;
+  }
+}
+
 export interface StreamEnds {
   /** The signal the stream's request got (the lease's, joined with the caller's). */
   signal: AbortSignal;
@@ -27,6 +44,7 @@ export interface StreamEnds {
 export class GuardedStream<T> implements AsyncIterable<T>, AsyncDisposable {
   /** The openai-node stream itself (its helpers, e.g. AssistantStream.finalRun()). */
   readonly inner: InnerStream<T>;
+  readonly #events: AsyncIterable<T>;
   readonly #ends: StreamEnds;
   #id: string | null = null;
   #released = false;
@@ -34,7 +52,8 @@ export class GuardedStream<T> implements AsyncIterable<T>, AsyncDisposable {
 
   /** @internal guard.ts makes them. */
   constructor(inner: InnerStream<T>, ends: StreamEnds) {
-    this.inner = inner;
+    this.inner = inner instanceof Listening ? (inner as Listening<T>).stream : inner;
+    this.#events = inner;
     this.#ends = ends;
   }
 
@@ -53,7 +72,7 @@ export class GuardedStream<T> implements AsyncIterable<T>, AsyncDisposable {
     this.#started = true;
     let finished = false;
     try {
-      for await (const event of this.inner) {
+      for await (const event of this.#events) {
         this.#id = this.#ends.idOf(event) ?? this.#id;
         yield event;
       }
