@@ -1,6 +1,7 @@
 // The OpenAI guard (@threadlock/client/openai) with the real openai-node 7.x client against a
 // real coordinator and the project's fake OpenAI, which answers OpenAI's real busy 400s and
 // counts them. Run by tests/test_typescript_openai.py (both backends).
+/* global AbortController */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { ConversationLocked, LeaseLost, ThreadBusy } from "@threadlock/client";
@@ -301,4 +302,17 @@ test("responses.parse runs under the conversation's lock", async () => {
   const resp = await guarded.responses.parse({ conversation: conv, model: "m", input: "parse me" });
   assert.equal(resp.status, "completed");
   assert.deepEqual(await holders(locks, conv), []);
+});
+
+test("the caller's own signal aborts a guarded background call, cancels its response and frees the lock", async () => {
+  const conv = await conversation(client);
+  const cancelled = (await stats()).cancelled.responses;
+  const caller = new AbortController();
+  const call = guarded.responses.create({ conversation: conv, model: "m", input: "bg", background: true,
+    metadata: { fake_seconds: "inf" } }, { signal: caller.signal });
+  await eventually(async () => (await holderMeta(conv)).response_id, "the response id");
+  caller.abort(new Error("the user went away"));
+  await assert.rejects(call, /the user went away|aborted/i);
+  await eventually(async () => (await stats()).cancelled.responses === cancelled + 1, "the cancel at the fake");
+  await eventually(async () => (await holders(locks, conv)).length === 0, "the lock released");
 });
