@@ -4,7 +4,7 @@ import eslint from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "src/gen/", ".build/"] },
+  { ignores: ["dist/", "node_modules/", "src/gen/", ".build/", "examples/"] }, // examples: linted once installed (tests/test_typescript_openai.py)
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -18,7 +18,7 @@ export default tseslint.config(
   },
   {
     // node:test's describe/test return promises the runner itself awaits.
-    files: ["test/**/*.ts"],
+    files: ["test/**/*.ts", "examples/*/test/**/*.ts"],
     rules: {
       "@typescript-eslint/no-floating-promises": ["error", {
         allowForKnownSafeCalls: [{ from: "package", package: "node:test", name: ["describe", "test"] }],

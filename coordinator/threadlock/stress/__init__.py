@@ -6,6 +6,7 @@ the tool proves that guarded workers never collide and shows what the lock costs
     threadlock stress --workers 5 --iterations 10            # guarded, must report 0
     threadlock stress --workers 3 --duration 60 --mode unguarded   # the seed's problem
     threadlock stress --api assistants --backend etcd --ttl 2 --kill-every 4 --duration 30
+    threadlock stress --lang mixed --workers 4             # Python and Node workers, one conv
 
 With no --openai-base-url it starts a fake OpenAI (threadlock.fake_openai) in the driver;
 with no --address, an embedded coordinator (`threadlock serve` subprocess on a free loopback
@@ -17,7 +18,10 @@ Each iteration of a worker: acquire the conversation's lock (guarded: `guarded.s
 of threadlock_client.guard), call OpenAI (responses: one response on the conversation;
 assistants: a message, then a run polled to its end), release. Workers are separate processes
 (worker.py) released together by a stdin barrier; they report JSON events stamped with
-CLOCK_MONOTONIC, which the driver (driver.py) and the analysis (report.py) share.
+CLOCK_MONOTONIC, which the driver (driver.py) and the analysis (report.py) share. With
+--lang node (or mixed: every other slot) a slot's worker is clients/typescript/stress/worker.mjs
+instead (the TypeScript SDK and its OpenAI guard, Node 22 from scripts/setup-node.sh, the SDK
+built), speaking the same protocol; its process.hrtime.bigint() is CLOCK_MONOTONIC (node.py).
 
 What the report says:
 - iterations done: successful iterations (of workers x iterations; failed ones under errors);

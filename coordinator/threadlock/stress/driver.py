@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from threadlock.stress import faults, progress, report, services
+from threadlock.stress import faults, node, progress, report, services
 
 _live: set[subprocess.Popen[str]] = set()
 
@@ -129,6 +129,8 @@ class Driver:
                "--orphan-run-age", f"{max(a.call_seconds * 2, 1.0):g}"]
         cmd += ["--fake"] if self.fake else []
         cmd += [] if barrier else ["--no-barrier"]
+        if node.is_node(a.lang, slot.index):  # same arguments, same line protocol
+            cmd = node.command(cmd)
         err = self.logs / f"worker-{iid}.log"
         with err.open("w") as err_file:
             # Own session: a terminal's Ctrl-C reaches only the driver, which stops them.
@@ -358,7 +360,8 @@ def run(a: argparse.Namespace) -> int:
         stack.callback(driver.stop_all)
         planned = a.workers * a.iterations if a.iterations is not None else None
         if not a.quiet:
-            print(f"stress: {a.workers} {a.mode} workers, {a.api} API, {len(targets)} "
+            lang = "" if a.lang == "python" else f"{a.lang} "
+            print(f"stress: {a.workers} {lang}{a.mode} workers, {a.api} API, {len(targets)} "
                   f"target(s), coordinator {address}, OpenAI {base_url}", file=sys.stderr)
         live = progress.Progress(a.quiet, base_url, planned,
                                  before["conflicts_total"] if before else None,

@@ -52,7 +52,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="responses (a response on a conversation, default) or assistants "
                         "(a message then a run on a thread)")
     p.add_argument("--face", choices=("sync", "async"), default="sync",
-                   help="the SDK face the workers use (default sync)")
+                   help="the SDK face the Python workers use (default sync)")
+    p.add_argument("--lang", choices=("python", "node", "mixed"), default="python",
+                   help="worker language: python (default), node (the TypeScript SDK and "
+                        "its OpenAI guard, Node 22), or mixed (Python and Node workers "
+                        "alternate, sharing each conversation)")
     p.add_argument("--openai-base-url", default=None, metavar="URL",
                    help="OpenAI API to call (default: a fake OpenAI started for the run; a "
                         "real one uses $OPENAI_API_KEY, --model and --assistant-id)")
@@ -124,6 +128,12 @@ def check(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
         if a.api == "responses" and a.call_seconds >= a.ttl / 2:
             p.error(f"--call-seconds: must be under half of --ttl ({a.ttl:g}) with "
                     "--kill-every and --api responses")
+    if a.lang != "python":
+        from threadlock.stress import node  # stdlib only, like this module
+
+        why = node.problem()
+        if why is not None:
+            p.error(f"--lang {a.lang}: {why}")
     if a.wait < a.call_seconds:
         p.error("--wait: must be at least --call-seconds")
     if a.events is not None:  # found now, not as a traceback after the whole run
