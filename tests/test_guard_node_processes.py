@@ -6,18 +6,22 @@ Node holder killed mid-run hands over after its TTL without a conflict."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import time
-import warnings
 from collections.abc import Iterator
-from typing import Any
 
-import openai
 import pytest
 from fake_openai_helpers import wait_stats
+from guard_procs import (
+    colliding_fake,
+    new_target,
+    run_workers,
+    start_together,
+    start_worker,
+    worker_args,
+)
 from node_tools import SDK, node_setup
 
 from threadlock.fake_openai import FakeOpenAI
@@ -29,15 +33,15 @@ pytestmark = [pytest.mark.parametrize("served", ["etcd"], indirect=True),
               pytest.mark.timeout(600)]
 
 
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    with colliding_fake() as f:
+        yield f
+
+
 @pytest.fixture(scope="module")
 def node_env() -> dict[str, str]:
     return node_setup()
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI.start_in_thread(response_seconds=0.2, run_seconds=0.2) as f:
-        yield f
 
 
 def _spawn(env: dict[str, str], address: str, fake: FakeOpenAI, target: str, api: str,
@@ -45,41 +49,8 @@ def _spawn(env: dict[str, str], address: str, fake: FakeOpenAI, target: str, api
            **extra: str) -> subprocess.Popen[str]:
     args = ["node", str(WORKER), "--address", address, "--base-url", fake.base_url,
             "--target", target, "--api", api, "--mode", mode, "--call", call,
-            "--iterations", str(iterations)]
-    for k, v in extra.items():
-        args += [f"--{k.replace('_', '-')}", v]
-    if not barrier:
-        args.append("--no-barrier")
-    proc = subprocess.Popen(args, cwd=SDK, env=env, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    assert json.loads(proc.stdout.readline()) == {"ready": True}  # started, imports done
-    return proc
-
-
-def _start_together(procs: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
-    for p in procs:  # every worker is up and waiting: release them at once
-        assert p.stdin is not None
-        p.stdin.write("go\n")
-        p.stdin.flush()
-    return _run_workers(procs)
-
-
-def _run_workers(procs: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
-    results = []
-    for p in procs:
-        out, _ = p.communicate(timeout=300)
-        assert p.returncode == 0, out
-        results.append(json.loads(out.strip().splitlines()[-1]))
-    return results
-
-
-def _new_target(fake: FakeOpenAI, api: str) -> str:
-    client = openai.OpenAI(base_url=fake.base_url, api_key="test")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return (client.conversations.create().id if api == "responses"
-                else client.beta.threads.create().id)
+            "--iterations", str(iterations), *worker_args(extra, barrier)]
+    return start_worker(args, cwd=SDK, env=env)
 
 
 @pytest.mark.parametrize(("api", "call"), [
@@ -90,8 +61,8 @@ def test_eight_node_processes_on_one_target_collide_only_without_the_guard(
     figures = {}
     for mode in ("unguarded", "guarded"):
         fake.reset()
-        target = _new_target(fake, api)
-        results = _start_together([_spawn(node_env, served, fake, target, api, mode, call, 3)
+        target = new_target(fake, api)
+        results = start_together([_spawn(node_env, served, fake, target, api, mode, call, 3)
                                    for _ in range(8)])
         stats = fake.stats()
         figures[mode] = stats["conflicts_total"]
@@ -109,7 +80,7 @@ def test_eight_node_processes_on_one_target_collide_only_without_the_guard(
 
 def test_a_node_holder_killed_mid_run_hands_over_after_its_ttl(
         node_env: dict[str, str], served: str, fake: FakeOpenAI) -> None:
-    thread = _new_target(fake, "assistants")
+    thread = new_target(fake, "assistants")
     # The first worker starts a run that never ends by itself, and dies holding the lock.
     first = _spawn(node_env, served, fake, thread, "assistants", "guarded", "plain", 1,
                    barrier=False, ttl="2", fake_seconds="inf")
@@ -119,7 +90,7 @@ def test_a_node_holder_killed_mid_run_hands_over_after_its_ttl(
     killed_at = time.time()
     # The next worker waits for the lock (TTL), finds the orphaned run, cancels it (older than
     # orphanRunAge = 1 s), and then runs its own: no conflict at OpenAI.
-    [second] = _run_workers([_spawn(node_env, served, fake, thread, "assistants", "guarded",
+    [second] = run_workers([_spawn(node_env, served, fake, thread, "assistants", "guarded",
                                     "plain", 1, barrier=False)])
     assert second["ok"] == 1, second
     stats = fake.stats()

@@ -4,20 +4,24 @@ parallel; a holder killed mid-run hands over after its TTL without a conflict.""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import openai
 import pytest
 from fake_openai_helpers import wait_stats
+from guard_procs import (
+    colliding_fake,
+    new_target,
+    run_workers,
+    start_together,
+    start_worker,
+    worker_args,
+)
 
 from threadlock.fake_openai import FakeOpenAI
 
@@ -30,7 +34,7 @@ pytestmark = [pytest.mark.parametrize("served", ["etcd"], indirect=True),
 
 @pytest.fixture
 def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI.start_in_thread(response_seconds=0.2, run_seconds=0.2) as f:
+    with colliding_fake() as f:
         yield f
 
 
@@ -38,40 +42,8 @@ def _spawn(address: str, fake: FakeOpenAI, target: str, api: str, mode: str, fac
            iterations: int, barrier: bool = True, **extra: str) -> subprocess.Popen[str]:
     args = [sys.executable, str(WORKER), "--address", address, "--base-url", fake.base_url,
             "--target", target, "--api", api, "--mode", mode, "--face", face,
-            "--iterations", str(iterations)]
-    for k, v in extra.items():
-        args += [f"--{k.replace('_', '-')}", v]
-    if not barrier:
-        args.append("--no-barrier")
-    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    assert json.loads(proc.stdout.readline()) == {"ready": True}  # started, imports done
-    return proc
-
-
-def _start_together(procs: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
-    for p in procs:  # every worker is up and waiting: release them at once
-        assert p.stdin is not None
-        p.stdin.write("go\n")
-        p.stdin.flush()
-    return _run_workers(procs)
-
-
-def _run_workers(procs: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
-    results = []
-    for p in procs:
-        out, _ = p.communicate(timeout=240)
-        assert p.returncode == 0, out
-        results.append(json.loads(out.strip().splitlines()[-1]))
-    return results
-
-
-def _new_target(fake: FakeOpenAI, api: str) -> str:
-    client = openai.OpenAI(base_url=fake.base_url, api_key="test")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return (client.conversations.create().id if api == "responses"
-                else client.beta.threads.create().id)
+            "--iterations", str(iterations), *worker_args(extra, barrier)]
+    return start_worker(args)
 
 
 @pytest.mark.parametrize("api", ["responses", "assistants"])
@@ -80,8 +52,8 @@ def test_eight_processes_on_one_target_collide_only_without_the_guard(
         served: str, fake: FakeOpenAI, api: str, face: str) -> None:
     for mode in ("unguarded", "guarded"):
         fake.reset()
-        target = _new_target(fake, api)
-        results = _start_together([_spawn(served, fake, target, api, mode, face, 3)
+        target = new_target(fake, api)
+        results = start_together([_spawn(served, fake, target, api, mode, face, 3)
                                     for _ in range(8)])
         stats = fake.stats()
         if mode == "unguarded":  # the seeds' problem, reproduced
@@ -98,8 +70,8 @@ def test_eight_processes_on_one_target_collide_only_without_the_guard(
 def test_eight_conversations_proceed_in_parallel(served: str, fake: FakeOpenAI,
                                                  face: str) -> None:
     fake.configure(response_seconds=2.0)
-    targets = [_new_target(fake, "responses") for _ in range(8)]
-    results = _start_together([_spawn(served, fake, t, "responses", "guarded", face, 1)
+    targets = [new_target(fake, "responses") for _ in range(8)]
+    results = start_together([_spawn(served, fake, t, "responses", "guarded", face, 1)
                                for t in targets])
     assert all(r["ok"] == 1 for r in results), results
     calls = [r["calls"][0] for r in results]
@@ -112,7 +84,7 @@ def test_eight_conversations_proceed_in_parallel(served: str, fake: FakeOpenAI,
 @pytest.mark.parametrize("face", ["sync", "async"])
 def test_a_holder_killed_mid_run_hands_over_after_its_ttl(served: str, fake: FakeOpenAI,
                                                           face: str) -> None:
-    thread = _new_target(fake, "assistants")
+    thread = new_target(fake, "assistants")
     # The first worker starts a run that never ends by itself, and dies holding the lock.
     first = _spawn(served, fake, thread, "assistants", "guarded", face, 1, barrier=False,
                    ttl="2", fake_seconds="inf")
@@ -122,7 +94,7 @@ def test_a_holder_killed_mid_run_hands_over_after_its_ttl(served: str, fake: Fak
     killed_at = time.time()
     # The next worker waits for the lock (TTL), finds the orphaned run, cancels it (its age is
     # over orphan_run_age = 1 s), and then runs its own: no conflict at OpenAI.
-    [second] = _run_workers([_spawn(served, fake, thread, "assistants", "guarded", face, 1,
+    [second] = run_workers([_spawn(served, fake, thread, "assistants", "guarded", face, 1,
                                     barrier=False)])
     assert second["ok"] == 1, second
     started, _ = second["calls"][0]

@@ -10,8 +10,6 @@ require, and a strict type-check of a consumer using `await using`).
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,30 +17,14 @@ import grpc
 import pytest
 from certs import make_pki
 from harness import serve_process
-
-ROOT = Path(__file__).resolve().parents[1]
-SDK = ROOT / "clients" / "typescript"
-NODE_BIN = ROOT / ".tools" / "node22" / "bin"
-
-
-def _run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 300) -> str:
-    """Run a command; fail the test with its whole output when it fails."""
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
-    output = proc.stdout + proc.stderr
-    if proc.returncode != 0:
-        pytest.fail(f"{' '.join(args)} failed ({proc.returncode}) in {cwd}:\n{output}",
-                    pytrace=False)
-    return output
+from node_tools import SDK, node_setup
+from node_tools import run_node as _run
 
 
 @pytest.fixture(scope="session")
 def node_env() -> dict[str, str]:
     """Node 22 first on PATH, dependencies installed, the SDK and its tests built."""
-    env = {**os.environ, "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}"}
-    _run(["bash", str(ROOT / "scripts" / "setup-node.sh")], env, ROOT, timeout=600)
-    assert _run(["node", "--version"], env, SDK).startswith("v22."), "not Node 22"
-    _run(["npm", "run", "build"], env, SDK)
+    env = node_setup()
     _run(["npm", "run", "build-tests"], env, SDK)
     return env
 

@@ -9,7 +9,9 @@ import json
 from pathlib import Path
 
 from harness import serve_process
-from test_typescript import SDK, _run, node_env  # noqa: F401  (the fixture)
+from node_tools import SDK
+from node_tools import run_node as _run
+from test_typescript import node_env  # noqa: F401  (the fixture)
 
 CONSUMER = """\
 import { LockClient, ThreadBusy, ThreadlockError, type Lease } from "@threadlock/client";
