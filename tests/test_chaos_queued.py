@@ -6,6 +6,7 @@ TTL, so the queued lease expires in etcd and A, once resumed, answers ABORTED ("
 lease ... expired while waiting; acquire again with a new request_id"). The SDK must queue
 again with a new request_id inside the caller's `wait`: the caller gets the lock, never
 `Conflict`. A caller's own request_id is the caller's to retry: it does get `Conflict`.
+The waiter is every SDK in turn, through its conformance adapter (tests/sdk_adapters.py).
 """
 
 from __future__ import annotations
@@ -13,19 +14,25 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import test_sdk_conformance as conformance_suite
+from conformance.commands import acquire
+from conformance.driver import Answer, Workers
 from etcd_server import EtcdServer
 from harness import serve_process
 
-from threadlock_client import LockClient, errors
+from threadlock_client import LockClient
+
+# The conformance suite's fixtures: `sdk` (every SDK, its adapter built once), `workers`.
+builds, sdk, workers = conformance_suite.builds, conformance_suite.sdk, conformance_suite.workers
 
 TTL = 2.0
+WAIT = 60.0  # the waiter's `wait`: far longer than the whole scenario
 PAUSE = 3 * TTL  # A is stopped this long: well past the queued lease's TTL
 Replicas = list[tuple[subprocess.Popen[str], str]]
 
@@ -57,33 +64,17 @@ def _wait_for(check: Callable[[], bool], timeout: float = 20.0) -> None:
     raise AssertionError(f"not reached in {timeout} s")
 
 
-def _run_waiter(address: str, key: str, request_id: str,
-                out: dict[str, object]) -> threading.Thread:
-    def run() -> None:
-        with LockClient([address]) as client:
-            try:
-                lease = client.acquire(key, ttl=TTL, wait=60.0, request_id=request_id)
-            except Exception as exc:  # recorded for the assertions below
-                out["error"] = exc
-                return
-            out["fencing"] = lease.fencing_token
-            out["got_at"] = time.monotonic()
-            lease.release()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
-
-
-def _pause_server_of_queued_waiter(replicas: Replicas, key: str,
-                                   request_id: str) -> tuple[int, float, dict[str, object]]:
-    """Hold `key` through B, queue a waiter through A, stop A past the TTL, resume it, release.
-    Returns (holder's fencing token, when it released, the waiter's outcome)."""
+def _pause_server_of_queued_waiter(replicas: Replicas, workers: Workers, key: str,
+                                   request_id: str) -> tuple[int, float, Answer, float]:
+    """Hold `key` through B (Python SDK), queue a waiter (the SDK under test, through A only),
+    stop A past the TTL, resume it, release. Returns (holder's fencing token, when it
+    released, the waiter's answer, when it came)."""
     (proc_a, addr_a), (_, addr_b) = replicas
-    out: dict[str, object] = {}
+    waiter = workers.start("waiter", [addr_a])
+    extra = {"request_id": request_id} if request_id else {}
     with LockClient([addr_b]) as holder_client:
         lease = holder_client.acquire(key, ttl=TTL, wait=0)
-        thread = _run_waiter(addr_a, key, request_id, out)
+        waiter.send(acquire("w", key, ttl=TTL, wait=WAIT, **extra))
         _wait_for(lambda: _queued(holder_client, key))
         os.kill(proc_a.pid, signal.SIGSTOP)
         try:
@@ -93,27 +84,31 @@ def _pause_server_of_queued_waiter(replicas: Replicas, key: str,
             os.kill(proc_a.pid, signal.SIGCONT)
         time.sleep(TTL)  # A answers the first request_id meanwhile; B still holds
         lease.check()  # the holder kept its lease through B all along
+        early = waiter.recv() if waiter.answered() else None  # an error, never a grant
+        assert early is None or not early["ok"], f"granted while B held the lock: {early}"
         released_at = time.monotonic()
         holder_fencing = lease.fencing_token
         lease.release()
-        thread.join(timeout=60)
-        assert not thread.is_alive(), "the waiter's acquire hung"
-    return holder_fencing, released_at, out
+        answer = early or waiter.recv()
+        answered_at = time.monotonic()
+    if answer["ok"]:
+        waiter.ok({"cmd": "release", "handle": "w"})
+    return holder_fencing, released_at, answer, answered_at
 
 
-def test_sdk_queues_again_when_its_queued_lease_expired(replicas: Replicas) -> None:
+def test_sdk_queues_again_when_its_queued_lease_expired(replicas: Replicas,
+                                                        workers: Workers) -> None:
     key = f"conv_{uuid.uuid4().hex[:8]}"
-    holder_fencing, released_at, out = _pause_server_of_queued_waiter(replicas, key, "")
-    assert "error" not in out, f"the caller saw {out.get('error')!r} with wait left"
-    got_at = out["got_at"]
-    assert isinstance(got_at, float) and got_at >= released_at, "granted while B still held it"
-    fencing = out["fencing"]
-    assert isinstance(fencing, int) and fencing > holder_fencing
+    holder_fencing, released_at, answer, answered_at = _pause_server_of_queued_waiter(
+        replicas, workers, key, "")
+    assert answer["ok"], f"the caller saw {answer['error']} with wait left"
+    assert answer["fencing_token"] > holder_fencing  # granted after the holder, once
+    assert released_at <= answered_at < released_at + WAIT
 
 
-def test_callers_own_request_id_gets_conflict(replicas: Replicas) -> None:
+def test_callers_own_request_id_gets_conflict(replicas: Replicas, workers: Workers) -> None:
     key = f"conv_{uuid.uuid4().hex[:8]}"
-    _, _, out = _pause_server_of_queued_waiter(replicas, key, f"mine-{uuid.uuid4().hex}")
-    error = out.get("error")
-    assert isinstance(error, errors.Conflict), out
-    assert "expired while waiting" in error.details or "taken over" in error.details
+    _, _, answer, _ = _pause_server_of_queued_waiter(replicas, workers, key,
+                                                     f"mine-{uuid.uuid4().hex}")
+    assert not answer["ok"], answer
+    assert answer["error"]["type"] == "Conflict", answer

@@ -77,20 +77,47 @@ final class Protocol
     }
 
     /**
+     * The most new request ids one acquisition makes after `aborted` answers: each normally
+     * costs a queued lease's TTL, so the caller's `wait` ends first; this only bounds a
+     * misbehaving server.
+     */
+    public const MAX_REQUEST_IDS = 20;
+
+    /**
      * Acquire: the lease (proto3 JSON) or ThreadBusy.
+     *
+     * `aborted` ("the queued lease ... expired while waiting", or its place taken over) ends
+     * that request id's attempt without a grant; it happens when the replica that kept the
+     * queued lease alive paused or died. For a request id the client made up
+     * (`$ownRequestId`) the caller never sees it: the old id is cleaned up (`abandon`, in case
+     * another attempt of it is still alive) and the client queues again with a new one,
+     * within what is left of the caller's `wait`. `$request` is updated to the request last
+     * sent: the one to clean up if no answer comes.
      *
      * @param array<string, mixed> $request an AcquireRequest without `wait`
      * @return array<string, mixed>
      */
-    public function acquire(array $request, float $wait, float $callTimeout): array
+    public function acquire(array &$request, float $wait, float $callTimeout, bool $ownRequestId = false): array
     {
         $waitUntil = self::now() + $wait;
-        $response = $this->call('Acquire', $request, $waitUntil + $callTimeout, $waitUntil);
-        if (isset($response['lease']) && is_array($response['lease'])) {
-            return $response['lease'];
+        for ($renewed = 0; ; $renewed++) {
+            try {
+                $response = $this->call('Acquire', $request, $waitUntil + $callTimeout, $waitUntil);
+            } catch (Conflict $conflict) {
+                if (!$ownRequestId || $conflict->connectCode !== 'aborted' || self::now() >= $waitUntil
+                    || $renewed >= self::MAX_REQUEST_IDS) {
+                    throw $conflict;
+                }
+                $this->abandon($request, $callTimeout);
+                $request['requestId'] = bin2hex(random_bytes(16));
+                continue;
+            }
+            if (isset($response['lease']) && is_array($response['lease'])) {
+                return $response['lease'];
+            }
+            $busy = isset($response['busy']) && is_array($response['busy']) ? $response['busy'] : [];
+            throw Wire::busy((string) $request['key'], $busy);
         }
-        $busy = isset($response['busy']) && is_array($response['busy']) ? $response['busy'] : [];
-        throw Wire::busy((string) $request['key'], $busy);
     }
 
     /**
