@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import pytest
 from chaos.analysis import Report
 from chaos.run import Chaos
 from etcd_cluster import EtcdCluster
 
-from threadlock_client import LockClient
+from threadlock.internal.etcd import rpc_pb2, rpc_pb2_grpc
+from threadlock_client import LeaseLost, LockClient, errors
 
 TTL = 2.0
 RUN = 14.0  # seconds of load per scenario; the fault comes at WARMUP
@@ -101,3 +105,124 @@ def test_replica_sigkill_while_a_lock_is_held(chaos: Chaos) -> None:
     report = chaos.report()
     record("coordinator replica SIGKILL (lock held)", report, fault, until)
     check(report, fault, until)
+
+
+def test_etcd_paused_longer_than_a_ttl(etcd_cluster: EtcdCluster, chaos: Chaos) -> None:
+    """SIGSTOP every etcd member for 2 TTLs, then SIGCONT: a holder learns of its loss
+    before its TTL runs out (it cannot renew), nothing is granted twice, grants resume."""
+    until = chaos.start_workers(RUN)
+    time.sleep(WARMUP)
+    with LockClient([r.address for r in chaos.replicas], call_timeout=5.0) as client:
+        lease = client.acquire("conv_paused", ttl=TTL, wait=5.0)
+        fault = time.monotonic()
+        for m in etcd_cluster.members:
+            etcd_cluster.pause(m)
+        try:
+            assert lease.wait_lost(TTL + 10), "the holder never learned it lost its lease"
+            learned = time.monotonic() - fault
+            time.sleep(max(2 * TTL - (time.monotonic() - fault), 0))
+        finally:
+            for m in etcd_cluster.members:
+                etcd_cluster.resume(m)
+        with pytest.raises(LeaseLost):
+            lease.check()
+    chaos.wait_workers(RUN + 60)
+    report = chaos.report()
+    record("etcd SIGSTOP 2 TTLs / SIGCONT", report, fault, until,
+           holder_learned_s=round(learned, 2))
+    check(report, fault, until)
+
+
+QUOTA = 8 * 1024 * 1024
+FILLER = b"x" * (512 * 1024)
+
+
+def fill(cluster: EtcdCluster) -> str:
+    """Put big values under a key of our own until etcd refuses: the NOSPACE alarm."""
+    with grpc.insecure_channel(cluster.members[0].endpoint) as channel:
+        kv = rpc_pb2_grpc.KVStub(channel)
+        for i in range(4 * QUOTA // len(FILLER)):  # bounded: far more than the quota
+            try:
+                kv.Put(rpc_pb2.PutRequest(key=f"/filler/{i}".encode(), value=FILLER),
+                       timeout=10)
+            except grpc.RpcError as exc:
+                assert exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, exc
+                return str(exc.details())
+        raise AssertionError("etcd took 4x its quota without a NOSPACE alarm")
+
+
+@pytest.mark.parametrize("etcd_cluster", [QUOTA], indirect=True)
+def test_etcd_nospace_alarm(etcd_cluster: EtcdCluster, chaos: Chaos) -> None:
+    """Fill etcd past --quota-backend-bytes under load: the NOSPACE alarm. Acquires fail with
+    a clear error, nothing is granted twice; after the operator's recipe (delete, compact,
+    defragment, disarm) grants resume (recovery measured from the disarm)."""
+    until = chaos.start_workers(RUN + 6)
+    time.sleep(WARMUP)
+    fault = time.monotonic()
+    refusal = fill(etcd_cluster)
+    assert "NOSPACE" in etcd_cluster.alarms()
+    time.sleep(3)
+    with (LockClient([r.address for r in chaos.replicas], call_timeout=5.0) as client,
+          pytest.raises(errors.CoordinatorError) as refused):
+        client.acquire("conv_nospace", ttl=TTL, wait=0)
+    with grpc.insecure_channel(etcd_cluster.members[0].endpoint) as channel:
+        rpc_pb2_grpc.KVStub(channel).DeleteRange(
+            rpc_pb2.DeleteRangeRequest(key=b"/filler/", range_end=b"/filler0"), timeout=10)
+    etcd_cluster.recover_space()
+    disarmed = time.monotonic()
+    assert etcd_cluster.alarms() == ""
+    chaos.wait_workers(RUN + 60)
+    report = chaos.report()
+    record("etcd NOSPACE alarm, recovered", report, disarmed, until,
+           alarm_s=round(disarmed - fault, 1), etcd_error=refusal,
+           sdk_error=f"{type(refused.value).__name__}: {refused.value.code.name}: "
+           f"{refused.value.details}")
+    check(report, disarmed, until)
+    assert report.errors, "nothing failed while etcd had no space"
+
+
+def wait_skew(chaos: Chaos, seconds: float) -> None:
+    """Until every coordinator's clock reads `seconds` off ours: the expiry it reports for
+    conv_clock (its wall clock + the TTL left) is that far from our clock."""
+    for r in chaos.replicas:
+        with LockClient([r.address], call_timeout=5.0) as one:
+            deadline = time.monotonic() + 20
+            while True:
+                holder = one.status("conv_clock")[0].holder
+                if abs(holder.expires_at.ToSeconds() - time.time() - seconds) < TTL + 5:
+                    break
+                assert time.monotonic() < deadline, f"{r.address} did not step by {seconds}s"
+                time.sleep(0.1)
+
+
+def test_clock_step_on_the_coordinator_host(etcd_cluster: EtcdCluster, tmp_path: Path) -> None:
+    """The coordinators' wall clock steps an hour forward, then two hours back (simulated
+    in-process: tests/chaos/stepped_serve.py shifts time.time; CLOCK_MONOTONIC and the real
+    clock are untouched). Leases live on etcd's monotonic TTLs, so no hold is lost or doubled;
+    a lock held across both steps survives."""
+    serve = [sys.executable, str(Path(__file__).parent / "chaos" / "stepped_serve.py")]
+    chaos = Chaos(tmp_path / "chaos", etcd_cluster.endpoints, ttl=TTL, serve_argv=serve)
+    try:
+        chaos.start()
+        until = chaos.start_workers(RUN)
+        time.sleep(WARMUP)
+        with LockClient([r.address for r in chaos.replicas], call_timeout=5.0) as client:
+            lease = client.acquire("conv_clock", ttl=TTL, wait=5.0)
+            fault = time.monotonic()
+            for r in chaos.replicas:
+                os.kill(r.pid, signal.SIGUSR1)  # +1 h
+            wait_skew(chaos, +3600)
+            assert not lease.wait_lost(1.5 * TTL), lease.lost_reason
+            for skew in (0, -3600):  # back to real time, then an hour behind it (one
+                for r in chaos.replicas:  # signal at a time: pending ones would merge)
+                    os.kill(r.pid, signal.SIGUSR2)
+                wait_skew(chaos, skew)
+            assert not lease.wait_lost(1.5 * TTL), lease.lost_reason
+            assert lease.release()
+        chaos.wait_workers(RUN + 60)
+        report = chaos.report()
+    finally:
+        chaos.close()
+    record("coordinator wall clock +1 h, then -2 h", report, fault, until)
+    check(report, fault, until)
+    assert report.lost == 0, f"a clock step cost a hold its lease: {report.summary()}"

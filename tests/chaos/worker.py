@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chaos.resource import FencedResource
+from chaos.fenced import FencedResource
 from threadlock_client import LockClient, errors
 
 BUSY_PAUSE = 0.05  # after a ThreadBusy: the wait ended, try again soon
