@@ -36,17 +36,22 @@ const maxRequestIDs = 20
 // request_id's attempt without a grant; it happens when the replica that kept the queued lease
 // alive paused or died. For an SDK-made request_id (spec.ownRequestID) the caller never sees
 // it: the old request_id is cleaned up (abandon, in case another attempt of it is still
-// alive) and the SDK queues again with a new one, within what is left of the caller's wait.
-// spec is updated to the request last sent: the one to clean up if no answer comes.
+// alive) and the SDK queues again with a new one, within what is left of the caller's wait;
+// if the wait ran out meanwhile, it tries once more (wait 0), so the caller gets a grant or a
+// *BusyError, the answers a wait promises. spec is updated to the request last sent: the one to clean up if no answer comes.
 func (c *caller) acquire(ctx context.Context, spec *holdSpec, callTimeout time.Duration) (
 	*pb.Lease, error) {
 	waitUntil := time.Now().Add(spec.wait)
 	for renewed := 0; ; renewed++ {
 		resp := &pb.AcquireResponse{}
-		err := c.call(ctx, "Acquire", spec.request(), resp, waitUntil.Add(callTimeout), waitUntil)
+		sent := time.Now()
+		err := c.call(ctx, "Acquire", spec.request(), resp, later(waitUntil, sent).Add(callTimeout),
+			waitUntil)
+		// Only an attempt that queued (sent within the wait) is re-sent: a try-once after the
+		// wait cannot have lost a queued lease, so its ABORTED is not ours to hide.
 		var ce *CoordinatorError
 		if err != nil && spec.ownRequestID && errors.As(err, &ce) && ce.Code == codes.Aborted &&
-			time.Now().Before(waitUntil) && renewed < maxRequestIDs && ctx.Err() == nil {
+			sent.Before(waitUntil) && renewed < maxRequestIDs && ctx.Err() == nil {
 			slog.Info("threadlock: queueing again with a new request_id", "key", spec.key,
 				"err", err)
 			c.abandon(ctx, *spec, callTimeout)
@@ -61,6 +66,13 @@ func (c *caller) acquire(ctx context.Context, spec *holdSpec, callTimeout time.D
 		}
 		return nil, busyError(spec.key, resp.GetBusy())
 	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // abandon: after an Acquire that got no answer (unavailable, timed out, cancelled), make sure

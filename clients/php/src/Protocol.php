@@ -91,7 +91,9 @@ final class Protocol
      * queued lease alive paused or died. For a request id the client made up
      * (`$ownRequestId`) the caller never sees it: the old id is cleaned up (`abandon`, in case
      * another attempt of it is still alive) and the client queues again with a new one,
-     * within what is left of the caller's `wait`. `$request` is updated to the request last
+     * within what is left of the caller's `wait`; if the wait ran out meanwhile, it tries
+     * once more (wait 0), so the caller gets a grant or ThreadBusy, the answers a `wait`
+     * promises. `$request` is updated to the request last
      * sent: the one to clean up if no answer comes.
      *
      * @param array<string, mixed> $request an AcquireRequest without `wait`
@@ -101,10 +103,13 @@ final class Protocol
     {
         $waitUntil = self::now() + $wait;
         for ($renewed = 0; ; $renewed++) {
+            $sent = self::now();
             try {
-                $response = $this->call('Acquire', $request, $waitUntil + $callTimeout, $waitUntil);
+                $response = $this->call('Acquire', $request, max($waitUntil, $sent) + $callTimeout, $waitUntil);
             } catch (Conflict $conflict) {
-                if (!$ownRequestId || $conflict->connectCode !== 'aborted' || self::now() >= $waitUntil
+                // Only an attempt that queued (sent within the wait) is re-sent: a try-once after
+                // the wait cannot have lost a queued lease, so its ABORTED is not ours to hide.
+                if (!$ownRequestId || $conflict->connectCode !== 'aborted' || $sent >= $waitUntil
                     || $renewed >= self::MAX_REQUEST_IDS) {
                     throw $conflict;
                 }

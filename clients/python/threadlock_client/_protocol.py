@@ -259,17 +259,22 @@ def acquire(targets: Targets, spec: HoldSpec | Acquiring,
     request_id's attempt without a grant; it happens when the replica that kept the queued
     lease alive paused or died. For an SDK-made request_id the caller never sees it: the old
     request_id is cleaned up (`abandon`, in case another attempt of it is still alive) and the
-    SDK queues again with a new one, within what is left of the caller's `wait`."""
+    SDK queues again with a new one, within what is left of the caller's `wait`; if the wait
+    ran out meanwhile, it tries once more (wait 0), so the caller gets a grant or ThreadBusy,
+    the answers a `wait` promises."""
     acq = spec if isinstance(spec, Acquiring) else Acquiring(spec)
     wait_until = now() + acq.spec.wait
     renewed = 0
     while True:
+        sent = now()
         try:
             resp = yield from call(targets, "Acquire", acq.spec.request(),
-                                   wait_until + call_timeout, wait_until)
+                                   max(wait_until, sent) + call_timeout, wait_until)
         except errors.Conflict as exc:
+            # Only an attempt that queued (sent within the wait) is re-sent: a try-once after
+            # the wait cannot have lost a queued lease, so its ABORTED is not ours to hide.
             if (not acq.own_request_id or exc.code != grpc.StatusCode.ABORTED
-                    or now() >= wait_until or renewed >= MAX_REQUEST_IDS):
+                    or sent >= wait_until or renewed >= MAX_REQUEST_IDS):
                 raise
             log.info("acquire of %r: %s; queueing again with a new request_id",
                      acq.spec.key, exc.details)

@@ -139,7 +139,9 @@ export const MAX_REQUEST_IDS = 20;
  * request_id's attempt without a grant; it happens when the replica that kept the queued lease
  * alive paused or died. For an SDK-made request_id the caller never sees it: the old
  * request_id is cleaned up (`abandon`, in case another attempt of it is still alive) and the
- * SDK queues again with a new one, within what is left of the caller's `wait`.
+ * SDK queues again with a new one, within what is left of the caller's `wait`; if the wait ran
+ * out meanwhile, it tries once more (wait 0), so the caller gets a grant or ThreadBusy, the
+ * answers a `wait` promises.
  */
 export async function acquire(link: Link, spec: HoldSpec | Acquiring, callTimeout: number,
   signal?: AbortSignal): Promise<Lease> {
@@ -147,12 +149,15 @@ export async function acquire(link: Link, spec: HoldSpec | Acquiring, callTimeou
   const waitUntil = now() + acq.spec.wait;
   for (let renewed = 0; ; renewed += 1) {
     let resp;
+    const sent = now();
     try {
-      resp = await call(link, "acquire", acquireRequest(acq.spec), waitUntil + callTimeout,
-        { waitUntil, signal });
+      resp = await call(link, "acquire", acquireRequest(acq.spec),
+        Math.max(waitUntil, sent) + callTimeout, { waitUntil, signal });
     } catch (error) {
+      // Only an attempt that queued (sent within the wait) is re-sent: a try-once after the
+      // wait cannot have lost a queued lease, so its ABORTED is not ours to hide.
       if (!(error instanceof Conflict) || error.code !== "ABORTED" || !acq.ownRequestId
-        || now() >= waitUntil || renewed >= MAX_REQUEST_IDS) throw error;
+        || sent >= waitUntil || renewed >= MAX_REQUEST_IDS) throw error;
       await abandon(link, acq.spec, callTimeout, signal);
       signal?.throwIfAborted();
       acq.spec = { ...acq.spec, requestId: randomUUID() };
