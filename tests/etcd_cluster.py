@@ -32,8 +32,11 @@ ELECTION_MS = 1000
 class Member:
     """One etcd member: its ports, data dir and log are fixed at construction."""
 
-    def __init__(self, base_dir: Path, name: str) -> None:
+    def __init__(self, base_dir: Path, name: str, host: str = "127.0.0.1",
+                 wrap: list[str] | None = None) -> None:
         self.name = name
+        self.host = host
+        self.wrap = wrap or []  # a command prefix, e.g. ["ip", "netns", "exec", "<ns>"]
         self.base_dir = base_dir
         self.data_dir = base_dir / "data"
         self.log_path = base_dir / "etcd.log"
@@ -43,14 +46,15 @@ class Member:
             self.peer_port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.stopped = False  # SIGSTOPped
+        self.cut = False  # partitioned away by the test: not asked (it cannot answer)
 
     @property
     def endpoint(self) -> str:
-        return f"127.0.0.1:{self.client_port}"
+        return f"{self.host}:{self.client_port}"
 
     @property
     def peer_url(self) -> str:
-        return f"http://127.0.0.1:{self.peer_port}"
+        return f"http://{self.host}:{self.peer_port}"
 
     @property
     def running(self) -> bool:
@@ -64,11 +68,16 @@ class Member:
 
 class EtcdCluster:
     """Three (or `size`) members; `endpoints` is the comma-separated list for
-    THREADLOCK_ETCD_ENDPOINTS. `quota_bytes` sets --quota-backend-bytes on every member."""
+    THREADLOCK_ETCD_ENDPOINTS. `quota_bytes` sets --quota-backend-bytes on every member.
+    `hosts` and `wraps` (per member) place members elsewhere than 127.0.0.1 of this network
+    namespace, e.g. in another one (the partition scenario, tests/chaos/partition.py)."""
 
-    def __init__(self, base_dir: Path, size: int = 3, quota_bytes: int | None = None) -> None:
+    def __init__(self, base_dir: Path, size: int = 3, quota_bytes: int | None = None,
+                 hosts: list[str] | None = None, wraps: list[list[str]] | None = None) -> None:
         self.base_dir = Path(base_dir)
-        self.members = [Member(self.base_dir / f"m{i}", f"m{i}") for i in range(size)]
+        self.members = [Member(self.base_dir / f"m{i}", f"m{i}",
+                               hosts[i] if hosts else "127.0.0.1", wraps[i] if wraps else None)
+                        for i in range(size)]
         self.quota_bytes = quota_bytes
         self.binary = find_etcd()[0]
         self.etcdctl = str(Path(self.binary).with_name("etcdctl"))
@@ -79,8 +88,9 @@ class EtcdCluster:
         return ",".join(m.endpoint for m in self.members)
 
     def _command(self, m: Member) -> list[str]:
+        # (ip netns exec execs the command: the PID is etcd's own)
         initial = ",".join(f"{o.name}={o.peer_url}" for o in self.members)
-        cmd = [self.binary, "--name", m.name, "--data-dir", str(m.data_dir),
+        cmd = [*m.wrap, self.binary, "--name", m.name, "--data-dir", str(m.data_dir),
                "--listen-client-urls", f"http://{m.endpoint}",
                "--advertise-client-urls", f"http://{m.endpoint}",
                "--listen-peer-urls", m.peer_url, "--initial-advertise-peer-urls", m.peer_url,
@@ -185,7 +195,7 @@ class EtcdCluster:
             ids: dict[int, Member] = {}
             leaders: set[int] = set()
             for m in self.members:
-                if not m.running or m.stopped:
+                if not m.running or m.stopped or m.cut:
                     continue
                 with contextlib.suppress(grpc.RpcError):
                     s = self.status(m)
@@ -198,10 +208,19 @@ class EtcdCluster:
                 raise AssertionError(f"no agreed etcd leader in {timeout}s")
             time.sleep(0.1)
 
+    def move_leader(self, to: Member) -> None:
+        """Hand leadership to `to` (``etcdctl move-leader``, sent to the current leader)."""
+        leader = self.leader()
+        if leader is to:
+            return
+        subprocess.run([self.etcdctl, "--endpoints", leader.endpoint, "move-leader",
+                        f"{self.status(to).header.member_id:x}"],
+                       capture_output=True, text=True, timeout=30, check=True)
+
     def hashkv(self) -> dict[str, int]:
         """Each running member's hash of its key-value store at one common revision
         (``etcdctl endpoint hashkv --rev``: the trimmed API stubs here lack HashKV)."""
-        live = [m for m in self.members if m.running and not m.stopped]
+        live = [m for m in self.members if m.running and not m.stopped and not m.cut]
         revision = min(self.status(m).header.revision for m in live)
         out = subprocess.run(
             [self.etcdctl, "endpoint", "hashkv", f"--rev={revision}", "-w", "json",
@@ -214,7 +233,7 @@ class EtcdCluster:
     def etcdctl_run(self, *args: str, timeout: float = 60.0) -> str:
         """etcdctl against every running member (the trimmed API stubs here lack the
         maintenance calls); CalledProcessError with its output if it fails."""
-        live = [m.endpoint for m in self.members if m.running and not m.stopped]
+        live = [m.endpoint for m in self.members if m.running and not m.stopped and not m.cut]
         return subprocess.run([self.etcdctl, "--endpoints", ",".join(live), *args],
                               capture_output=True, text=True, timeout=timeout,
                               check=True).stdout
