@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,12 +27,13 @@ from conformance.driver import Answer, Workers
 from etcd_server import EtcdServer
 from harness import serve_process
 
-from threadlock_client import LockClient
+from threadlock_client import LockClient, errors
 
 # The conformance suite's fixtures: `sdk` (every SDK, its adapter built once), `workers`.
 builds, sdk, workers = conformance_suite.builds, conformance_suite.sdk, conformance_suite.workers
 
-TTL = 2.0
+TTL = 2.0  # the waiter's: its queued lease expires soon after A stops
+HOLDER_TTL = 6.0  # the holder's (through B): outlives a slow renewal on a busy machine
 WAIT = 60.0  # the waiter's `wait`: far longer than the whole scenario
 PAUSE = 3 * TTL  # A is stopped this long: well past the queued lease's TTL
 Replicas = list[tuple[subprocess.Popen[str], str]]
@@ -73,7 +75,7 @@ def _pause_server_of_queued_waiter(replicas: Replicas, workers: Workers, key: st
     waiter = workers.start("waiter", [addr_a])
     extra = {"request_id": request_id} if request_id else {}
     with LockClient([addr_b]) as holder_client:
-        lease = holder_client.acquire(key, ttl=TTL, wait=0)
+        lease = holder_client.acquire(key, ttl=HOLDER_TTL, wait=0)
         waiter.send(acquire("w", key, ttl=TTL, wait=WAIT, **extra))
         _wait_for(lambda: _queued(holder_client, key))
         os.kill(proc_a.pid, signal.SIGSTOP)
@@ -112,3 +114,36 @@ def test_callers_own_request_id_gets_conflict(replicas: Replicas, workers: Worke
                                                      f"mine-{uuid.uuid4().hex}")
     assert not answer["ok"], answer
     assert answer["error"]["type"] == "Conflict", answer
+
+
+def test_wait_that_runs_out_while_paused_answers_busy(replicas: Replicas) -> None:
+    """The same fault with a `wait` shorter than the pause: whatever A answers when it resumes
+    (its wait timed out, or the queued lease expired), the caller gets ThreadBusy naming the
+    holder, the answer a `wait` promises, never Conflict. (The Python SDK; the policy core is
+    the same code for every face.)"""
+    (proc_a, addr_a), (_, addr_b) = replicas
+    key = f"conv_{uuid.uuid4().hex[:8]}"
+    outcome: list[BaseException] = []
+    with LockClient([addr_b]) as holder_client, LockClient([addr_a]) as waiter_client:
+        lease = holder_client.acquire(key, ttl=HOLDER_TTL, wait=0)
+
+        def wait_in_queue() -> None:
+            try:
+                waiter_client.acquire(key, ttl=TTL, wait=PAUSE / 2)
+            except Exception as exc:  # recorded for the assertions below
+                outcome.append(exc)
+
+        waiter = threading.Thread(target=wait_in_queue, daemon=True)
+        waiter.start()
+        _wait_for(lambda: _queued(holder_client, key))
+        os.kill(proc_a.pid, signal.SIGSTOP)
+        try:
+            time.sleep(PAUSE)
+        finally:
+            os.kill(proc_a.pid, signal.SIGCONT)
+        waiter.join(timeout=WAIT)
+        assert not waiter.is_alive(), "the waiter's acquire hung"
+        lease.check()
+        assert len(outcome) == 1 and isinstance(outcome[0], errors.ThreadBusy), outcome
+        assert not lease.lost
+        lease.release()
