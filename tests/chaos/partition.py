@@ -31,7 +31,7 @@ def link(ns: str, dev: str, state: str) -> None:
 def main() -> None:
     cfg = json.loads(sys.argv[1])
     tmp = Path(cfg["tmp"])
-    run, warmup, ns_b, dev_b = cfg["run"], cfg["warmup"], cfg["ns_b"], cfg["dev_b"]
+    ns_b, dev_b = cfg["ns_b"], cfg["dev_b"]
     cluster = EtcdCluster(tmp / "etcd", hosts=[cfg["host_a"], cfg["host_a"], cfg["host_b"]],
                           wraps=[[], [], ["ip", "netns", "exec", ns_b]])
     chaos = Chaos(tmp / "chaos", cluster.endpoints, ttl=cfg["ttl"])
@@ -42,8 +42,8 @@ def main() -> None:
         cluster.move_leader(cut)
         summary["leader_before"] = cluster.leader().name
         chaos.start()
-        until = chaos.start_workers(run)
-        time.sleep(warmup)
+        chaos.start_workers(cfg["cap"])
+        chaos.wait_holds(cfg["warm_holds"])
         fault = time.monotonic()
         link(ns_b, dev_b, "down")
         cut.cut = True
@@ -52,7 +52,7 @@ def main() -> None:
         healed = time.monotonic()
         link(ns_b, dev_b, "up")
         cut.cut = False
-        chaos.wait_workers(run + 60)
+        until = chaos.finish(healed + cfg["after"])
         cluster.wait_ready(cut)
         report = chaos.report()
         time.sleep(1)  # let m2 apply the last entries before comparing hashes

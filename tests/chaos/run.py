@@ -97,6 +97,32 @@ class Chaos:
                 text=True, stdout=log, stderr=subprocess.STDOUT))
         return until
 
+    def holds(self) -> int:
+        """Holds recorded so far (lines of the workers' outputs)."""
+        total = 0
+        for p in self.outputs:
+            if p.exists():
+                with p.open("rb") as f:
+                    total += sum(1 for line in f if line.startswith(b'{"key"'))
+        return total
+
+    def wait_holds(self, count: int, timeout: float = 120.0) -> None:
+        """Until the workers have recorded `count` holds: the load is on (starting Python
+        processes takes a while on a busy machine)."""
+        deadline = time.monotonic() + timeout
+        while self.holds() < count:
+            assert time.monotonic() < deadline, f"no {count} holds in {timeout}s: " + (
+                self.worker_logs())
+            assert all(w.poll() is None for w in self.workers), self.worker_logs()
+            time.sleep(0.2)
+
+    def finish(self, at: float, timeout: float = 120.0) -> float:
+        """Let the workers run until `at` (monotonic), stop them, wait; returns `at`."""
+        time.sleep(max(at - time.monotonic(), 0))
+        self.stop_file.touch()
+        self.wait_workers(timeout)
+        return at
+
     def wait_workers(self, timeout: float) -> None:
         """Until every worker process exited (each ends by itself at its `until`)."""
         deadline = time.monotonic() + timeout
