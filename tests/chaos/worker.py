@@ -4,7 +4,7 @@ a stop file appears, or `max_holds` per thread. Each hold writes to the FencedRe
 start and end and is appended as one JSON line to `out`:
 
     {"key", "token", "start", "end", "worker", "lost", "rejected"}   a hold
-    {"error": "<SDK error class>", "detail", "at", "worker"}         an acquire that failed
+    {"error": "<SDK error class>", "detail", "asked", "at", "worker"}  an acquire that failed
 
 `start` is read once the grant arrived, `end` once the worker stopped working (before its
 Release is sent, or when it learned of the loss), so two holds of one key must not overlap.
@@ -37,10 +37,11 @@ def run_thread(client: LockClient, cfg: dict[str, Any], name: str, resource: Fen
         if time.monotonic() >= cfg["until"] or stop_file.exists():
             return
         key = rng.choice(cfg["keys"])
+        asked = time.monotonic()
         try:
             lease = client.acquire(key, ttl=cfg["ttl"], wait=cfg["wait"], owner=name)
         except errors.ThreadlockError as exc:
-            emit({"error": type(exc).__name__, "detail": str(exc)[:300],
+            emit({"error": type(exc).__name__, "detail": str(exc)[:300], "asked": asked,
                   "at": time.monotonic(), "worker": name})
             time.sleep(BUSY_PAUSE if isinstance(exc, errors.ThreadBusy) else 0.2)
             continue
