@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from etcd_cluster import EtcdCluster
 from etcd_server import ETCD_RELEASES, EtcdServer, etcd_binary
 from harness import Coordinator, etcd_config, memory_config, serve_process
 
@@ -74,6 +75,19 @@ def fresh_etcd(tmp_path: Path, etcd_release: str) -> Iterator[EtcdServer]:
     server.start()
     yield server
     server.kill()
+
+
+@pytest.fixture
+def etcd_cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EtcdCluster]:
+    """A 3-member etcd cluster of this test's own (tests/etcd_cluster.py) on the current
+    release: any member may be killed, paused or restarted by PID. Parametrize indirectly with
+    a number to set --quota-backend-bytes (the NOSPACE scenario)."""
+    cluster = EtcdCluster(tmp_path / "etcd-cluster", quota_bytes=getattr(request, "param", None))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.close()
 
 
 @pytest.fixture

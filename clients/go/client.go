@@ -79,7 +79,7 @@ func (c *Client) Lock(ctx context.Context, key string, opts LockOptions) (*Lease
 			}
 			spec.sessionID = session.token
 		}
-		got, err := c.caller.acquire(ctx, spec, c.s.callTimeout)
+		got, err := c.caller.acquire(ctx, &spec, c.s.callTimeout)
 		if err == nil {
 			return c.newLease(got, stateOf(got, session)), nil
 		}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	pb "github.com/threadlock/threadlock/clients/go/gen/threadlock/v1"
@@ -24,19 +25,54 @@ func (spec holdSpec) request() *pb.AcquireRequest {
 	return req
 }
 
+// maxRequestIDs bounds the new request_ids one acquisition makes after ABORTED answers: each
+// normally costs a queued lease's TTL, so the caller's wait ends first; this only bounds a
+// misbehaving server.
+const maxRequestIDs = 20
+
 // acquire takes spec.key or returns *BusyError. Retries keep one request_id: never two grants.
-func (c *caller) acquire(ctx context.Context, spec holdSpec, callTimeout time.Duration) (
+//
+// ABORTED ("the queued lease ... expired while waiting", or its place taken over) ends that
+// request_id's attempt without a grant; it happens when the replica that kept the queued lease
+// alive paused or died. For an SDK-made request_id (spec.ownRequestID) the caller never sees
+// it: the old request_id is cleaned up (abandon, in case another attempt of it is still
+// alive) and the SDK queues again with a new one, within what is left of the caller's wait;
+// if the wait ran out meanwhile, it tries once more (wait 0), so the caller gets a grant or a
+// *BusyError, the answers a wait promises. spec is updated to the request last sent: the one to clean up if no answer comes.
+func (c *caller) acquire(ctx context.Context, spec *holdSpec, callTimeout time.Duration) (
 	*pb.Lease, error) {
 	waitUntil := time.Now().Add(spec.wait)
-	resp := &pb.AcquireResponse{}
-	if err := c.call(ctx, "Acquire", spec.request(), resp, waitUntil.Add(callTimeout),
-		waitUntil); err != nil {
-		return nil, err
+	for renewed := 0; ; renewed++ {
+		resp := &pb.AcquireResponse{}
+		sent := time.Now()
+		err := c.call(ctx, "Acquire", spec.request(), resp, later(waitUntil, sent).Add(callTimeout),
+			waitUntil)
+		// Only an attempt that queued (sent within the wait) is re-sent: a try-once after the
+		// wait cannot have lost a queued lease, so its ABORTED is not ours to hide.
+		var ce *CoordinatorError
+		if err != nil && spec.ownRequestID && errors.As(err, &ce) && ce.Code == codes.Aborted &&
+			sent.Before(waitUntil) && renewed < maxRequestIDs && ctx.Err() == nil {
+			slog.Info("threadlock: queueing again with a new request_id", "key", spec.key,
+				"err", err)
+			c.abandon(ctx, *spec, callTimeout)
+			spec.requestID = newRequestID()
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if lease := resp.GetLease(); lease != nil {
+			return lease, nil
+		}
+		return nil, busyError(spec.key, resp.GetBusy())
 	}
-	if lease := resp.GetLease(); lease != nil {
-		return lease, nil
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
 	}
-	return nil, busyError(spec.key, resp.GetBusy())
+	return b
 }
 
 // abandon: after an Acquire that got no answer (unavailable, timed out, cancelled), make sure

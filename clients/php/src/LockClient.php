@@ -103,7 +103,7 @@ final class LockClient
             $request['ttl'] = Wire::duration($ttl);
         }
         try {
-            $granted = $this->protocol->acquire($request, $wait, $this->callTimeout);
+            $granted = $this->protocol->acquire($request, $wait, $this->callTimeout, $requestId === null);
         } catch (\Throwable $failed) {
             // No answer (unavailable, or interrupted): a grant may have landed unseen.
             if ($requestId === null && ($failed instanceof Unavailable || !$failed instanceof ThreadlockException)) {

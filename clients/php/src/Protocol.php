@@ -77,20 +77,52 @@ final class Protocol
     }
 
     /**
+     * The most new request ids one acquisition makes after `aborted` answers: each normally
+     * costs a queued lease's TTL, so the caller's `wait` ends first; this only bounds a
+     * misbehaving server.
+     */
+    public const MAX_REQUEST_IDS = 20;
+
+    /**
      * Acquire: the lease (proto3 JSON) or ThreadBusy.
+     *
+     * `aborted` ("the queued lease ... expired while waiting", or its place taken over) ends
+     * that request id's attempt without a grant; it happens when the replica that kept the
+     * queued lease alive paused or died. For a request id the client made up
+     * (`$ownRequestId`) the caller never sees it: the old id is cleaned up (`abandon`, in case
+     * another attempt of it is still alive) and the client queues again with a new one,
+     * within what is left of the caller's `wait`; if the wait ran out meanwhile, it tries
+     * once more (wait 0), so the caller gets a grant or ThreadBusy, the answers a `wait`
+     * promises. `$request` is updated to the request last
+     * sent: the one to clean up if no answer comes.
      *
      * @param array<string, mixed> $request an AcquireRequest without `wait`
      * @return array<string, mixed>
      */
-    public function acquire(array $request, float $wait, float $callTimeout): array
+    public function acquire(array &$request, float $wait, float $callTimeout, bool $ownRequestId = false): array
     {
         $waitUntil = self::now() + $wait;
-        $response = $this->call('Acquire', $request, $waitUntil + $callTimeout, $waitUntil);
-        if (isset($response['lease']) && is_array($response['lease'])) {
-            return $response['lease'];
+        for ($renewed = 0; ; $renewed++) {
+            $sent = self::now();
+            try {
+                $response = $this->call('Acquire', $request, max($waitUntil, $sent) + $callTimeout, $waitUntil);
+            } catch (Conflict $conflict) {
+                // Only an attempt that queued (sent within the wait) is re-sent: a try-once after
+                // the wait cannot have lost a queued lease, so its ABORTED is not ours to hide.
+                if (!$ownRequestId || $conflict->connectCode !== 'aborted' || $sent >= $waitUntil
+                    || $renewed >= self::MAX_REQUEST_IDS) {
+                    throw $conflict;
+                }
+                $this->abandon($request, $callTimeout);
+                $request['requestId'] = bin2hex(random_bytes(16));
+                continue;
+            }
+            if (isset($response['lease']) && is_array($response['lease'])) {
+                return $response['lease'];
+            }
+            $busy = isset($response['busy']) && is_array($response['busy']) ? $response['busy'] : [];
+            throw Wire::busy((string) $request['key'], $busy);
         }
-        $busy = isset($response['busy']) && is_array($response['busy']) ? $response['busy'] : [];
-        throw Wire::busy((string) $request['key'], $busy);
     }
 
     /**

@@ -16,6 +16,7 @@ backs off, all within the caller's deadline. Acquire always carries a request_id
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -234,15 +235,57 @@ class HoldSpec:
         return request
 
 
-def acquire(targets: Targets, spec: HoldSpec, call_timeout: float) -> Flow[pb.Lease]:
-    """Acquire `spec.key` or raise ThreadBusy. Retries keep one request_id: never two grants."""
-    request = spec.request()
-    wait_until = now() + spec.wait
-    resp = yield from call(targets, "Acquire", request, wait_until + call_timeout, wait_until)
-    assert isinstance(resp, pb.AcquireResponse)
-    if resp.WhichOneof("result") == "lease":
-        return resp.lease
-    raise busy_error(spec.key, resp.busy)
+@dataclass
+class Acquiring:
+    """One acquisition as a driver tracks it. `spec` is the request last sent: `acquire` may
+    replace it (a new request_id, see there), and `abandon` must clean up that one.
+    `own_request_id`: the SDK made the request_id up, so it may make another; a caller's own
+    request_id is the caller's to retry."""
+
+    spec: HoldSpec
+    own_request_id: bool = False
+
+
+# The most new request_ids one acquisition makes after ABORTED answers: each normally costs a
+# queued lease's TTL, so the caller's `wait` ends first; this only bounds a misbehaving server.
+MAX_REQUEST_IDS = 20
+
+
+def acquire(targets: Targets, spec: HoldSpec | Acquiring,
+            call_timeout: float) -> Flow[pb.Lease]:
+    """Acquire `spec.key` or raise ThreadBusy. Retries keep one request_id: never two grants.
+
+    ABORTED ("the queued lease ... expired while waiting", or its place taken over) ends that
+    request_id's attempt without a grant; it happens when the replica that kept the queued
+    lease alive paused or died. For an SDK-made request_id the caller never sees it: the old
+    request_id is cleaned up (`abandon`, in case another attempt of it is still alive) and the
+    SDK queues again with a new one, within what is left of the caller's `wait`; if the wait
+    ran out meanwhile, it tries once more (wait 0), so the caller gets a grant or ThreadBusy,
+    the answers a `wait` promises."""
+    acq = spec if isinstance(spec, Acquiring) else Acquiring(spec)
+    wait_until = now() + acq.spec.wait
+    renewed = 0
+    while True:
+        sent = now()
+        try:
+            resp = yield from call(targets, "Acquire", acq.spec.request(),
+                                   max(wait_until, sent) + call_timeout, wait_until)
+        except errors.Conflict as exc:
+            # Only an attempt that queued (sent within the wait) is re-sent: a try-once after
+            # the wait cannot have lost a queued lease, so its ABORTED is not ours to hide.
+            if (not acq.own_request_id or exc.code != grpc.StatusCode.ABORTED
+                    or sent >= wait_until or renewed >= MAX_REQUEST_IDS):
+                raise
+            log.info("acquire of %r: %s; queueing again with a new request_id",
+                     acq.spec.key, exc.details)
+            yield from abandon(targets, acq.spec, call_timeout)
+            renewed += 1
+            acq.spec = dataclasses.replace(acq.spec, request_id=uuid.uuid4().hex)
+            continue
+        assert isinstance(resp, pb.AcquireResponse)
+        if resp.WhichOneof("result") == "lease":
+            return resp.lease
+        raise busy_error(acq.spec.key, resp.busy)
 
 
 def keep(targets: Targets, state: LeaseState, request: pb.KeepAliveRequest,

@@ -85,8 +85,9 @@ class AsyncLockClient:
             session = await self._current_session() if self.settings.use_session else None
             state = session.state if session else None
             spec = hold_spec(self.settings, key, ttl, wait, owner, request_id, metadata, state)
+            asking = proto.Acquiring(spec, own_request_id=not request_id)
             try:
-                got = await self.run(proto.acquire(self._targets, spec,
+                got = await self.run(proto.acquire(self._targets, asking,
                                                    self.settings.call_timeout))
             except BaseException as exc:
                 if (attempt == 0 and state is not None and maybe_session_ended(exc, state)
@@ -94,7 +95,7 @@ class AsyncLockClient:
                                                               self.settings.call_timeout))):
                     continue
                 if abandon_after(exc, request_id):  # no answer: leave no lock behind
-                    self._background(proto.abandon(self._targets, spec,
+                    self._background(proto.abandon(self._targets, asking.spec,
                                                    self.settings.release_timeout))
                 raise
             return AsyncLease(self, got, proto.state_of(got, state), on_lost)

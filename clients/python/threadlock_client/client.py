@@ -89,8 +89,9 @@ class LockClient:
             session = self._current_session() if self.settings.use_session else None
             state = session.state if session else None
             spec = hold_spec(self.settings, key, ttl, wait, owner, request_id, metadata, state)
+            asking = proto.Acquiring(spec, own_request_id=not request_id)
             try:
-                got = self.run(proto.acquire(self._targets, spec, self.settings.call_timeout))
+                got = self.run(proto.acquire(self._targets, asking, self.settings.call_timeout))
             except BaseException as exc:
                 if (attempt == 0 and state is not None and maybe_session_ended(exc, state)
                         and self.run(proto.session_gone(self._targets, state,
@@ -98,7 +99,7 @@ class LockClient:
                     continue
                 if abandon_after(exc, request_id):  # no answer: leave no lock behind
                     with contextlib.suppress(Exception):
-                        self.run(proto.abandon(self._targets, spec,
+                        self.run(proto.abandon(self._targets, asking.spec,
                                                self.settings.release_timeout))
                 raise
             return Lease(self, got, proto.state_of(got, state), on_lost)

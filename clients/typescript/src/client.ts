@@ -54,16 +54,17 @@ export class LockClient implements AsyncDisposable {
         key, owner: h.owner, ttl: h.ttl, wait: h.wait, metadata: h.metadata,
         requestId: h.requestId || randomUUID(), sessionId: state?.token ?? "",
       };
+      const asking: protocol.Acquiring = { spec, ownRequestId: !h.requestId };
       let granted;
       try {
-        granted = await protocol.acquire(this.link, spec, this.settings.callTimeout, signal);
+        granted = await protocol.acquire(this.link, asking, this.settings.callTimeout, signal);
       } catch (error) {
         if (attempt === 0 && state && maybeSessionEnded(error)
           && await protocol.sessionGone(this.link, state, this.settings.callTimeout)) {
           continue;
         }
         if (abandonAfter(error, h.requestId)) { // no answer: leave no lock behind
-          this.background((stop) => protocol.abandon(this.link, spec,
+          this.background((stop) => protocol.abandon(this.link, asking.spec,
             this.settings.releaseTimeout, stop));
         }
         throw error;

@@ -8,11 +8,12 @@
  * Stopping: background flows get a `stop` signal aborted with a Stopped reason; a caller's
  * own signal (an acquire's) aborts with whatever reason the caller gave, which is rethrown.
  */
+import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, durationMs, timestampDate, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import {
-  CoordinatorError, InvalidArgument, NotFound, ThreadBusy, ThreadlockError, Unavailable, fromRpc,
+  Conflict, CoordinatorError, InvalidArgument, NotFound, ThreadBusy, ThreadlockError, Unavailable, fromRpc,
 } from "./errors.js";
 import {
   AcquireRequestSchema, CloseSessionRequestSchema, KeepAliveRequestSchema,
@@ -114,15 +115,58 @@ export function acquireRequest(spec: HoldSpec): AcquireRequest {
   });
 }
 
-/** Acquire `spec.key` or throw ThreadBusy. Retries keep one request_id: never two grants. */
-export async function acquire(link: Link, spec: HoldSpec, callTimeout: number,
+/**
+ * One acquisition as a caller tracks it. `spec` is the request last sent: `acquire` may
+ * replace it (a new request_id, see there), and `abandon` must clean up that one.
+ * `ownRequestId`: the SDK made the request_id up, so it may make another; a caller's own
+ * request_id is the caller's to retry.
+ */
+export interface Acquiring {
+  spec: HoldSpec;
+  ownRequestId: boolean;
+}
+
+/**
+ * The most new request_ids one acquisition makes after ABORTED answers: each normally costs a
+ * queued lease's TTL, so the caller's `wait` ends first; this only bounds a misbehaving server.
+ */
+export const MAX_REQUEST_IDS = 20;
+
+/**
+ * Acquire `spec.key` or throw ThreadBusy. Retries keep one request_id: never two grants.
+ *
+ * ABORTED ("the queued lease ... expired while waiting", or its place taken over) ends that
+ * request_id's attempt without a grant; it happens when the replica that kept the queued lease
+ * alive paused or died. For an SDK-made request_id the caller never sees it: the old
+ * request_id is cleaned up (`abandon`, in case another attempt of it is still alive) and the
+ * SDK queues again with a new one, within what is left of the caller's `wait`; if the wait ran
+ * out meanwhile, it tries once more (wait 0), so the caller gets a grant or ThreadBusy, the
+ * answers a `wait` promises.
+ */
+export async function acquire(link: Link, spec: HoldSpec | Acquiring, callTimeout: number,
   signal?: AbortSignal): Promise<Lease> {
-  const waitUntil = now() + spec.wait;
-  const resp = await call(link, "acquire", acquireRequest(spec), waitUntil + callTimeout,
-    { waitUntil, signal });
-  if (resp.result.case === "lease") return resp.result.value;
-  if (resp.result.case === "busy") throw busyError(spec.key, resp.result.value);
-  throw new CoordinatorError("UNKNOWN", "Acquire answered neither a lease nor busy");
+  const acq: Acquiring = "spec" in spec ? spec : { spec, ownRequestId: false };
+  const waitUntil = now() + acq.spec.wait;
+  for (let renewed = 0; ; renewed += 1) {
+    let resp;
+    const sent = now();
+    try {
+      resp = await call(link, "acquire", acquireRequest(acq.spec),
+        Math.max(waitUntil, sent) + callTimeout, { waitUntil, signal });
+    } catch (error) {
+      // Only an attempt that queued (sent within the wait) is re-sent: a try-once after the
+      // wait cannot have lost a queued lease, so its ABORTED is not ours to hide.
+      if (!(error instanceof Conflict) || error.code !== "ABORTED" || !acq.ownRequestId
+        || sent >= waitUntil || renewed >= MAX_REQUEST_IDS) throw error;
+      await abandon(link, acq.spec, callTimeout, signal);
+      signal?.throwIfAborted();
+      acq.spec = { ...acq.spec, requestId: randomUUID() };
+      continue;
+    }
+    if (resp.result.case === "lease") return resp.result.value;
+    if (resp.result.case === "busy") throw busyError(acq.spec.key, resp.result.value);
+    throw new CoordinatorError("UNKNOWN", "Acquire answered neither a lease nor busy");
+  }
 }
 
 /**
