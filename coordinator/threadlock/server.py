@@ -127,6 +127,8 @@ class _CallTracker(grpc.aio.ServerInterceptor):
                 self.tasks.add(task)
             start, failure = time.monotonic(), None
             try:
+                if isinstance(request, _Malformed):
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.problem)
                 return await inner(request, context)
             except BaseException as exc:
                 failure = exc
@@ -138,9 +140,26 @@ class _CallTracker(grpc.aio.ServerInterceptor):
                     self.tasks.discard(task)
 
         wrapped: _Handler = grpc.unary_unary_rpc_method_handler(
-            tracked, request_deserializer=handler.request_deserializer,
+            tracked, request_deserializer=_lenient(handler.request_deserializer),
             response_serializer=handler.response_serializer)
         return wrapped
+
+
+class _Malformed:
+    """A request whose bytes are not its message (gRPC would answer UNKNOWN for the parse
+    error; callers get INVALID_ARGUMENT instead, and the RPC never runs)."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+
+
+def _lenient(parse: Any) -> Callable[[bytes], Any]:
+    def deserialize(raw: bytes) -> Any:
+        try:
+            return parse(raw) if parse is not None else raw
+        except Exception as exc:  # DecodeError, and whatever a parser may raise on garbage
+            return _Malformed(f"request: not a valid protobuf message ({exc})")
+    return deserialize
 
 
 class Server:
