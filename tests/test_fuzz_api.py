@@ -145,10 +145,11 @@ def _pooled(data: DataObject, pool: list[str], shaped: st.SearchStrategy[str],
     state, which Hypothesis requires) a real one seen earlier, possibly mutated."""
     kind = data.draw(st.sampled_from(["text", "shaped", "real", "real", "mutated"]))
     index = data.draw(st.integers(0, 19))
+    text, token_shaped = str(data.draw(texts)), str(data.draw(shaped))  # drawn every time
     if kind == "text" or (kind != "shaped" and not pool):
-        return str(data.draw(texts))
+        return text
     if kind == "shaped":
-        return str(data.draw(shaped))
+        return token_shaped
     real = pool[-1 - index % len(pool)]
     if kind == "mutated" and mutate:
         return real[:-1] + ("0" if real[-1] != "0" else "1")
