@@ -3,10 +3,13 @@ minted with PyJWT, API keys with their sha256, auth files, and calls carrying a 
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import json
 import secrets
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +127,35 @@ class As:
 def code_of(exc: grpc.aio.AioRpcError) -> grpc.StatusCode:
     code: grpc.StatusCode = exc.code()
     return code
+
+
+@dataclasses.dataclass
+class AuthServed:
+    """A `threadlock serve` process with auth on (memory backend), for the other SDKs'
+    suites: a locker API key and JWT of tenant team-a, and a file to hold a token."""
+
+    address: str
+    http: str  # host:port of its HTTP (Connect) face
+    api_key: str
+    token: str
+    token_file: Path
+
+
+@contextlib.contextmanager
+def auth_serve(tmp: Path) -> Iterator[AuthServed]:
+    from harness import http_face, serve_process
+
+    signer = Signer("sdk")
+    key, sha = new_api_key()
+    path = write_auth(tmp / "auth.yaml", {
+        "api_keys": [{"sha256": sha, "tenant": "team-a", "role": "locker"}],
+        "jwt": [{"issuer": ISSUER, "jwks_file": str(write_jwks(tmp / "jwks.json", signer))}]})
+    token_file = tmp / "token"
+    token_file.write_text(signer.token("team-a", exp_in=3600))
+    proc, address = serve_process({"THREADLOCK_AUTH_FILE": str(path)}, tmp / "auth-serve.log")
+    try:
+        yield AuthServed(address, http_face(address), key, signer.token("team-a", exp_in=3600),
+                         token_file)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
