@@ -265,6 +265,7 @@ def _remember(t: Target, method: str, answer: bytes) -> None:
         t.sessions.append(pb.OpenSessionResponse.FromString(answer).session_id)
 
 
+@pytest.mark.timeout(max(300, EXAMPLES // 10))  # ~15 ms a case; generous on a busy machine
 @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
