@@ -3,8 +3,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from helm_chart import HelmError, find, one, template
+import yaml
+from helm_chart import CHART, HelmError, find, one, template
+from k8s_schemas import check, versions_to_check
+
+from threadlock.auth.policy import parse
 
 
 def test_auth_file_comes_from_the_secret() -> None:
@@ -32,3 +38,30 @@ def test_auth_is_off_by_default_and_bounds_are_set() -> None:
 def test_auth_without_a_secret_fails_to_render() -> None:
     with pytest.raises(HelmError, match=r"auth\.enabled needs auth\.secretName"):
         template({"auth": {"enabled": True}})
+
+
+def _doc_block(name: str) -> str:
+    doc = (CHART.parents[1] / "docs" / "deploy.md").read_text()
+    (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", doc, re.DOTALL)
+                if b.startswith(f"# {name}\n")]
+    return block
+
+
+def test_deploy_doc_auth_file_is_valid() -> None:
+    policy = parse(yaml.safe_load(_doc_block("auth.yaml")))
+    assert policy.api_keys[0].tenant == "billing"
+    issuer = policy.jwt[0]
+    assert (issuer.audience, issuer.discovery, issuer.tenant_claim) == (
+        "threadlock", True, "kubernetes.io.namespace")
+
+
+def test_deploy_doc_client_pod_projects_a_threadlock_token() -> None:
+    pod = yaml.safe_load(_doc_block("client-pod.yaml"))
+    for version in versions_to_check():
+        check(pod, version)
+    (volume,) = pod["spec"]["volumes"]
+    source = volume["projected"]["sources"][0]["serviceAccountToken"]
+    assert source["audience"] == "threadlock"
+    mount = pod["spec"]["containers"][0]["volumeMounts"][0]
+    env = pod["spec"]["containers"][0]["env"][0]
+    assert env["value"] == f"{mount['mountPath']}/{source['path']}"
