@@ -44,7 +44,7 @@ def _doc_block(name: str) -> str:
     doc = (CHART.parents[1] / "docs" / "deploy.md").read_text()
     (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", doc, re.DOTALL)
                 if b.startswith(f"# {name}\n")]
-    return block
+    return str(block)
 
 
 def test_deploy_doc_auth_file_is_valid() -> None:
