@@ -65,7 +65,7 @@ export function tlsOptions(tls: TlsOptions): SecureClientSessionOptions {
  * read at construction (a missing file fails the constructor) and again whenever its mtime or
  * size changes, so a rotated projected token is picked up without a new client.
  */
-export function bearer(credential: Credential): Interceptor {
+function bearer(credential: Credential): Interceptor {
   let seen = "";
   let value = "";
   const current = (): string => {
