@@ -42,7 +42,9 @@ from threadlock.v1 import lock_pb2 as pb
 
 EXAMPLES = int(os.environ.get("THREADLOCK_FUZZ_EXAMPLES", "120"))
 CALL_TIMEOUT = 10.0
-CLEANUP_EVERY = 50  # OK calls between releases of everything the run holds
+CLEANUP_EVERY = 50  # OK calls between releases of everything the run holds...
+TIDY_SECONDS = 20.0  # ...and at most this long: its locks (TTL >= 60 s, never renewed) must
+# not expire between two tidies, or a later refused call would seem to have removed them.
 C = grpc.StatusCode
 REFUSALS = {C.INVALID_ARGUMENT, C.UNAUTHENTICATED, C.PERMISSION_DENIED, C.RESOURCE_EXHAUSTED,
             # Well-formed requests about state that is not there: a token whose lease is gone,
@@ -68,6 +70,7 @@ class Target:
     snapshot: list[Any] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     ok_calls: int = 0
+    tidied: float = field(default_factory=time.monotonic)
 
 
 @pytest.fixture(params=[("memory", False), ("memory", True), ("etcd", False), ("etcd", True)],
@@ -266,6 +269,7 @@ async def _tidy(t: Target) -> None:
     t.leases.clear()
     t.sessions.clear()
     t.snapshot = await _settled(t)
+    t.tidied = time.monotonic()
 
 
 def _owner_md(t: Target, token: str) -> list[tuple[str, str]]:
@@ -279,6 +283,8 @@ def _owner_md(t: Target, token: str) -> list[tuple[str, str]]:
 
 async def _one(t: Target, method: str, body: bytes, md: list[tuple[str, str]]) -> None:
     assert t.c.channel is not None
+    if time.monotonic() - t.tidied > TIDY_SECONDS:
+        await _tidy(t)
     call = t.c.channel.unary_unary(SERVICE + method, request_serializer=lambda b: b,
                                    response_deserializer=lambda b: b)
     started = time.monotonic()
