@@ -42,8 +42,8 @@ def _check_all(out: str) -> None:
 
 
 def test_doc_has_the_commands_a_reader_needs() -> None:
-    # install (bundled), install -f (external), TLS, image upgrade, autoscaling.
-    assert len(COMMANDS) == 5, COMMANDS
+    # install (bundled), install -f (external), TLS, auth, image upgrade, autoscaling.
+    assert len(COMMANDS) == 6, COMMANDS
     assert sum(c[1] == "install" for c in COMMANDS) == 2
 
 

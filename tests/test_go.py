@@ -17,6 +17,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from authkit import auth_serve
 from certs import make_pki
 from harness import serve_process
 
@@ -86,6 +87,15 @@ def tls_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
         proc.wait(timeout=30)
 
 
+@pytest.fixture(scope="module")
+def auth_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A coordinator with auth on, and the credentials auth_test.go uses."""
+    with auth_serve(tmp_path_factory.mktemp("go-auth")) as served:
+        yield {"THREADLOCK_TEST_AUTH_ADDRESS": served.address,
+               "THREADLOCK_TEST_API_KEY": served.api_key, "THREADLOCK_TEST_TOKEN": served.token,
+               "THREADLOCK_TEST_TOKEN_FILE": str(served.token_file)}
+
+
 # A cold Go build cache makes the first compile take minutes on 2 cores (the race-enabled
 # test binary most of all): beyond the suite's default per-test timeout.
 @pytest.mark.timeout(900)
@@ -113,13 +123,13 @@ def test_go_readme_example_is_the_tested_one() -> None:
 
 @pytest.mark.timeout(900)
 def test_go_client_against_the_coordinator(served: str, tls_env: dict[str, str],
-                                           openai_url: str,
+                                           auth_env: dict[str, str], openai_url: str,
                                            request: pytest.FixtureRequest) -> None:
     """`go test -race` (the race detector needs cgo: scripts/setup-go.sh installs gcc)."""
     backend = request.node.callspec.params["served"]
-    env = {**tls_env, "THREADLOCK_TEST_ADDRESS": served, "THREADLOCK_TEST_BACKEND": backend,
-           "THREADLOCK_TEST_OPENAI_URL": openai_url, "OPENAI_API_KEY": "test",
-           "CGO_ENABLED": "1"}
+    env = {**tls_env, **auth_env, "THREADLOCK_TEST_ADDRESS": served,
+           "THREADLOCK_TEST_BACKEND": backend, "THREADLOCK_TEST_OPENAI_URL": openai_url,
+           "OPENAI_API_KEY": "test", "CGO_ENABLED": "1"}
     proc = _run([_go(), "test", "-race", "-count=1", "-v", "./..."], env)
     # Every test ran and passed (none skipped): go prints one line per test.
     passed = [line for line in proc.stdout.splitlines() if line.startswith("--- PASS")]

@@ -187,6 +187,7 @@ def test_every_server_option_is_set_by_some_values() -> None:
     options = set(config_mod.ENV_VARS) - set(config_mod.CLIENT_ENV_VARS)
     rendered = set(_chart_env(render("defaults"))) | set(_chart_env(render("tls")))
     rendered |= set(_chart_env(template({"http": {"enabled": True}})))  # off by default
+    rendered |= set(_chart_env(template({"auth": {"enabled": True, "secretName": "a"}})))
     assert options <= rendered, sorted(options - rendered)
 
 

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from authkit import auth_serve
 from etcd_server import EtcdServer
 from harness import serve_process
 
@@ -112,3 +113,22 @@ def test_php_stress_reenactment(http_coordinator: tuple[str, str],
     assert len(guarded) == 2 and len(unguarded) == 2, done.stderr
     assert all(r["conflicts"] == 0 for r in guarded), guarded
     assert all(r["conflicts"] > 0 for r in unguarded), unguarded
+
+
+def test_php_auth(tmp_path: Path) -> None:
+    """token:, tokenFile: (re-read on change) and apiKey: against a coordinator with auth on
+    (tests/Auth)."""
+    php = shutil.which("phpunit")
+    assert php, "phpunit is missing: run scripts/setup-php.sh (Debian's phpunit 9.6)"
+    with auth_serve(tmp_path) as served:
+        # bootstrap.php asks for these two: the same coordinator here (memory backend).
+        env = {**os.environ, "THREADLOCK_TEST_HTTP_ADDRESS": f"http://{served.http}",
+               "THREADLOCK_TEST_BACKEND": "memory",
+               "THREADLOCK_TEST_AUTH_HTTP_ADDRESS": f"http://{served.http}",
+               "THREADLOCK_TEST_API_KEY": served.api_key, "THREADLOCK_TEST_TOKEN": served.token,
+               "THREADLOCK_TEST_TOKEN_FILE": str(served.token_file)}
+        done = subprocess.run([php, "--configuration", str(PHP_DIR / "phpunit.xml"),
+                               "--testsuite", "auth"], cwd=PHP_DIR, env=env, text=True,
+                              capture_output=True, timeout=300)
+    assert done.returncode == 0, f"phpunit auth failed:\n{done.stdout}\n{done.stderr}"
+    assert "OK (4 tests" in done.stdout, done.stdout

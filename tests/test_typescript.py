@@ -15,6 +15,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from authkit import auth_serve
 from certs import make_pki
 from harness import serve_process
 from node_tools import SDK, node_setup
@@ -71,6 +72,15 @@ def test_typescript_tls(node_env: dict[str, str],
     _node_tests(node_env, ["tls"], {"THREADLOCK_TEST_PKI": str(pki),
                                     "THREADLOCK_TEST_TLS_ADDRESS": tls,
                                     "THREADLOCK_TEST_MTLS_ADDRESS": mtls})
+
+
+def test_typescript_auth(node_env: dict[str, str], tmp_path: Path) -> None:
+    """apiKey, token and tokenFile (re-read on change) against a coordinator with auth on."""
+    with auth_serve(tmp_path) as served:
+        _node_tests(node_env, ["auth"], {
+            "THREADLOCK_TEST_AUTH_ADDRESS": served.address,
+            "THREADLOCK_TEST_API_KEY": served.api_key, "THREADLOCK_TEST_TOKEN": served.token,
+            "THREADLOCK_TEST_TOKEN_FILE": str(served.token_file)})
 
 
 def test_typescript_static_checks(node_env: dict[str, str]) -> None:

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 
+	"google.golang.org/grpc"
+
 	pb "github.com/threadlock/threadlock/clients/go/gen/threadlock/v1"
 )
 
@@ -46,7 +48,15 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := dial(s.addresses, cfg.TLS, cfg.DialOptions)
+	auth, err := newBearer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	extra := cfg.DialOptions
+	if auth != nil {
+		extra = append([]grpc.DialOption{grpc.WithPerRPCCredentials(auth)}, extra...)
+	}
+	t, err := dial(s.addresses, cfg.TLS, extra)
 	if err != nil {
 		return nil, err
 	}

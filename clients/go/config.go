@@ -39,6 +39,10 @@ type Config struct {
 	ReleaseTimeout time.Duration
 	// DialOptions are added to the SDK's own (credentials, retry policy, keepalive).
 	DialOptions []grpc.DialOption
+	// A coordinator with auth: one of Token (a JWT), TokenFile (a file holding one, re-read
+	// when it changes: projected ServiceAccount tokens rotate) or APIKey, sent as
+	// `authorization: Bearer ...` on every call.
+	Token, TokenFile, APIKey string
 }
 
 // TLSConfig: PEM files. CAFile verifies the coordinator (empty: the system roots);

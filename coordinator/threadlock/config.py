@@ -82,6 +82,11 @@ class Config:
     http_listen: str = ""
     log_level: str = "INFO"
     log_format: str = "json"
+    # "": auth off (anyone who reaches the port may call). See threadlock/auth/policy.py.
+    auth_file: str = ""
+    max_message_bytes: int = 1 << 20  # largest request message accepted (gRPC port)
+    max_streams: int = 1000  # concurrent calls per client connection (gRPC port)
+    max_waiters: int = 10_000  # queued Acquires one replica holds at once, all tenants
 
     @property
     def backend(self) -> str:
@@ -139,6 +144,13 @@ _OPTIONS = (
                            "/threadlock.v1.LockService/<Method> with JSON or binary protobuf; "
                            "HTTPS with the --tls-* files when set), e.g. 0.0.0.0:8080; "
                            "empty = off"),
+    _Option("auth_file", "YAML file of API keys (sha256), JWT issuers and mTLS identities "
+                         "with their tenants, roles and quotas; reloaded on change and on "
+                         "SIGHUP; empty = auth off (see docs/security.md)"),
+    _Option("max_message_bytes", "largest request message the gRPC port accepts, in bytes"),
+    _Option("max_streams", "concurrent calls per client connection on the gRPC port"),
+    _Option("max_waiters", "queued Acquires one replica holds at once (all tenants); more "
+                           "are refused with RESOURCE_EXHAUSTED"),
     _Option("log_level", "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
     _Option("log_format", "json (one object per line) or text"),
 )
@@ -155,6 +167,8 @@ _BUILTIN: dict[str, object] = {
     "health_interval": _DEFAULTS.health_interval, "shutdown_grace": _DEFAULTS.shutdown_grace,
     "metrics_listen": "", "metrics_interval": _DEFAULTS.metrics_interval, "health_listen": "",
     "http_listen": "", "log_level": _DEFAULTS.log_level, "log_format": _DEFAULTS.log_format,
+    "auth_file": "", "max_message_bytes": _DEFAULTS.max_message_bytes,
+    "max_streams": _DEFAULTS.max_streams, "max_waiters": _DEFAULTS.max_waiters,
 }
 
 
@@ -211,6 +225,10 @@ def from_args(ns: argparse.Namespace, environ: Mapping[str, str] | None = None) 
         http_listen=get("http_listen"),
         log_level=get("log_level", _choice(LOG_LEVELS, upper=True)),
         log_format=get("log_format", _choice(LOG_FORMATS, upper=False)),
+        auth_file=get("auth_file"),
+        max_message_bytes=get("max_message_bytes", _count(minimum=4096)),
+        max_streams=get("max_streams", _count(minimum=1)),
+        max_waiters=get("max_waiters", _count(minimum=0)),
     )
     validate(config, names)
     return config
@@ -244,6 +262,8 @@ def validate(config: Config, names: Mapping[str, str] | None = None) -> None:
     prefix = config.key_prefix
     if not (prefix.startswith("/") and prefix.endswith("/")) or not prefix.isprintable():
         raise ValueError(f"{flag('key_prefix')}: must start and end with '/', got {prefix!r}")
+    if config.auth_file and not os.path.isfile(config.auth_file):
+        raise ValueError(f"{flag('auth_file')}: no such file: {config.auth_file}")
     _validate_server_tls(config, flag)
     _validate_tls(config, flag)
     # The in-memory backend has no lease floor of its own; etcd refuses leases below 2 s.
@@ -299,6 +319,19 @@ def _whole(value: str, name: str) -> int:
         return int(value)
     except ValueError:
         raise ValueError(f"{name}: must be a whole number of seconds, got {value!r}") from None
+
+
+def _count(*, minimum: int) -> Callable[[str, str], int]:
+    def parse(value: str, name: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = minimum - 1
+        if number < minimum:
+            raise ValueError(f"{name}: must be a whole number of at least {minimum}, "
+                             f"got {value!r}")
+        return number
+    return parse
 
 
 def _seconds(*, positive: bool) -> Callable[[str, str], float]:

@@ -5,7 +5,10 @@
     ├── NotFound              a lease token or session that does not exist (any more)
     ├── FailedPrecondition    a well-formed request that does not fit the current state
     ├── Aborted               a queued acquire whose own lease expired while it waited
-    └── Unavailable           the store (etcd) could not be reached within the deadline
+    ├── Unavailable           the store (etcd) could not be reached within the deadline
+    ├── Unauthenticated       auth is on and the credential is missing or not valid
+    ├── PermissionDenied      the caller's role or tenant does not cover the call
+    └── ResourceExhausted     a quota or limit would be exceeded (names the limit)
 
 Busy is not an error: Acquire returns it as a normal outcome.
 """
@@ -43,6 +46,22 @@ class Aborted(LockError):
 
 class Unavailable(LockError):
     code = grpc.StatusCode.UNAVAILABLE
+
+
+class Unauthenticated(LockError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+
+
+class PermissionDenied(LockError):
+    code = grpc.StatusCode.PERMISSION_DENIED
+
+
+class ResourceExhausted(LockError):
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+    def __init__(self, limit: str, problem: str) -> None:
+        super().__init__(f"{limit}: {problem}")
+        self.limit = limit
 
 
 def status_of(exc: BaseException) -> tuple[grpc.StatusCode, str]:

@@ -29,6 +29,9 @@ from aiohttp import web
 from google.protobuf.message import Message
 
 from threadlock import connect_protocol as cp
+from threadlock.auth.faces import authenticate_call, tls_peer
+from threadlock.auth.tenancy import current
+from threadlock.auth.verify import Authenticator
 from threadlock.config import Config, ServerTls
 from threadlock.metrics import Recorder, split_address
 from threadlock.server_tls import StartupError
@@ -53,8 +56,10 @@ def ssl_context(tls: ServerTls) -> ssl.SSLContext:
 
 class HttpFace:
     def __init__(self, rpcs: LockRpcs, recorder: Recorder, tls: ssl.SSLContext | None,
-                 tracked: set[asyncio.Task[Any]]) -> None:
+                 tracked: set[asyncio.Task[Any]],
+                 authenticator: Authenticator | None = None) -> None:
         self.rpcs = rpcs
+        self.authenticator = authenticator  # None: auth off
         self.recorder = recorder
         self.tls = tls
         self.tracked = tracked  # the server's set of running calls, drained on shutdown
@@ -115,7 +120,17 @@ class HttpFace:
                 self.tracked.add(task)
             if self._stopping:
                 raise cp.ProtocolError(grpc.StatusCode.UNAVAILABLE, "server is shutting down")
-            answer = await self._call(call, request, start)
+            if self.authenticator is not None:  # the gRPC port's interceptor does the same
+                transport = request.transport
+                peer = tls_peer(transport.get_extra_info("peercert") if transport else None)
+                token = await authenticate_call(self.authenticator, call.procedure.name,
+                                                headers.get("authorization"), peer)
+                try:
+                    answer = await self._call(call, request, start)
+                finally:
+                    current.reset(token)
+            else:
+                answer = await self._call(call, request, start)
             body, gzipped = cp.compress(call, cp.encode(call, answer))
             return _response(200, cp.content_type(call), body, gzipped)
         except asyncio.CancelledError:
@@ -167,7 +182,8 @@ class HttpFace:
 
 
 async def start_face(config: Config, rpcs: LockRpcs, recorder: Recorder,
-                     tracked: set[asyncio.Task[Any]]) -> HttpFace:
+                     tracked: set[asyncio.Task[Any]],
+                     authenticator: Authenticator | None = None) -> HttpFace:
     """The HTTP face of `config.http_listen`, started, with `config.tls` (the gRPC port's TLS).
     Raises StartupError naming the option at fault."""
     try:
@@ -175,7 +191,7 @@ async def start_face(config: Config, rpcs: LockRpcs, recorder: Recorder,
     except ssl.SSLError as exc:
         raise StartupError(f"--http-listen: the TLS files (--tls-cert/--tls-key) are refused "
                            f"for HTTPS: {exc.reason or exc}") from None
-    face = HttpFace(rpcs, recorder, context, tracked)
+    face = HttpFace(rpcs, recorder, context, tracked, authenticator)
     try:
         await face.start(config.http_listen)
     except OSError as exc:

@@ -40,6 +40,10 @@ import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from threadlock.auth.faces import AuthInterceptor
+from threadlock.auth.policy import AuthFileError
+from threadlock.auth.reload import AuthReloader
+from threadlock.auth.rpcs import GuardedRpcs
 from threadlock.config import Config
 from threadlock.errors import Unavailable
 from threadlock.http_face import HttpFace, start_face
@@ -123,6 +127,8 @@ class _CallTracker(grpc.aio.ServerInterceptor):
                 self.tasks.add(task)
             start, failure = time.monotonic(), None
             try:
+                if isinstance(request, _Malformed):
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.problem)
                 return await inner(request, context)
             except BaseException as exc:
                 failure = exc
@@ -134,9 +140,26 @@ class _CallTracker(grpc.aio.ServerInterceptor):
                     self.tasks.discard(task)
 
         wrapped: _Handler = grpc.unary_unary_rpc_method_handler(
-            tracked, request_deserializer=handler.request_deserializer,
+            tracked, request_deserializer=_lenient(handler.request_deserializer),
             response_serializer=handler.response_serializer)
         return wrapped
+
+
+class _Malformed:
+    """A request whose bytes are not its message (gRPC would answer UNKNOWN for the parse
+    error; callers get INVALID_ARGUMENT instead, and the RPC never runs)."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+
+
+def _lenient(parse: Any) -> Callable[[bytes], Any]:
+    def deserialize(raw: bytes) -> Any:
+        try:
+            return parse(raw) if parse is not None else raw
+        except Exception as exc:  # DecodeError, and whatever a parser may raise on garbage
+            return _Malformed(f"request: not a valid protobuf message ({exc})")
+    return deserialize
 
 
 class Server:
@@ -160,6 +183,7 @@ class Server:
         self._counter: asyncio.Task[None] | None = None
         self.counted = asyncio.Event()  # set after each count of the store's locks
         self._calls = _CallTracker(self.recorder)
+        self.auth: AuthReloader | None = None  # set in start() with config.auth_file
         self._health = health.aio.HealthServicer()
         self._serving: bool | None = None  # last status set, None before the first check
         self._monitor: asyncio.Task[None] | None = None
@@ -175,11 +199,26 @@ class Server:
         cfg = self.config
         # Before the store: a bad certificate is an operator error to report at once.
         credentials = server_credentials(cfg.tls) if cfg.tls is not None else None
+        interceptors: list[grpc.aio.ServerInterceptor] = [self._calls]
+        if cfg.auth_file:  # also before the store: a bad auth file fails at once
+            try:
+                self.auth = AuthReloader(cfg.auth_file)
+            except AuthFileError as exc:
+                raise StartupError(f"--auth-file: {exc}") from None
+            # Inside the call tracker, so that refused calls count in the metrics too.
+            interceptors.append(AuthInterceptor(self.auth.authenticator, LOCK_SERVICE))
+            if not self.auth.policy.session_secret and cfg.etcd_endpoints:
+                log.warning("the auth file has no session_secret: session ids work only on "
+                            "the replica that opened them; set one for more replicas")
         self.store = await self._open_store()
-        server = grpc.aio.server(interceptors=[self._calls], options=SERVER_OPTIONS)
+        server = grpc.aio.server(interceptors=interceptors, options=[
+            *SERVER_OPTIONS, ("grpc.max_receive_message_length", cfg.max_message_bytes),
+            ("grpc.max_concurrent_streams", cfg.max_streams)])
         try:
             self.manager = LockManager(self.store, cfg.limits(), self.recorder)
-            lock_pb2_grpc.add_LockServiceServicer_to_server(LockServicer(self.manager), server)
+            rpcs = (LockRpcs(self.manager, cfg.max_waiters) if self.auth is None else
+                    GuardedRpcs(self.manager, self.auth.authenticator, cfg.max_waiters))
+            lock_pb2_grpc.add_LockServiceServicer_to_server(LockServicer(rpcs), server)
             health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
             reflection.enable_server_reflection(
                 (LOCK_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
@@ -197,7 +236,9 @@ class Server:
             await self._check_health()
             await server.start()
             await self._start_extras()
-            await self._start_http(self.manager)
+            await self._start_http(rpcs)
+            if self.auth is not None:
+                self.auth.start()
         except BaseException:
             await server.stop(None)
             await self._stop_extras()
@@ -235,11 +276,12 @@ class Server:
                                    f"{exc.strerror or exc}") from None
             self.metrics_port = self._endpoint.port
 
-    async def _start_http(self, manager: LockManager) -> None:
-        """The Connect protocol (HTTP) port, if configured: same calls, same TLS."""
+    async def _start_http(self, rpcs: LockRpcs) -> None:
+        """The Connect protocol (HTTP) port, if configured: same calls, same TLS, same auth."""
         if self.config.http_listen:
-            self._http = await start_face(self.config, LockRpcs(manager), self.recorder,
-                                          self._calls.tasks)
+            self._http = await start_face(self.config, rpcs, self.recorder,
+                                          self._calls.tasks,
+                                          self.auth.authenticator if self.auth else None)
             self.http_port = self._http.port
 
     async def _stop_extras(self) -> None:
@@ -326,6 +368,8 @@ class Server:
             return
         self._stopping = True
         try:
+            if self.auth is not None:
+                await self.auth.stop()
             for task in (self._monitor, self._counter):  # neither may touch a closed store
                 if task is not None:
                     task.cancel()
@@ -396,6 +440,8 @@ async def serve(config: Config) -> None:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal, sig)
+    if server.auth is not None:
+        loop.add_signal_handler(signal.SIGHUP, server.auth.reload, "SIGHUP")
     try:
         address = _address(config.listen, port)
         tls = _tls_mode(config)
@@ -404,5 +450,5 @@ async def serve(config: Config) -> None:
                         "tls": tls})
         await server.wait()
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)

@@ -16,7 +16,13 @@ import grpc
 import grpc.aio
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from threadlock.errors import InvalidArgument, LockError, status_of
+from threadlock.errors import (
+    InvalidArgument,
+    LockError,
+    PermissionDenied,
+    ResourceExhausted,
+    status_of,
+)
 from threadlock.locks import LockManager
 from threadlock.metrics import acquire_outcome
 from threadlock.model import AcquireSpec, Busy, Grant, HolderInfo
@@ -96,20 +102,31 @@ class LockRpcs:
     below and the Connect/HTTP face (connect_face.py) both call these, so both have the same
     validation, deadlines, metrics and logs."""
 
-    def __init__(self, manager: LockManager) -> None:
+    def __init__(self, manager: LockManager, max_waiters: int = 10_000) -> None:
         self.manager = manager
         self.recorder = manager.recorder
+        self.max_waiters = max_waiters  # queued Acquires this replica holds at once
+        self.waiting = 0
 
     async def Acquire(self, request: pb.AcquireRequest, left: Left) -> pb.AcquireResponse:
         arrived = time.monotonic()
         spec = AcquireSpec(key=request.key, owner=request.owner, ttl=_seconds(request.ttl),
                            wait=_seconds(request.wait), request_id=request.request_id,
                            metadata=dict(request.metadata), session_id=request.session_id)
+        queues = spec.wait > 0
+        if queues and self.waiting >= self.max_waiters:
+            self.recorder.acquire_done("invalid")  # refused as asked, like a bad field
+            raise ResourceExhausted("max_waiters", f"this replica already holds "
+                                    f"{self.waiting} queued Acquires (--max-waiters); retry "
+                                    "later or on another replica")
+        self.waiting += queues
         try:
             result = await self.manager.acquire(spec, budget(left, spec.wait))
         except BaseException as exc:
             self.recorder.acquire_done(acquire_outcome(exc))
             raise
+        finally:
+            self.waiting -= queues
         if isinstance(result, Grant):
             self.recorder.acquire_done("granted", time.monotonic() - arrived)
             return pb.AcquireResponse(lease=lease_pb(result))
@@ -156,12 +173,17 @@ class LockRpcs:
                           metadata=w.metadata) for w in s.waiters])
             for s in states])
 
+    async def ForceRelease(self, request: pb.ForceReleaseRequest,
+                           left: Left) -> pb.ForceReleaseResponse:
+        # Only an admin of an auth-on coordinator (auth/rpcs.py) may force a release.
+        raise PermissionDenied("ForceRelease needs auth on (--auth-file) and the admin role")
+
 
 class LockServicer(lock_pb2_grpc.LockServiceServicer):
     """The gRPC face: each RPC is its LockRpcs function, with LockError -> context.abort."""
 
-    def __init__(self, manager: LockManager) -> None:
-        self.rpcs = LockRpcs(manager)
+    def __init__(self, rpcs: LockRpcs) -> None:
+        self.rpcs = rpcs
 
     async def Acquire(self, request: pb.AcquireRequest, context: Ctx) -> pb.AcquireResponse:
         return await _run(context, self.rpcs.Acquire(request, context.time_remaining()))
@@ -183,3 +205,7 @@ class LockServicer(lock_pb2_grpc.LockServiceServicer):
 
     async def Status(self, request: pb.StatusRequest, context: Ctx) -> pb.StatusResponse:
         return await _run(context, self.rpcs.Status(request, context.time_remaining()))
+
+    async def ForceRelease(self, request: pb.ForceReleaseRequest,
+                           context: Ctx) -> pb.ForceReleaseResponse:
+        return await _run(context, self.rpcs.ForceRelease(request, context.time_remaining()))

@@ -19,8 +19,11 @@ final class HttpTransport
     private array $handles = [];
 
     /** @param list<string> $addresses base URLs, e.g. "http://threadlock:8080" */
-    public function __construct(private readonly array $addresses, private readonly ?Tls $tls)
-    {
+    public function __construct(
+        private readonly array $addresses,
+        private readonly ?Tls $tls,
+        private readonly ?Credential $credential = null,
+    ) {
     }
 
     public function count(): int
@@ -49,6 +52,7 @@ final class HttpTransport
                 'Content-Type: application/json',
                 'Connect-Protocol-Version: 1',
                 "Connect-Timeout-Ms: {$ms}",
+                ...($this->credential !== null ? [$this->credential->header()] : []),
             ],
             CURLOPT_RETURNTRANSFER => true,
             // A little past the server's own deadline: a queued Acquire answers `busy` just

@@ -13,7 +13,8 @@ namespace Threadlock;
  *
  * `addresses`: base URLs (http:// or https://), tried in order on failover; default
  * $THREADLOCK_HTTP_ADDRESS. With `useSession: true` every lock lives under one session lease
- * of this client, renewed by any lease's extend() (or session()->extend()).
+ * of this client, renewed by any lease's extend() (or session()->extend()). For a coordinator
+ * with auth, give one of `token:` (a JWT), `tokenFile:` (re-read when it changes) or `apiKey:`.
  */
 final class LockClient
 {
@@ -32,6 +33,9 @@ final class LockClient
         private readonly float $releaseTimeout = 5.0,
         private readonly bool $useSession = false,
         private readonly float $sessionTtl = 30.0,
+        ?string $token = null,
+        ?string $tokenFile = null,
+        ?string $apiKey = null,
     ) {
         $addresses ??= (string) (getenv('THREADLOCK_HTTP_ADDRESS') ?: 'http://127.0.0.1:8080');
         if (is_string($addresses)) {
@@ -52,7 +56,9 @@ final class LockClient
             }
         }
         $this->owner = $owner !== null && $owner !== '' ? $owner : (gethostname() . ':' . getmypid());
-        $this->protocol = new Protocol(new HttpTransport($found, $tls));
+        // A coordinator with auth: one of token / tokenFile (re-read when it changes) / apiKey.
+        $credential = Credential::fromOptions($token, $tokenFile, $apiKey);
+        $this->protocol = new Protocol(new HttpTransport($found, $tls, $credential));
     }
 
     /**

@@ -17,8 +17,11 @@ from threadlock_client.errors import (
     InvalidArgument,
     LeaseLost,
     NotFound,
+    PermissionDenied,
+    QuotaExceeded,
     ThreadBusy,
     ThreadlockError,
+    Unauthenticated,
     Unavailable,
 )
 
@@ -31,8 +34,11 @@ __all__ = [
     "LeaseLost",
     "LockClient",
     "NotFound",
+    "PermissionDenied",
+    "QuotaExceeded",
     "ThreadBusy",
     "ThreadlockError",
     "Tls",
+    "Unauthenticated",
     "Unavailable",
 ]

@@ -26,6 +26,7 @@ import grpc.aio
 
 from threadlock_client import _protocol as proto
 from threadlock_client import errors
+from threadlock_client._auth import AsyncAuth, make_bearer
 from threadlock_client._common import (
     LeaseView,
     Settings,
@@ -47,12 +48,18 @@ class AsyncLockClient:
 
     def __init__(self, addresses: str | Sequence[str] | None = None, *, owner: str | None = None,
                  tls: Tls | None = None, use_session: bool = False, session_ttl: float = 30.0,
-                 call_timeout: float = 10.0, release_timeout: float = 5.0) -> None:
+                 call_timeout: float = 10.0, release_timeout: float = 5.0,
+                 token: str | None = None, token_file: str | None = None,
+                 api_key: str | None = None) -> None:
         self.settings = Settings.make(addresses, owner, tls, call_timeout, release_timeout,
                                       use_session, session_ttl)
+        # A coordinator with auth: one of token / token_file (re-read when it changes) /
+        # api_key, sent as `authorization: Bearer ...` on every call.
+        bearer = make_bearer(token, token_file, api_key)
         opts = self.settings.channel_options()
-        self._channels = [grpc.aio.secure_channel(a, tls.credentials(), opts) if tls
-                          else grpc.aio.insecure_channel(a, opts)
+        auth = [AsyncAuth(bearer)] if bearer is not None else None
+        self._channels = [grpc.aio.secure_channel(a, tls.credentials(), opts, interceptors=auth)
+                          if tls else grpc.aio.insecure_channel(a, opts, interceptors=auth)
                           for a in self.settings.addresses]
         self._stubs = [lock_pb2_grpc.LockServiceStub(c) for c in self._channels]
         self._targets = proto.Targets(len(self._stubs))

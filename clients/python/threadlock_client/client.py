@@ -32,6 +32,7 @@ import grpc
 
 from threadlock_client import _protocol as proto
 from threadlock_client import errors
+from threadlock_client._auth import SyncAuth, make_bearer
 from threadlock_client._common import (
     LeaseView,
     Settings,
@@ -56,12 +57,20 @@ class LockClient:
 
     def __init__(self, addresses: str | Sequence[str] | None = None, *, owner: str | None = None,
                  tls: Tls | None = None, use_session: bool = False, session_ttl: float = 30.0,
-                 call_timeout: float = 10.0, release_timeout: float = 5.0) -> None:
+                 call_timeout: float = 10.0, release_timeout: float = 5.0,
+                 token: str | None = None, token_file: str | None = None,
+                 api_key: str | None = None) -> None:
         self.settings = Settings.make(addresses, owner, tls, call_timeout, release_timeout,
                                       use_session, session_ttl)
+        # A coordinator with auth: one of token / token_file (re-read when it changes) /
+        # api_key, sent as `authorization: Bearer ...` on every call.
+        bearer = make_bearer(token, token_file, api_key)
         opts = self.settings.channel_options()
         self._channels = [grpc.secure_channel(a, tls.credentials(), opts) if tls
                           else grpc.insecure_channel(a, opts) for a in self.settings.addresses]
+        if bearer is not None:
+            self._channels = [grpc.intercept_channel(c, SyncAuth(bearer))
+                              for c in self._channels]
         self._stubs = [lock_pb2_grpc.LockServiceStub(c) for c in self._channels]
         self._targets = proto.Targets(len(self._stubs))
         self._session: _Keeper | None = None

@@ -90,7 +90,28 @@ class Unavailable(CoordinatorError):
     pass
 
 
+class Unauthenticated(CoordinatorError):
+    """The coordinator runs with auth and the credential (token=, token_file=, api_key=) is
+    missing, unknown or expired."""
+
+
+class PermissionDenied(CoordinatorError):
+    """The credential's role or tenant does not allow the call."""
+
+
+class QuotaExceeded(CoordinatorError):
+    """A quota or server limit (RESOURCE_EXHAUSTED); nothing was changed."""
+
+    @property
+    def limit(self) -> str:
+        """The limit the coordinator named ("acquire_rate: over ..." -> "acquire_rate")."""
+        return self.details.partition(":")[0]
+
+
 _BY_CODE: dict[grpc.StatusCode, type[CoordinatorError]] = {
+    grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
+    grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: QuotaExceeded,
     grpc.StatusCode.INVALID_ARGUMENT: InvalidArgument,
     grpc.StatusCode.NOT_FOUND: NotFound,
     grpc.StatusCode.FAILED_PRECONDITION: Conflict,

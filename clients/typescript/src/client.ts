@@ -33,7 +33,7 @@ export class LockClient implements AsyncDisposable {
   constructor(options: LockClientOptions = {}, transport?: RpcTransport) {
     this.settings = makeSettings(options);
     this.link = new Link(transport ?? new ConnectTransport(this.settings.addresses,
-      this.settings.tls));
+      this.settings.tls, this.settings.credential));
   }
 
   /**

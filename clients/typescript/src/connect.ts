@@ -3,11 +3,12 @@
  * address. Thin on purpose: it performs a call and turns a failure into RpcFailure with the
  * gRPC status name; every decision (retry, failover, loss) is protocol.ts's.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import type { SecureClientSessionOptions } from "node:http2";
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
 import type { StatusName } from "./errors.js";
+import type { Credential } from "./options.js";
 import { LockService } from "./gen/threadlock/v1/lock_pb.js";
 import { RpcFailure, type Method, type Methods, type RpcTransport } from "./rpc.js";
 
@@ -59,14 +60,46 @@ export function tlsOptions(tls: TlsOptions): SecureClientSessionOptions {
   return options;
 }
 
+/**
+ * An interceptor that sends `authorization: Bearer <credential>` on every call. A tokenFile is
+ * read at construction (a missing file fails the constructor) and again whenever its mtime or
+ * size changes, so a rotated projected token is picked up without a new client.
+ */
+function bearer(credential: Credential): Interceptor {
+  let seen = "";
+  let value = "";
+  const current = (): string => {
+    if (credential.kind !== "tokenFile") return credential.value;
+    const stat = statSync(credential.path);
+    const stamp = `${stat.mtimeMs}:${stat.size}`;
+    if (stamp !== seen) {
+      value = readFileSync(credential.path, "utf8").trim();
+      seen = stamp;
+    }
+    return value;
+  };
+  try {
+    current();
+  } catch (error) {
+    throw new RangeError(`tokenFile: cannot read ${credential.kind === "tokenFile" ? credential.path : ""}: ${String(error)}`,
+      { cause: error });
+  }
+  return (next) => (request) => {
+    request.header.set("authorization", `Bearer ${current()}`);
+    return next(request);
+  };
+}
+
 export class ConnectTransport implements RpcTransport {
   readonly count: number;
   private readonly managers: Http2SessionManager[];
   private readonly clients: Client<typeof LockService>[];
   private closed = false;
 
-  constructor(addresses: readonly string[], tls: TlsOptions | null) {
+  constructor(addresses: readonly string[], tls: TlsOptions | null,
+    credential: Credential | null = null) {
     const nodeOptions = tls ? tlsOptions(tls) : {};
+    const interceptors = credential ? [bearer(credential)] : [];
     this.count = addresses.length;
     this.managers = addresses.map((address) => new Http2SessionManager(
       `${tls ? "https" : "http"}://${address}`,
@@ -77,6 +110,7 @@ export class ConnectTransport implements RpcTransport {
     this.clients = addresses.map((address, i) => createClient(LockService, createGrpcTransport({
       baseUrl: `${tls ? "https" : "http"}://${address}`,
       sessionManager: this.managers[i],
+      interceptors,
     })));
   }
 

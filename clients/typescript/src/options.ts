@@ -25,7 +25,18 @@ export interface LockClientOptions {
   callTimeout?: number;
   /** Deadline of a release in seconds (default 5). */
   releaseTimeout?: number;
+  /** A coordinator with auth: a bearer JWT (e.g. OIDC) sent on every call. One of token, tokenFile, apiKey. */
+  token?: string;
+  /** A file holding the JWT, re-read when it changes (Kubernetes rotates projected ServiceAccount tokens in place). */
+  tokenFile?: string;
+  /** A static API key the coordinator's auth file lists (as its sha256). */
+  apiKey?: string;
 }
+
+/** Where the `authorization: Bearer ...` credential comes from (null: none, auth off). */
+export type Credential =
+  | { kind: "token" | "apiKey"; value: string }
+  | { kind: "tokenFile"; path: string };
 
 export interface AcquireOptions {
   /** Lease TTL in seconds (default 30); renewed every ttl/3 while held. Unused with sessions. */
@@ -51,6 +62,18 @@ export interface Settings {
   sessionTtl: number;
   callTimeout: number;
   releaseTimeout: number;
+  credential: Credential | null;
+}
+
+function credential(options: LockClientOptions): Credential | null {
+  const given = (["token", "tokenFile", "apiKey"] as const).filter((n) => options[n] !== undefined);
+  if (given.length === 0) return null;
+  if (given.length > 1) throw new RangeError(`${given.join(", ")}: give exactly one of token, tokenFile, apiKey`);
+  const name = given[0] as "token" | "tokenFile" | "apiKey";
+  const value = options[name];
+  if (typeof value !== "string") throw new TypeError(`${name}: must be a string`);
+  if (!value.trim() || /[\r\n]/.test(value)) throw new RangeError(`${name}: must be a non-empty single line`);
+  return name === "tokenFile" ? { kind: name, path: value } : { kind: name, value: value.trim() };
 }
 
 function positive(name: string, value: unknown, fallback: number): number {
@@ -86,6 +109,7 @@ export function settings(options: LockClientOptions): Settings {
     sessionTtl: positive("sessionTtl", options.sessionTtl, 30),
     callTimeout: positive("callTimeout", options.callTimeout, 10),
     releaseTimeout: positive("releaseTimeout", options.releaseTimeout, 5),
+    credential: credential(options),
   };
 }
 

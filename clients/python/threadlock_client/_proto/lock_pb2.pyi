@@ -226,3 +226,23 @@ class LockState(_message.Message):
     holder: Holder
     waiters: _containers.RepeatedCompositeFieldContainer[Waiter]
     def __init__(self, key: _Optional[str] = ..., holder: _Optional[_Union[Holder, _Mapping]] = ..., waiters: _Optional[_Iterable[_Union[Waiter, _Mapping]]] = ...) -> None: ...
+
+class ForceReleaseRequest(_message.Message):
+    __slots__ = ("key", "tenant", "reason")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    tenant: str
+    reason: str
+    def __init__(self, key: _Optional[str] = ..., tenant: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ForceReleaseResponse(_message.Message):
+    __slots__ = ("released", "owner", "fencing_token")
+    RELEASED_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    FENCING_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    released: bool
+    owner: str
+    fencing_token: int
+    def __init__(self, released: _Optional[bool] = ..., owner: _Optional[str] = ..., fencing_token: _Optional[int] = ...) -> None: ...

@@ -66,6 +66,11 @@ class LockServiceStub:
                 request_serializer=threadlock_dot_v1_dot_lock__pb2.StatusRequest.SerializeToString,
                 response_deserializer=threadlock_dot_v1_dot_lock__pb2.StatusResponse.FromString,
                 _registered_method=True)
+        self.ForceRelease = channel.unary_unary(
+                '/threadlock.v1.LockService/ForceRelease',
+                request_serializer=threadlock_dot_v1_dot_lock__pb2.ForceReleaseRequest.SerializeToString,
+                response_deserializer=threadlock_dot_v1_dot_lock__pb2.ForceReleaseResponse.FromString,
+                _registered_method=True)
 
 
 class LockServiceServicer:
@@ -149,6 +154,16 @@ class LockServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ForceRelease(self, request, context):
+        """ForceRelease (role admin, auth on only) frees a key that a tenant's holder does not
+        release, e.g. a stuck worker with a long TTL. Its holder's next KeepAlive answers NOT_FOUND
+        and the next waiter is granted. Every call is written to the audit log with `reason`.
+        NOT_FOUND if nobody holds the key. Without auth it answers PERMISSION_DENIED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LockServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -181,6 +196,11 @@ def add_LockServiceServicer_to_server(servicer, server):
                     servicer.Status,
                     request_deserializer=threadlock_dot_v1_dot_lock__pb2.StatusRequest.FromString,
                     response_serializer=threadlock_dot_v1_dot_lock__pb2.StatusResponse.SerializeToString,
+            ),
+            'ForceRelease': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForceRelease,
+                    request_deserializer=threadlock_dot_v1_dot_lock__pb2.ForceReleaseRequest.FromString,
+                    response_serializer=threadlock_dot_v1_dot_lock__pb2.ForceReleaseResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -347,6 +367,33 @@ class LockService:
             '/threadlock.v1.LockService/Status',
             threadlock_dot_v1_dot_lock__pb2.StatusRequest.SerializeToString,
             threadlock_dot_v1_dot_lock__pb2.StatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForceRelease(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/threadlock.v1.LockService/ForceRelease',
+            threadlock_dot_v1_dot_lock__pb2.ForceReleaseRequest.SerializeToString,
+            threadlock_dot_v1_dot_lock__pb2.ForceReleaseResponse.FromString,
             options,
             channel_credentials,
             insecure,
