@@ -44,6 +44,14 @@ class Aborted(LockError):
     code = grpc.StatusCode.ABORTED
 
 
+class StoreFull(LockError):
+    """etcd ran out of space (its NOSPACE alarm): no write succeeds until an operator
+    compacts, defragments and disarms it, so retrying until the deadline would only hide the
+    cause. Answered at once; nothing was written."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
 class Unavailable(LockError):
     code = grpc.StatusCode.UNAVAILABLE
 

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import grpc
 import grpc.aio
 
-from threadlock.errors import FailedPrecondition, LockError, Unavailable
+from threadlock.errors import FailedPrecondition, LockError, StoreFull, Unavailable
 from threadlock.internal.etcd import rpc_pb2, rpc_pb2_grpc
 from threadlock.store import LeaseGone
 
@@ -73,6 +73,10 @@ def translate(exc: grpc.aio.AioRpcError, what: str) -> LockError:
     details = exc.details() or ""
     if exc.code() == grpc.StatusCode.NOT_FOUND and "lease not found" in details:
         return LeaseGone(f"{what}: lease not found")
+    if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "space exceeded" in details:
+        # The NOSPACE alarm, not overload: it lasts until an operator acts (docs/deploy.md).
+        return StoreFull(f"etcd is out of space during {what} (NOSPACE alarm: {details}); "
+                         "an operator must compact, defragment and disarm it")
     if exc.code() in _TRANSIENT:
         return Unavailable(f"etcd unavailable during {what}: {exc.code().name}: {details}")
     return LockError(f"etcd refused {what}: {exc.code().name}: {details}")
