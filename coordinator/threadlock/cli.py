@@ -11,7 +11,9 @@ against one conversation to prove the guard prevents collisions (see threadlock.
 the SDK and the `stress` extra).
 
 The client subcommands speak TLS to a coordinator that serves it when given --tls-ca (the CA
-that verifies the server), and mutual TLS with --tls-cert/--tls-key as well.
+that verifies the server), and mutual TLS with --tls-cert/--tls-key as well. With auth on, they
+send `authorization: Bearer <credential>` from --token-file (or $THREADLOCK_TOKEN_FILE) or
+$THREADLOCK_TOKEN (a JWT or an API key; no flag for the value itself, which `ps` would show).
 
 Exit codes: 0 success, 1 gRPC or start-up error ("error: CODE: details" on stderr), 2 bad
 usage or INVALID_ARGUMENT, 3 `acquire` found the key busy. Only results go to stdout.
@@ -30,6 +32,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import grpc
 from google.protobuf import duration_pb2, json_format
@@ -87,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     client.add_argument("--tls-key", metavar="FILE",
                         help="private key (PEM) of --tls-cert "
                              f"(env {config_mod.CLIENT_TLS_KEY_ENV})")
+    client.add_argument("--token-file", metavar="FILE",
+                        help="file holding a JWT or API key for a coordinator with auth on "
+                             f"(env {config_mod.CLIENT_TOKEN_FILE_ENV}; or the credential "
+                             f"itself in {config_mod.CLIENT_TOKEN_ENV})")
     client.add_argument("--timeout", type=_seconds_arg, default=10.0,
                         help="seconds before the call gives up (added to --wait for acquire)")
     client.add_argument("--json", action="store_true", help="print the response as JSON")
@@ -160,13 +167,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return stress_mod.main(args.stress_parser, args)
     try:
         credentials = _channel_credentials(args)
+        bearer = _bearer(args)
     except _UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
         with (grpc.insecure_channel(args.address) if credentials is None
               else grpc.secure_channel(args.address, credentials)) as channel:
-            stub = lock_pb2_grpc.LockServiceStub(channel)
+            calls = channel if bearer is None else grpc.intercept_channel(channel, bearer)
+            stub = lock_pb2_grpc.LockServiceStub(calls)
             handler = {"status": _status, "acquire": _acquire,
                        "keepalive": _keepalive, "release": _release}[args.command]
             return handler(stub, args)
@@ -185,6 +194,34 @@ def _tls_file(args: argparse.Namespace, dest: str, env: str) -> tuple[str | None
     if value:
         return value, flag
     return os.environ.get(env, "").strip() or None, f"{flag} (from {env})"
+
+
+class _Bearer(grpc.UnaryUnaryClientInterceptor):
+    """Adds `authorization: Bearer <credential>` to every call, as every SDK sends it."""
+
+    def __init__(self, credential: str) -> None:
+        self._metadata = (("authorization", f"Bearer {credential}"),)
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        metadata = (*(details.metadata or ()), *self._metadata)
+        return continuation(details._replace(metadata=metadata), request)
+
+
+def _bearer(args: argparse.Namespace) -> _Bearer | None:
+    """The credential from --token-file / $THREADLOCK_TOKEN_FILE, else $THREADLOCK_TOKEN;
+    None without one. Raises _UsageError naming the option."""
+    path, name = _tls_file(args, "token_file", config_mod.CLIENT_TOKEN_FILE_ENV)
+    if path is not None:
+        try:
+            with open(path, encoding="utf-8") as f:
+                credential = f.read().strip()
+        except OSError as exc:
+            raise _UsageError(f"{name}: cannot read {path}: {exc.strerror or exc}") from None
+        if not credential:
+            raise _UsageError(f"{name}: {path} is empty")
+        return _Bearer(credential)
+    credential = os.environ.get(config_mod.CLIENT_TOKEN_ENV, "").strip()
+    return _Bearer(credential) if credential else None
 
 
 def _channel_credentials(args: argparse.Namespace) -> grpc.ChannelCredentials | None:
