@@ -32,8 +32,6 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeAlias
 
 import grpc
 import grpc.aio
@@ -47,12 +45,12 @@ from threadlock.auth.rpcs import GuardedRpcs
 from threadlock.config import Config
 from threadlock.errors import Unavailable
 from threadlock.http_face import HttpFace, start_face
+from threadlock.interceptors import CallTracker
 from threadlock.locks import LockManager
 from threadlock.metrics import (
     Metrics,
     MetricsEndpoint,
     Recorder,
-    call_code,
     refresh_store_counts,
 )
 from threadlock.server_tls import StartupError, server_credentials
@@ -91,77 +89,6 @@ SERVER_OPTIONS: list[tuple[str, int]] = [
 # still in flight) before the store closes; what is left ends with its lease.
 DRAIN_TIMEOUT = 5.0
 
-_Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
-
-
-class _CallTracker(grpc.aio.ServerInterceptor):
-    """Remembers the tasks of running LockService calls, so that `Server.stop` can let the
-    cancelled ones finish their cleanup before it closes the store under them; and reports
-    each call's duration and status code to the recorder."""
-
-    def __init__(self, recorder: Recorder) -> None:
-        self.tasks: set[asyncio.Task[Any]] = set()
-        self.recorder = recorder
-        self._wrapped: dict[str, _Handler] = {}  # one tracked handler per method, built once
-
-    async def intercept_service(
-            self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[_Handler | None]],
-            handler_call_details: grpc.HandlerCallDetails) -> _Handler | None:
-        path = handler_call_details.method
-        wrapped = self._wrapped.get(path)
-        if wrapped is not None:
-            return wrapped
-        handler = await continuation(handler_call_details)
-        if (handler is None or handler.unary_unary is None
-                or not path.startswith(f"/{LOCK_SERVICE}/")):
-            return handler
-        self._wrapped[path] = wrapped = self._track(handler, path.rpartition("/")[2])
-        return wrapped
-
-    def _track(self, handler: _Handler, method: str) -> _Handler:
-        inner: Any = handler.unary_unary
-
-        async def tracked(request: Any, context: Any) -> Any:
-            task = asyncio.current_task()
-            if task is not None:
-                self.tasks.add(task)
-            start, failure = time.monotonic(), None
-            try:
-                if isinstance(request, _Malformed):
-                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.problem)
-                return await inner(request, context)
-            except BaseException as exc:
-                failure = exc
-                raise
-            finally:
-                self.recorder.rpc_done(method, call_code(context, failure),
-                                       time.monotonic() - start)
-                if task is not None:
-                    self.tasks.discard(task)
-
-        wrapped: _Handler = grpc.unary_unary_rpc_method_handler(
-            tracked, request_deserializer=_lenient(handler.request_deserializer),
-            response_serializer=handler.response_serializer)
-        return wrapped
-
-
-class _Malformed:
-    """A request whose bytes are not its message (gRPC would answer UNKNOWN for the parse
-    error; callers get INVALID_ARGUMENT instead, and the RPC never runs)."""
-
-    def __init__(self, problem: str) -> None:
-        self.problem = problem
-
-
-def _lenient(parse: Any) -> Callable[[bytes], Any]:
-    def deserialize(raw: bytes) -> Any:
-        try:
-            return parse(raw) if parse is not None else raw
-        except Exception as exc:  # DecodeError, and whatever a parser may raise on garbage
-            return _Malformed(f"request: not a valid protobuf message ({exc})")
-    return deserialize
-
-
 class Server:
     """One coordinator: `await start()`, later `await stop()`; `await wait()` until stopped."""
 
@@ -182,7 +109,7 @@ class Server:
         self.metrics_port = 0
         self._counter: asyncio.Task[None] | None = None
         self.counted = asyncio.Event()  # set after each count of the store's locks
-        self._calls = _CallTracker(self.recorder)
+        self._calls = CallTracker(self.recorder, LOCK_SERVICE)
         self.auth: AuthReloader | None = None  # set in start() with config.auth_file
         self._health = health.aio.HealthServicer()
         self._serving: bool | None = None  # last status set, None before the first check

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeAlias
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import grpc
 import grpc.aio
@@ -21,10 +21,9 @@ import grpc.aio
 from threadlock.auth.tenancy import current, record
 from threadlock.auth.verify import Authenticator
 from threadlock.errors import LockError, status_of
+from threadlock.interceptors import Handler, MethodWrapper
 
 log = logging.getLogger("threadlock.auth")
-
-_Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 
 # gRPC core's auth-context property names (grpc_security_constants.h).
 _PEER_PROPERTIES = (("peer_spiffe_id", "uri"), ("peer_uri", "uri"), ("peer_dns", "dns"))
@@ -61,29 +60,14 @@ async def authenticate_call(authenticator: Authenticator, rpc: str,
     return current.set(principal)
 
 
-class AuthInterceptor(grpc.aio.ServerInterceptor):
+class AuthInterceptor(MethodWrapper):
     """Wraps each LockService method's handler once; the wrapper authenticates every call."""
 
     def __init__(self, authenticator: Authenticator, service: str) -> None:
+        super().__init__(service)
         self.authenticator = authenticator
-        self.service = service
-        self._wrapped: dict[str, _Handler] = {}
 
-    async def intercept_service(
-            self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[_Handler | None]],
-            handler_call_details: grpc.HandlerCallDetails) -> _Handler | None:
-        path = handler_call_details.method
-        wrapped = self._wrapped.get(path)
-        if wrapped is not None:
-            return wrapped
-        handler = await continuation(handler_call_details)
-        if (handler is None or handler.unary_unary is None
-                or not path.startswith(f"/{self.service}/")):
-            return handler
-        self._wrapped[path] = wrapped = self._guard(handler, path.rpartition("/")[2])
-        return wrapped
-
-    def _guard(self, handler: _Handler, rpc: str) -> _Handler:
+    def wrap(self, handler: Handler, rpc: str) -> Handler:
         inner: Any = handler.unary_unary
 
         async def guarded(request: Any, context: Any) -> Any:
@@ -99,7 +83,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             finally:
                 current.reset(token)
 
-        wrapped: _Handler = grpc.unary_unary_rpc_method_handler(
+        wrapped: Handler = grpc.unary_unary_rpc_method_handler(
             guarded, request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer)
         return wrapped
