@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # The one command that runs every check: ./scripts/test.sh [pytest args...]
 # Installs what is missing (scripts/setup.sh), then: ruff, mypy, generated-code freshness,
-# buf build + lint of protos/, and pytest (extra arguments go to pytest).
+# buf build + lint of protos/, and pytest (extra arguments go to pytest). Pytest also runs the
+# other SDKs' own suites against coordinators it starts: clients/typescript (node:test, tsc,
+# eslint: tests/test_typescript*.py), clients/go (go vet, go test -race: tests/test_go.py),
+# clients/php (phpunit, Laravel: tests/test_php.py), and every SDK's conformance adapter
+# (tests/test_sdk_conformance.py).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
