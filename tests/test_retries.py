@@ -239,6 +239,7 @@ class Faulty:
         self.lose_next_enqueue = False
         self.late_takeover: asyncio.Task[object] | None = None
         self.lose_next_takeover = False
+        self.revoke_before_enqueue = False  # the own lease vanishes between grant and enqueue
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
@@ -270,6 +271,10 @@ class Faulty:
         return result
 
     async def enqueue(self, *args: Any, **kwargs: Any) -> Enqueued:
+        if self.revoke_before_enqueue:
+            self.revoke_before_enqueue = False
+            lease, deadline = args[3], args[5]
+            await self.inner.revoke(lease, deadline)  # as when etcd loses it in a leader change
         if self.lose_next_enqueue:
             self.lose_next_enqueue = False
 
@@ -283,6 +288,22 @@ class Faulty:
             self.late_enqueue = asyncio.create_task(land_late())
             raise Unavailable("injected: the enqueue's answer was lost (it lands later)")
         return await self.inner.enqueue(*args, **kwargs)
+
+
+async def test_own_lease_lost_before_the_enqueue_is_unavailable_and_retryable(
+        store: Store) -> None:
+    """A plain Acquire whose fresh lease is gone when it enqueues wrote nothing: it answers
+    UNAVAILABLE (retry with the same request_id), never NOT_FOUND, which callers read as "your
+    lease is gone" (chaos long run: 15 such answers while etcd leaders were killed)."""
+    faulty = Faulty(store)
+    m = LockManager(faulty, Limits())  # type: ignore[arg-type]
+    spec = AcquireSpec("conv_lost_lease", "w", ttl=30, wait=5, request_id="req-lost-lease")
+    faulty.revoke_before_enqueue = True
+    with pytest.raises(Unavailable, match="nothing was written"):
+        await m.acquire(spec, 10)
+    assert (await m.status("conv_lost_lease", None, 0, "", 5))[0] == []  # nothing left behind
+    got = await m.acquire(spec, 10)  # the same request_id, as a caller's retry
+    assert isinstance(got, Grant)
 
 
 async def test_lost_answer_of_a_grant_claim_leaves_no_orphan(store: Store) -> None:

@@ -152,7 +152,11 @@ class Acquirer:
                                             session, mark_granted)
         except LeaseGone as exc:
             if session is None:
-                raise
+                # Our own lease, granted a moment ago, is gone (etcd lost it, e.g. in a leader
+                # change): etcd failed the whole write, so a retry with the same request_id
+                # starts afresh. NOT_FOUND would tell the caller its lease is gone for good.
+                raise Unavailable(f"acquire: the new lease for {a.spec.key!r} was lost before "
+                                  "it was used; nothing was written, retry") from exc
             raise NotFound("session_id: the session has ended (expired or closed)") from exc
         except BaseException:
             # The write may have happened, or may still land: undo or fence it.
