@@ -240,6 +240,7 @@ class Faulty:
         self.late_takeover: asyncio.Task[object] | None = None
         self.lose_next_takeover = False
         self.revoke_before_enqueue = False  # the own lease vanishes between grant and enqueue
+        self.revoke_before_head_claim = False  # a woken waiter's lease vanishes before its claim
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
@@ -265,6 +266,9 @@ class Faulty:
 
     async def claim_head(self, c: Contender, entry: state_pb2.Entry, deadline: float,
                          lease: int = 0) -> Contender | Ahead:
+        if self.revoke_before_head_claim:
+            self.revoke_before_head_claim = False
+            await self.inner.revoke(c.lease, deadline)
         result = await self.inner.claim_head(c, entry, deadline, lease)  # a woken waiter's grant
         if self.lose_grant_claim and isinstance(result, Contender):
             raise Unavailable("injected: the claim applied, its answer was lost")
@@ -304,6 +308,23 @@ async def test_own_lease_lost_before_the_enqueue_is_unavailable_and_retryable(
     assert (await m.status("conv_lost_lease", None, 0, "", 5))[0] == []  # nothing left behind
     got = await m.acquire(spec, 10)  # the same request_id, as a caller's retry
     assert isinstance(got, Grant)
+
+
+async def test_a_waiter_whose_own_lease_vanished_is_aborted_not_not_found(
+        store: Store) -> None:
+    """A queued plain Acquire whose lease is gone when it claims the lock answers ABORTED
+    (re-queue with a new request_id, which the SDKs do within the wait), not NOT_FOUND about
+    a session it never had."""
+    faulty = Faulty(store)
+    m = LockManager(faulty, Limits())  # type: ignore[arg-type]
+    holder = await m.acquire(AcquireSpec("conv_vanish", "h", ttl=30, wait=0), 5)
+    assert isinstance(holder, Grant)
+    waiter = asyncio.create_task(m.acquire(AcquireSpec("conv_vanish", "w", ttl=30, wait=30), 40))
+    await eventually(functools.partial(_queued, m, "conv_vanish"))
+    faulty.revoke_before_head_claim = True
+    await m.release(holder.lease_token, 5)
+    with pytest.raises(Aborted, match="queued lease"):
+        await waiter
 
 
 async def test_lost_answer_of_a_grant_claim_leaves_no_orphan(store: Store) -> None:
