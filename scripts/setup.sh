@@ -135,25 +135,19 @@ if [[ $python_only == 1 ]]; then
   exit 0
 fi
 
-# --- openssl (the TLS tests make their certificates with it) -------------------------------
-if ! command -v openssl >/dev/null 2>&1; then
+# --- openssl and curl, from Debian when missing ---------------------------------------------
+# need_debian COMMAND WHY: install the package of that name as root, else say how.
+need_debian() {
+  command -v "$1" >/dev/null 2>&1 && return 0
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    say "installing openssl (Debian)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+    say "installing $1 (Debian)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
   else
-    die "openssl not found: the TLS tests need it (Debian/Ubuntu: sudo apt-get install openssl)"
+    die "$1 not found: $2 (Debian/Ubuntu: sudo apt-get install $1)"
   fi
-fi
-
-# --- curl (the HTTP port's tests call it as a third-party client) ---------------------------
-if ! command -v curl >/dev/null 2>&1; then
-  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    say "installing curl (Debian)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null
-  else
-    die "curl not found: the HTTP port's tests need it (Debian/Ubuntu: sudo apt-get install curl)"
-  fi
-fi
+}
+need_debian openssl "the TLS tests need it"  # they make their certificates with it
+need_debian curl "the HTTP port's tests need it"  # a third-party client of the HTTP face
 
 # --- Buf CLI (proto lint) -----------------------------------------------------------------
 BUF=$ROOT/.tools/node_modules/.bin/buf
