@@ -26,7 +26,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18threadlock/v1/lock.proto\x12\rthreadlock.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x02\n\x0e\x41\x63quireRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12&\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\'\n\x04wait\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12=\n\x08metadata\x18\x06 \x03(\x0b\x32+.threadlock.v1.AcquireRequest.MetadataEntry\x12\x12\n\nsession_id\x18\x07 \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01J\x04\x08\x32\x10<\"g\n\x0f\x41\x63quireResponse\x12%\n\x05lease\x18\x01 \x01(\x0b\x32\x14.threadlock.v1.LeaseH\x00\x12#\n\x04\x62usy\x18\x02 \x01(\x0b\x32\x13.threadlock.v1.BusyH\x00\x42\x08\n\x06result\"\xd3\x02\n\x05Lease\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x13\n\x0blease_token\x18\x03 \x01(\t\x12\x15\n\rfencing_token\x18\x04 \x01(\x03\x12/\n\x0b\x61\x63quired_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x03ttl\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x34\n\x08metadata\x18\x08 \x03(\x0b\x32\".threadlock.v1.Lease.MetadataEntry\x12\x12\n\nsession_id\x18\t \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x87\x01\n\x04\x42usy\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x06holder\x18\x02 \x01(\x0b\x32\x15.threadlock.v1.Holder\x12\x0f\n\x07waiters\x18\x03 \x01(\x05\x12)\n\x06waited\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07message\x18\x05 \x01(\t\"\xd3\x02\n\x06Holder\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x15\n\rfencing_token\x18\x02 \x01(\x03\x12/\n\x0b\x61\x63quired_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08held_for\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\nexpires_in\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x35\n\x08metadata\x18\x07 \x03(\x0b\x32#.threadlock.v1.Holder.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xc0\x01\n\x06Waiter\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x05\x12-\n\tqueued_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x08metadata\x18\x04 \x03(\x0b\x32#.threadlock.v1.Waiter.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xc1\x01\n\x10KeepAliveRequest\x12\x15\n\x0blease_token\x18\x01 \x01(\tH\x00\x12\x14\n\nsession_id\x18\x02 \x01(\tH\x00\x12?\n\x08metadata\x18\x03 \x03(\x0b\x32-.threadlock.v1.KeepAliveRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x08\n\x06targetJ\x04\x08\x32\x10<\"k\n\x11KeepAliveResponse\x12.\n\nexpires_at\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"+\n\x0eReleaseRequest\x12\x13\n\x0blease_token\x18\x01 \x01(\tJ\x04\x08\x32\x10<\"#\n\x0fReleaseResponse\x12\x10\n\x08released\x18\x01 \x01(\x08\"Q\n\x12OpenSessionRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12&\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationJ\x04\x08\x32\x10<\"\x81\x01\n\x13OpenSessionResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"/\n\x13\x43loseSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\tJ\x04\x08\x32\x10<\"&\n\x14\x43loseSessionResponse\x12\x0e\n\x06\x63losed\x18\x01 \x01(\x08\"i\n\rStatusRequest\x12\r\n\x03key\x18\x01 \x01(\tH\x00\x12\x10\n\x06prefix\x18\x02 \x01(\tH\x00\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\tB\n\n\x08selectorJ\x04\x08\x32\x10<\"R\n\x0eStatusResponse\x12\'\n\x05locks\x18\x01 \x03(\x0b\x32\x18.threadlock.v1.LockState\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"g\n\tLockState\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x06holder\x18\x02 \x01(\x0b\x32\x15.threadlock.v1.Holder\x12&\n\x07waiters\x18\x03 \x03(\x0b\x32\x15.threadlock.v1.Waiter\"B\n\x13\x46orceReleaseRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0e\n\x06tenant\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"N\n\x14\x46orceReleaseResponse\x12\x10\n\x08released\x18\x01 \x01(\x08\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x15\n\rfencing_token\x18\x03 \x01(\x03\x32\xc0\x04\n\x0bLockService\x12H\n\x07\x41\x63quire\x12\x1d.threadlock.v1.AcquireRequest\x1a\x1e.threadlock.v1.AcquireResponse\x12N\n\tKeepAlive\x12\x1f.threadlock.v1.KeepAliveRequest\x1a .threadlock.v1.KeepAliveResponse\x12H\n\x07Release\x12\x1d.threadlock.v1.ReleaseRequest\x1a\x1e.threadlock.v1.ReleaseResponse\x12T\n\x0bOpenSession\x12!.threadlock.v1.OpenSessionRequest\x1a\".threadlock.v1.OpenSessionResponse\x12W\n\x0c\x43loseSession\x12\".threadlock.v1.CloseSessionRequest\x1a#.threadlock.v1.CloseSessionResponse\x12\x45\n\x06Status\x12\x1c.threadlock.v1.StatusRequest\x1a\x1d.threadlock.v1.StatusResponse\x12W\n\x0c\x46orceRelease\x12\".threadlock.v1.ForceReleaseRequest\x1a#.threadlock.v1.ForceReleaseResponseBi\n\x11\x64\x65v.threadlock.v1P\x01ZBgithub.com/threadlock/threadlock/gen/go/threadlock/v1;threadlockv1\xca\x02\rThreadlock\\V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18threadlock/v1/lock.proto\x12\rthreadlock.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x02\n\x0e\x41\x63quireRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12&\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\'\n\x04wait\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12=\n\x08metadata\x18\x06 \x03(\x0b\x32+.threadlock.v1.AcquireRequest.MetadataEntry\x12\x12\n\nsession_id\x18\x07 \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01J\x04\x08\x32\x10<\"g\n\x0f\x41\x63quireResponse\x12%\n\x05lease\x18\x01 \x01(\x0b\x32\x14.threadlock.v1.LeaseH\x00\x12#\n\x04\x62usy\x18\x02 \x01(\x0b\x32\x13.threadlock.v1.BusyH\x00\x42\x08\n\x06result\"\x81\x03\n\x05Lease\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x13\n\x0blease_token\x18\x03 \x01(\t\x12\x15\n\rfencing_token\x18\x04 \x01(\x03\x12/\n\x0b\x61\x63quired_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x03ttl\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x34\n\x08metadata\x18\x08 \x03(\x0b\x32\".threadlock.v1.Lease.MetadataEntry\x12\x12\n\nsession_id\x18\t \x01(\t\x12,\n\tvalid_for\x18\n \x01(\x0b\x32\x19.google.protobuf.Duration\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x87\x01\n\x04\x42usy\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x06holder\x18\x02 \x01(\x0b\x32\x15.threadlock.v1.Holder\x12\x0f\n\x07waiters\x18\x03 \x01(\x05\x12)\n\x06waited\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07message\x18\x05 \x01(\t\"\xd3\x02\n\x06Holder\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x15\n\rfencing_token\x18\x02 \x01(\x03\x12/\n\x0b\x61\x63quired_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08held_for\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\nexpires_in\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x35\n\x08metadata\x18\x07 \x03(\x0b\x32#.threadlock.v1.Holder.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xc0\x01\n\x06Waiter\x12\r\n\x05owner\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x05\x12-\n\tqueued_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x08metadata\x18\x04 \x03(\x0b\x32#.threadlock.v1.Waiter.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xc1\x01\n\x10KeepAliveRequest\x12\x15\n\x0blease_token\x18\x01 \x01(\tH\x00\x12\x14\n\nsession_id\x18\x02 \x01(\tH\x00\x12?\n\x08metadata\x18\x03 \x03(\x0b\x32-.threadlock.v1.KeepAliveRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x08\n\x06targetJ\x04\x08\x32\x10<\"k\n\x11KeepAliveResponse\x12.\n\nexpires_at\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"+\n\x0eReleaseRequest\x12\x13\n\x0blease_token\x18\x01 \x01(\tJ\x04\x08\x32\x10<\"#\n\x0fReleaseResponse\x12\x10\n\x08released\x18\x01 \x01(\x08\"Q\n\x12OpenSessionRequest\x12\r\n\x05owner\x18\x01 \x01(\t\x12&\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationJ\x04\x08\x32\x10<\"\x81\x01\n\x13OpenSessionResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"/\n\x13\x43loseSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\tJ\x04\x08\x32\x10<\"&\n\x14\x43loseSessionResponse\x12\x0e\n\x06\x63losed\x18\x01 \x01(\x08\"i\n\rStatusRequest\x12\r\n\x03key\x18\x01 \x01(\tH\x00\x12\x10\n\x06prefix\x18\x02 \x01(\tH\x00\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\tB\n\n\x08selectorJ\x04\x08\x32\x10<\"R\n\x0eStatusResponse\x12\'\n\x05locks\x18\x01 \x03(\x0b\x32\x18.threadlock.v1.LockState\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"g\n\tLockState\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x06holder\x18\x02 \x01(\x0b\x32\x15.threadlock.v1.Holder\x12&\n\x07waiters\x18\x03 \x03(\x0b\x32\x15.threadlock.v1.Waiter\"B\n\x13\x46orceReleaseRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0e\n\x06tenant\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"N\n\x14\x46orceReleaseResponse\x12\x10\n\x08released\x18\x01 \x01(\x08\x12\r\n\x05owner\x18\x02 \x01(\t\x12\x15\n\rfencing_token\x18\x03 \x01(\x03\x32\xc0\x04\n\x0bLockService\x12H\n\x07\x41\x63quire\x12\x1d.threadlock.v1.AcquireRequest\x1a\x1e.threadlock.v1.AcquireResponse\x12N\n\tKeepAlive\x12\x1f.threadlock.v1.KeepAliveRequest\x1a .threadlock.v1.KeepAliveResponse\x12H\n\x07Release\x12\x1d.threadlock.v1.ReleaseRequest\x1a\x1e.threadlock.v1.ReleaseResponse\x12T\n\x0bOpenSession\x12!.threadlock.v1.OpenSessionRequest\x1a\".threadlock.v1.OpenSessionResponse\x12W\n\x0c\x43loseSession\x12\".threadlock.v1.CloseSessionRequest\x1a#.threadlock.v1.CloseSessionResponse\x12\x45\n\x06Status\x12\x1c.threadlock.v1.StatusRequest\x1a\x1d.threadlock.v1.StatusResponse\x12W\n\x0c\x46orceRelease\x12\".threadlock.v1.ForceReleaseRequest\x1a#.threadlock.v1.ForceReleaseResponseBi\n\x11\x64\x65v.threadlock.v1P\x01ZBgithub.com/threadlock/threadlock/gen/go/threadlock/v1;threadlockv1\xca\x02\rThreadlock\\V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -51,47 +51,47 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ACQUIRERESPONSE']._serialized_start=394
   _globals['_ACQUIRERESPONSE']._serialized_end=497
   _globals['_LEASE']._serialized_start=500
-  _globals['_LEASE']._serialized_end=839
+  _globals['_LEASE']._serialized_end=885
   _globals['_LEASE_METADATAENTRY']._serialized_start=339
   _globals['_LEASE_METADATAENTRY']._serialized_end=386
-  _globals['_BUSY']._serialized_start=842
-  _globals['_BUSY']._serialized_end=977
-  _globals['_HOLDER']._serialized_start=980
-  _globals['_HOLDER']._serialized_end=1319
+  _globals['_BUSY']._serialized_start=888
+  _globals['_BUSY']._serialized_end=1023
+  _globals['_HOLDER']._serialized_start=1026
+  _globals['_HOLDER']._serialized_end=1365
   _globals['_HOLDER_METADATAENTRY']._serialized_start=339
   _globals['_HOLDER_METADATAENTRY']._serialized_end=386
-  _globals['_WAITER']._serialized_start=1322
-  _globals['_WAITER']._serialized_end=1514
+  _globals['_WAITER']._serialized_start=1368
+  _globals['_WAITER']._serialized_end=1560
   _globals['_WAITER_METADATAENTRY']._serialized_start=339
   _globals['_WAITER_METADATAENTRY']._serialized_end=386
-  _globals['_KEEPALIVEREQUEST']._serialized_start=1517
-  _globals['_KEEPALIVEREQUEST']._serialized_end=1710
+  _globals['_KEEPALIVEREQUEST']._serialized_start=1563
+  _globals['_KEEPALIVEREQUEST']._serialized_end=1756
   _globals['_KEEPALIVEREQUEST_METADATAENTRY']._serialized_start=339
   _globals['_KEEPALIVEREQUEST_METADATAENTRY']._serialized_end=386
-  _globals['_KEEPALIVERESPONSE']._serialized_start=1712
-  _globals['_KEEPALIVERESPONSE']._serialized_end=1819
-  _globals['_RELEASEREQUEST']._serialized_start=1821
-  _globals['_RELEASEREQUEST']._serialized_end=1864
-  _globals['_RELEASERESPONSE']._serialized_start=1866
-  _globals['_RELEASERESPONSE']._serialized_end=1901
-  _globals['_OPENSESSIONREQUEST']._serialized_start=1903
-  _globals['_OPENSESSIONREQUEST']._serialized_end=1984
-  _globals['_OPENSESSIONRESPONSE']._serialized_start=1987
-  _globals['_OPENSESSIONRESPONSE']._serialized_end=2116
-  _globals['_CLOSESESSIONREQUEST']._serialized_start=2118
-  _globals['_CLOSESESSIONREQUEST']._serialized_end=2165
-  _globals['_CLOSESESSIONRESPONSE']._serialized_start=2167
-  _globals['_CLOSESESSIONRESPONSE']._serialized_end=2205
-  _globals['_STATUSREQUEST']._serialized_start=2207
-  _globals['_STATUSREQUEST']._serialized_end=2312
-  _globals['_STATUSRESPONSE']._serialized_start=2314
-  _globals['_STATUSRESPONSE']._serialized_end=2396
-  _globals['_LOCKSTATE']._serialized_start=2398
-  _globals['_LOCKSTATE']._serialized_end=2501
-  _globals['_FORCERELEASEREQUEST']._serialized_start=2503
-  _globals['_FORCERELEASEREQUEST']._serialized_end=2569
-  _globals['_FORCERELEASERESPONSE']._serialized_start=2571
-  _globals['_FORCERELEASERESPONSE']._serialized_end=2649
-  _globals['_LOCKSERVICE']._serialized_start=2652
-  _globals['_LOCKSERVICE']._serialized_end=3228
+  _globals['_KEEPALIVERESPONSE']._serialized_start=1758
+  _globals['_KEEPALIVERESPONSE']._serialized_end=1865
+  _globals['_RELEASEREQUEST']._serialized_start=1867
+  _globals['_RELEASEREQUEST']._serialized_end=1910
+  _globals['_RELEASERESPONSE']._serialized_start=1912
+  _globals['_RELEASERESPONSE']._serialized_end=1947
+  _globals['_OPENSESSIONREQUEST']._serialized_start=1949
+  _globals['_OPENSESSIONREQUEST']._serialized_end=2030
+  _globals['_OPENSESSIONRESPONSE']._serialized_start=2033
+  _globals['_OPENSESSIONRESPONSE']._serialized_end=2162
+  _globals['_CLOSESESSIONREQUEST']._serialized_start=2164
+  _globals['_CLOSESESSIONREQUEST']._serialized_end=2211
+  _globals['_CLOSESESSIONRESPONSE']._serialized_start=2213
+  _globals['_CLOSESESSIONRESPONSE']._serialized_end=2251
+  _globals['_STATUSREQUEST']._serialized_start=2253
+  _globals['_STATUSREQUEST']._serialized_end=2358
+  _globals['_STATUSRESPONSE']._serialized_start=2360
+  _globals['_STATUSRESPONSE']._serialized_end=2442
+  _globals['_LOCKSTATE']._serialized_start=2444
+  _globals['_LOCKSTATE']._serialized_end=2547
+  _globals['_FORCERELEASEREQUEST']._serialized_start=2549
+  _globals['_FORCERELEASEREQUEST']._serialized_end=2615
+  _globals['_FORCERELEASERESPONSE']._serialized_start=2617
+  _globals['_FORCERELEASERESPONSE']._serialized_end=2695
+  _globals['_LOCKSERVICE']._serialized_start=2698
+  _globals['_LOCKSERVICE']._serialized_end=3274
 # @@protoc_insertion_point(module_scope)

@@ -302,7 +302,15 @@ type Lease struct {
 	Ttl      *durationpb.Duration `protobuf:"bytes,7,opt,name=ttl,proto3" json:"ttl,omitempty"`
 	Metadata map[string]string    `protobuf:"bytes,8,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Set when the lock lives under a session.
-	SessionId     string `protobuf:"bytes,9,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	SessionId string `protobuf:"bytes,9,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// The lease lasts at least this long counted from when the coordinator received this
+	// Acquire (the time it queued included), on the coordinator's monotonic clock. A client
+	// adds it to the moment it SENT the request to get a conservative expiry on its own clock,
+	// with no wall-clock skew, that stays right when the answer arrives late (a paused client,
+	// a slow network, a retried call): an answer that arrives after that moment carries a
+	// lease that may already have lapsed, so the client must not use it (release it and
+	// acquire again). Unset from coordinators older than this field.
+	ValidFor      *durationpb.Duration `protobuf:"bytes,10,opt,name=valid_for,json=validFor,proto3" json:"valid_for,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -398,6 +406,13 @@ func (x *Lease) GetSessionId() string {
 		return x.SessionId
 	}
 	return ""
+}
+
+func (x *Lease) GetValidFor() *durationpb.Duration {
+	if x != nil {
+		return x.ValidFor
+	}
+	return nil
 }
 
 // The key is held by someone else.
@@ -1447,7 +1462,7 @@ const file_threadlock_v1_lock_proto_rawDesc = "" +
 	"\x0fAcquireResponse\x12,\n" +
 	"\x05lease\x18\x01 \x01(\v2\x14.threadlock.v1.LeaseH\x00R\x05lease\x12)\n" +
 	"\x04busy\x18\x02 \x01(\v2\x13.threadlock.v1.BusyH\x00R\x04busyB\b\n" +
-	"\x06result\"\xb6\x03\n" +
+	"\x06result\"\xee\x03\n" +
 	"\x05Lease\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05owner\x18\x02 \x01(\tR\x05owner\x12\x1f\n" +
@@ -1461,7 +1476,9 @@ const file_threadlock_v1_lock_proto_rawDesc = "" +
 	"\x03ttl\x18\a \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12>\n" +
 	"\bmetadata\x18\b \x03(\v2\".threadlock.v1.Lease.MetadataEntryR\bmetadata\x12\x1d\n" +
 	"\n" +
-	"session_id\x18\t \x01(\tR\tsessionId\x1a;\n" +
+	"session_id\x18\t \x01(\tR\tsessionId\x126\n" +
+	"\tvalid_for\x18\n" +
+	" \x01(\v2\x19.google.protobuf.DurationR\bvalidFor\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xae\x01\n" +
@@ -1610,43 +1627,44 @@ var file_threadlock_v1_lock_proto_depIdxs = []int32{
 	25, // 6: threadlock.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
 	24, // 7: threadlock.v1.Lease.ttl:type_name -> google.protobuf.Duration
 	20, // 8: threadlock.v1.Lease.metadata:type_name -> threadlock.v1.Lease.MetadataEntry
-	4,  // 9: threadlock.v1.Busy.holder:type_name -> threadlock.v1.Holder
-	24, // 10: threadlock.v1.Busy.waited:type_name -> google.protobuf.Duration
-	25, // 11: threadlock.v1.Holder.acquired_at:type_name -> google.protobuf.Timestamp
-	25, // 12: threadlock.v1.Holder.expires_at:type_name -> google.protobuf.Timestamp
-	24, // 13: threadlock.v1.Holder.held_for:type_name -> google.protobuf.Duration
-	24, // 14: threadlock.v1.Holder.expires_in:type_name -> google.protobuf.Duration
-	21, // 15: threadlock.v1.Holder.metadata:type_name -> threadlock.v1.Holder.MetadataEntry
-	25, // 16: threadlock.v1.Waiter.queued_at:type_name -> google.protobuf.Timestamp
-	22, // 17: threadlock.v1.Waiter.metadata:type_name -> threadlock.v1.Waiter.MetadataEntry
-	23, // 18: threadlock.v1.KeepAliveRequest.metadata:type_name -> threadlock.v1.KeepAliveRequest.MetadataEntry
-	25, // 19: threadlock.v1.KeepAliveResponse.expires_at:type_name -> google.protobuf.Timestamp
-	24, // 20: threadlock.v1.KeepAliveResponse.ttl:type_name -> google.protobuf.Duration
-	24, // 21: threadlock.v1.OpenSessionRequest.ttl:type_name -> google.protobuf.Duration
-	25, // 22: threadlock.v1.OpenSessionResponse.expires_at:type_name -> google.protobuf.Timestamp
-	24, // 23: threadlock.v1.OpenSessionResponse.ttl:type_name -> google.protobuf.Duration
-	16, // 24: threadlock.v1.StatusResponse.locks:type_name -> threadlock.v1.LockState
-	4,  // 25: threadlock.v1.LockState.holder:type_name -> threadlock.v1.Holder
-	5,  // 26: threadlock.v1.LockState.waiters:type_name -> threadlock.v1.Waiter
-	0,  // 27: threadlock.v1.LockService.Acquire:input_type -> threadlock.v1.AcquireRequest
-	6,  // 28: threadlock.v1.LockService.KeepAlive:input_type -> threadlock.v1.KeepAliveRequest
-	8,  // 29: threadlock.v1.LockService.Release:input_type -> threadlock.v1.ReleaseRequest
-	10, // 30: threadlock.v1.LockService.OpenSession:input_type -> threadlock.v1.OpenSessionRequest
-	12, // 31: threadlock.v1.LockService.CloseSession:input_type -> threadlock.v1.CloseSessionRequest
-	14, // 32: threadlock.v1.LockService.Status:input_type -> threadlock.v1.StatusRequest
-	17, // 33: threadlock.v1.LockService.ForceRelease:input_type -> threadlock.v1.ForceReleaseRequest
-	1,  // 34: threadlock.v1.LockService.Acquire:output_type -> threadlock.v1.AcquireResponse
-	7,  // 35: threadlock.v1.LockService.KeepAlive:output_type -> threadlock.v1.KeepAliveResponse
-	9,  // 36: threadlock.v1.LockService.Release:output_type -> threadlock.v1.ReleaseResponse
-	11, // 37: threadlock.v1.LockService.OpenSession:output_type -> threadlock.v1.OpenSessionResponse
-	13, // 38: threadlock.v1.LockService.CloseSession:output_type -> threadlock.v1.CloseSessionResponse
-	15, // 39: threadlock.v1.LockService.Status:output_type -> threadlock.v1.StatusResponse
-	18, // 40: threadlock.v1.LockService.ForceRelease:output_type -> threadlock.v1.ForceReleaseResponse
-	34, // [34:41] is the sub-list for method output_type
-	27, // [27:34] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	24, // 9: threadlock.v1.Lease.valid_for:type_name -> google.protobuf.Duration
+	4,  // 10: threadlock.v1.Busy.holder:type_name -> threadlock.v1.Holder
+	24, // 11: threadlock.v1.Busy.waited:type_name -> google.protobuf.Duration
+	25, // 12: threadlock.v1.Holder.acquired_at:type_name -> google.protobuf.Timestamp
+	25, // 13: threadlock.v1.Holder.expires_at:type_name -> google.protobuf.Timestamp
+	24, // 14: threadlock.v1.Holder.held_for:type_name -> google.protobuf.Duration
+	24, // 15: threadlock.v1.Holder.expires_in:type_name -> google.protobuf.Duration
+	21, // 16: threadlock.v1.Holder.metadata:type_name -> threadlock.v1.Holder.MetadataEntry
+	25, // 17: threadlock.v1.Waiter.queued_at:type_name -> google.protobuf.Timestamp
+	22, // 18: threadlock.v1.Waiter.metadata:type_name -> threadlock.v1.Waiter.MetadataEntry
+	23, // 19: threadlock.v1.KeepAliveRequest.metadata:type_name -> threadlock.v1.KeepAliveRequest.MetadataEntry
+	25, // 20: threadlock.v1.KeepAliveResponse.expires_at:type_name -> google.protobuf.Timestamp
+	24, // 21: threadlock.v1.KeepAliveResponse.ttl:type_name -> google.protobuf.Duration
+	24, // 22: threadlock.v1.OpenSessionRequest.ttl:type_name -> google.protobuf.Duration
+	25, // 23: threadlock.v1.OpenSessionResponse.expires_at:type_name -> google.protobuf.Timestamp
+	24, // 24: threadlock.v1.OpenSessionResponse.ttl:type_name -> google.protobuf.Duration
+	16, // 25: threadlock.v1.StatusResponse.locks:type_name -> threadlock.v1.LockState
+	4,  // 26: threadlock.v1.LockState.holder:type_name -> threadlock.v1.Holder
+	5,  // 27: threadlock.v1.LockState.waiters:type_name -> threadlock.v1.Waiter
+	0,  // 28: threadlock.v1.LockService.Acquire:input_type -> threadlock.v1.AcquireRequest
+	6,  // 29: threadlock.v1.LockService.KeepAlive:input_type -> threadlock.v1.KeepAliveRequest
+	8,  // 30: threadlock.v1.LockService.Release:input_type -> threadlock.v1.ReleaseRequest
+	10, // 31: threadlock.v1.LockService.OpenSession:input_type -> threadlock.v1.OpenSessionRequest
+	12, // 32: threadlock.v1.LockService.CloseSession:input_type -> threadlock.v1.CloseSessionRequest
+	14, // 33: threadlock.v1.LockService.Status:input_type -> threadlock.v1.StatusRequest
+	17, // 34: threadlock.v1.LockService.ForceRelease:input_type -> threadlock.v1.ForceReleaseRequest
+	1,  // 35: threadlock.v1.LockService.Acquire:output_type -> threadlock.v1.AcquireResponse
+	7,  // 36: threadlock.v1.LockService.KeepAlive:output_type -> threadlock.v1.KeepAliveResponse
+	9,  // 37: threadlock.v1.LockService.Release:output_type -> threadlock.v1.ReleaseResponse
+	11, // 38: threadlock.v1.LockService.OpenSession:output_type -> threadlock.v1.OpenSessionResponse
+	13, // 39: threadlock.v1.LockService.CloseSession:output_type -> threadlock.v1.CloseSessionResponse
+	15, // 40: threadlock.v1.LockService.Status:output_type -> threadlock.v1.StatusResponse
+	18, // 41: threadlock.v1.LockService.ForceRelease:output_type -> threadlock.v1.ForceReleaseResponse
+	35, // [35:42] is the sub-list for method output_type
+	28, // [28:35] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_threadlock_v1_lock_proto_init() }
