@@ -204,7 +204,7 @@ def from_config(otel: bool, environ: Mapping[str, str] | None = None) -> Tracing
         return None
     env = os.environ if environ is None else environ
     try:
-        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.resources import OTELResourceDetector, Resource
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import (
             BatchSpanProcessor,
@@ -228,9 +228,10 @@ def from_config(otel: bool, environ: Mapping[str, str] | None = None) -> Tracing
         release = version("threadlock")
     except PackageNotFoundError:
         release = "unknown"
-    # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override these (Resource.create).
-    provider = TracerProvider(resource=Resource.create(
-        {"service.name": "threadlock", "service.version": release}))
+    # Defaults that OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override (create() alone
+    # would let its arguments win over the environment).
+    resource = Resource.create({"service.name": "threadlock", "service.version": release})
+    provider = TracerProvider(resource=resource.merge(OTELResourceDetector().detect()))
     exporter: SpanExporter | None = None
     if kind == "otlp":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
