@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 SCOPE = "threadlock"
 SERVICE = "threadlock.v1.LockService"
 EXPORTERS = ("otlp", "console", "none")
+# The standard variables the Helm chart sets with tracing.enabled (the SDK reads them).
+OTEL_ENV_VARS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG",
+                 "OTEL_SERVICE_NAME")
 
 
 def digest(request_id: str) -> str:
