@@ -72,7 +72,7 @@ class Side:
 def sdk(monkeypatch: pytest.MonkeyPatch) -> Side:
     """The SDK's spans, recorded by a provider of this test's own."""
     side = Side.make()
-    monkeypatch.setattr(_tracing, "_TRACER", side.provider.get_tracer("threadlock_client"))
+    monkeypatch.setattr(_tracing, "provider", lambda: side.provider)
     return side
 
 

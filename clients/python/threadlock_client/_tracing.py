@@ -1,7 +1,8 @@
 """OpenTelemetry spans of the SDK, through the OpenTelemetry API (`opentelemetry-api`, the
 `threadlock-client[otel]` extra) when it is installed; the application's own TracerProvider
-decides whether they are recorded and where they go. Without the API every function here is a
-no-op: the SDK needs only grpcio and protobuf.
+decides whether they are recorded and where they go. Without the API, or with no provider set
+(the API's default), no span is made: a trace context already current is still passed on, and
+the cost is a few microseconds a lock. The SDK itself needs only grpcio and protobuf.
 
 Spans (all under whatever span is current where the lock is taken):
     threadlock.acquire    acquire() until granted, busy or failed; `threadlock.waited_s`
@@ -38,8 +39,33 @@ SERVICE = "threadlock.v1.LockService"
 Metadata = tuple[tuple[str, str], ...]
 
 if trace is not None:
-    _TRACER: Any = trace.get_tracer("threadlock_client")
     _W3C: Any = TraceContextTextMapPropagator()
+    # Where the tracer comes from: the application's global provider (tests put their own).
+    provider: Any = trace.get_tracer_provider
+    _NO_PROVIDER: tuple[type, ...] = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+_cache: tuple[Any, Any] = (None, None)  # (provider, its tracer or None)
+
+
+def _tracer() -> Any:
+    """The tracer of the provider in use, or None without one (nothing would be recorded,
+    and the API's no-op spans cost ten times more than not making them)."""
+    global _cache
+    if trace is None:
+        return None
+    current = provider()
+    if current is not _cache[0]:
+        _cache = (current, None if isinstance(current, _NO_PROVIDER)
+                  else current.get_tracer("threadlock_client"))
+    return _cache[1]
+
+
+def _context_only() -> Metadata | None:
+    """The current trace context as metadata, when spans are not made (None: none)."""
+    if trace is None or not trace.get_current_span().get_span_context().is_valid:
+        return None
+    carrier: dict[str, str] = {}
+    _W3C.inject(carrier)
+    return tuple(carrier.items()) or None
 
 
 class Rpc:
@@ -57,16 +83,22 @@ class Rpc:
 
 
 NO_RPC = Rpc()
+_NOTHING = contextlib.nullcontext(NO_RPC)  # no span, no context: nothing to allocate
+
+
+def rpc(method: str, address: str) -> contextlib.AbstractContextManager[Rpc]:
+    """The CLIENT span of one call of `method` to `address`, current while it runs."""
+    tracer = _tracer()
+    if tracer is None:
+        context = _context_only()
+        return _NOTHING if context is None else contextlib.nullcontext(Rpc(None, context))
+    return _rpc(tracer, method, address)
 
 
 @contextlib.contextmanager
-def rpc(method: str, address: str) -> Iterator[Rpc]:
-    """The CLIENT span of one call of `method` to `address`, current while it runs."""
-    if trace is None:
-        yield NO_RPC
-        return
+def _rpc(tracer: Any, method: str, address: str) -> Iterator[Rpc]:
     host, _, port = address.rpartition(":")
-    with _TRACER.start_as_current_span(
+    with tracer.start_as_current_span(
             f"{SERVICE}/{method}", kind=trace.SpanKind.CLIENT, record_exception=False,
             attributes={"rpc.system": "grpc", "rpc.service": SERVICE, "rpc.method": method,
                         "server.address": host,
@@ -90,12 +122,21 @@ class Acquire:
                                       "threadlock.waited_s": time.monotonic() - self.start})
 
 
+_UNTRACED = contextlib.nullcontext(Acquire(None))
+
+
+def acquire(key: str, wait: float, owner: str,
+            in_session: bool) -> contextlib.AbstractContextManager[Acquire]:
+    tracer = _tracer()
+    if tracer is None:
+        return _UNTRACED
+    return _acquire(tracer, key, wait, owner, in_session)
+
+
 @contextlib.contextmanager
-def acquire(key: str, wait: float, owner: str, in_session: bool) -> Iterator[Acquire]:
-    if trace is None:
-        yield Acquire(None)
-        return
-    with _TRACER.start_as_current_span("threadlock.acquire", record_exception=False,
+def _acquire(tracer: Any, key: str, wait: float, owner: str,
+             in_session: bool) -> Iterator[Acquire]:
+    with tracer.start_as_current_span("threadlock.acquire", record_exception=False,
                                        set_status_on_exception=False, attributes={
             "threadlock.key": key, "threadlock.wait_s": float(wait),
             "threadlock.owner": owner, "threadlock.in_session": in_session}) as span:
@@ -117,19 +158,20 @@ class Hold:
         self.span: Any = None
         self.metadata: Metadata | None = None  # its context, for the renewals
         self._ended = threading.Lock()  # taken for good by whoever ends the span
-        if trace is not None:
-            self.span = _TRACER.start_span("threadlock.hold", attributes={
+        tracer = _tracer()
+        if tracer is not None:
+            self.span = tracer.start_span("threadlock.hold", attributes={
                 "threadlock.key": key, "threadlock.fencing_token": int(fencing_token)})
             carrier: dict[str, str] = {}
             _W3C.inject(carrier, trace.set_span_in_context(self.span))
             self.metadata = tuple(carrier.items()) or None
 
-    @contextlib.contextmanager
-    def current(self) -> Iterator[None]:
+    def current(self) -> contextlib.AbstractContextManager[None]:
         """Make the hold span current (the block under the lock)."""
-        if self.span is None:
-            yield
-            return
+        return contextlib.nullcontext() if self.span is None else self._current()
+
+    @contextlib.contextmanager
+    def _current(self) -> Iterator[None]:
         token = _context.attach(trace.set_span_in_context(self.span))
         try:
             yield
@@ -161,9 +203,10 @@ NO_HOLD._ended = threading.Lock()
 
 
 def release(key: str) -> contextlib.AbstractContextManager[Any]:
-    if trace is None:
+    tracer = _tracer()
+    if tracer is None:
         return contextlib.nullcontext()
-    span: contextlib.AbstractContextManager[Any] = _TRACER.start_as_current_span(
+    span: contextlib.AbstractContextManager[Any] = tracer.start_as_current_span(
         "threadlock.release", attributes={"threadlock.key": key})
     return span
 
@@ -172,9 +215,10 @@ def openai_call(op: object) -> contextlib.AbstractContextManager[Any]:
     """A span for the guard's operation `op` if it is an OpenAI call (it has a `path`, e.g.
     "responses.create"); its arguments are not recorded (they are the user's content)."""
     path = getattr(op, "path", None)
-    if trace is None or not isinstance(path, str):
+    tracer = _tracer()
+    if tracer is None or not isinstance(path, str):
         return contextlib.nullcontext()
-    span: contextlib.AbstractContextManager[Any] = _TRACER.start_as_current_span(
+    span: contextlib.AbstractContextManager[Any] = tracer.start_as_current_span(
         f"openai {path}", kind=trace.SpanKind.CLIENT,
         attributes={"gen_ai.system": "openai", "gen_ai.operation.name": path})
     return span
