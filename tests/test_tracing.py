@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
@@ -26,10 +27,11 @@ import pytest
 import pytest_asyncio
 from etcd_server import EtcdServer
 from harness import etcd_config, eventually, serve_process
+from opentelemetry import context, trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 from otlp_receiver import Receiver
 
 from threadlock import config as cfg
@@ -230,6 +232,49 @@ async def test_http_face_continues_the_callers_trace(traced: tuple[Server, Side]
     assert any(_parent(s) == _ids(srv)[1] and s.name.startswith("etcdserverpb.")
                for s in spans)
     assert not any(token in v for v in _values(spans))
+    # etcd requests outside a call (a health check) make no span: no root trace a second.
+    before = len(coord.spans())
+    assert server.store is not None
+    await server.store.ping(time.monotonic() + 5)
+    assert len(coord.spans()) == before
+
+
+async def test_sdk_without_a_provider_passes_a_current_context_on(
+        traced: tuple[Server, Side]) -> None:
+    """No TracerProvider in the application (the API's default): the SDK makes no span, yet a
+    trace context that is current (e.g. from another instrumentation) still reaches the
+    coordinator."""
+    server, coord = traced
+    assert _tracing._tracer() is None  # this test process never sets a global provider
+    remote = SpanContext(uuid.uuid4().int >> 64 << 64 | 1, 0x1234_5678_9ABC_DEF0,
+                         is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    token = context.attach(trace.set_span_in_context(NonRecordingSpan(remote)))
+    try:
+        async with AsyncLockClient(f"127.0.0.1:{server.port}", owner="ctx") as locks, \
+                locks.hold("ctx-key"):
+            pass
+    finally:
+        context.detach(token)
+    spans = await eventually(lambda: _finished(coord, 2))
+    rpc = [s for s in spans if s.kind == SpanKind.SERVER]
+    assert rpc and all(_ids(s)[0] == remote.trace_id and _parent(s) == remote.span_id
+                       for s in rpc if s.name.endswith(("/Acquire", "/Release")))
+
+
+def test_coordinator_without_otel_imports_no_opentelemetry() -> None:
+    code = (
+        "import asyncio, dataclasses, sys\n"
+        "from threadlock.config import Config\n"
+        "from threadlock.server import Server\n"
+        "async def main():\n"
+        "    s = Server(dataclasses.replace(Config(), listen='127.0.0.1:0'))\n"
+        "    await s.start(); await s.stop(0)\n"
+        "    assert s.tracing is None\n"
+        "asyncio.run(main())\n"
+        "print(sorted(m for m in sys.modules if m.startswith('opentelemetry')))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stderr[-2000:]
 
 
 async def test_refused_call_is_an_error_span_with_its_code(
