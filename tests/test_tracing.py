@@ -261,6 +261,15 @@ async def test_sdk_without_a_provider_passes_a_current_context_on(
                        for s in rpc if s.name.endswith(("/Acquire", "/Release")))
 
 
+def test_overhead_bench_runs() -> None:
+    """bench/tracing_overhead.py (the figures of docs/tracing.md) keeps running."""
+    bench = Path(__file__).resolve().parent.parent / "bench" / "tracing_overhead.py"
+    proc = subprocess.run([sys.executable, str(bench), "--quick"], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count(" us\n") == 4, proc.stdout
+
+
 def test_coordinator_without_otel_imports_no_opentelemetry() -> None:
     code = (
         "import asyncio, dataclasses, sys\n"
