@@ -25,6 +25,7 @@ import aiohttp
 import openai
 import pytest
 import pytest_asyncio
+from authkit import new_api_key, write_auth
 from etcd_server import EtcdServer
 from harness import etcd_config, eventually, serve_process
 from opentelemetry import context, trace
@@ -38,7 +39,7 @@ from threadlock import config as cfg
 from threadlock.fake_openai import FakeOpenAI
 from threadlock.server import Server, StartupError
 from threadlock.tracing import Tracing, digest, from_config
-from threadlock_client import LockClient, _tracing
+from threadlock_client import LockClient, Unauthenticated, _tracing
 from threadlock_client.aio import AsyncLockClient
 from threadlock_client.guard import AsyncGuardedOpenAI, GuardedOpenAI
 
@@ -313,6 +314,41 @@ async def test_loss_and_failed_renewals_are_events_of_the_hold(
     events = [e.name for e in hold.events]
     assert "threadlock.lease_lost" in events and "threadlock.renewal_failed" in events
     assert _a(hold)["threadlock.outcome"] == "lost"
+
+
+async def test_auth_on_spans_carry_the_callers_key_and_no_credential(
+        etcd: EtcdServer, key_prefix: str, tmp_path: Path, sdk: Side) -> None:
+    """With auth, the key in spans is the caller's (not "<tenant>/<key>"); a refused call is a
+    span with its code; no API key, lease token or session id in any span."""
+    api_key, sha = new_api_key()
+    path = write_auth(tmp_path / "auth.yaml", {
+        "api_keys": [{"sha256": sha, "tenant": "team-a", "role": "locker"}]})
+    coord = Side.make()
+    config = dataclasses.replace(etcd_config(etcd.endpoint, key_prefix), auth_file=str(path))
+    server = Server(config, tracing=Tracing(coord.provider))
+    await server.start()
+    address = f"127.0.0.1:{server.port}"
+    try:
+        async with AsyncLockClient(address, owner="w", api_key=api_key,
+                                   use_session=True) as locks:
+            async with locks.hold("conv-auth") as lease:
+                secrets = [api_key, lease.lease_token]
+            assert locks._session is not None
+            secrets.append(locks._session.state.token)  # the session id
+        async with AsyncLockClient(address, owner="anon") as anon:
+            with pytest.raises(Unauthenticated):
+                await anon.acquire("conv-anon")
+    finally:
+        await server.stop(0)
+    spans = coord.spans()
+    acquires = [s for s in spans if s.name == "threadlock.v1.LockService/Acquire"]
+    granted = next(s for s in acquires if _a(s)["threadlock.outcome"] == "granted")
+    assert _a(granted)["threadlock.key"] == "conv-auth" and _a(granted)["threadlock.in_session"]
+    assert any(_a(s)["threadlock.outcome"] == "unauthenticated" for s in acquires)
+    values = _values(spans + sdk.spans())
+    assert not any("team-a/" in v for v in values)
+    for secret in secrets:
+        assert not any(secret in v for v in values), secret
 
 
 def _release(token: str) -> Any:
