@@ -17,10 +17,11 @@ RUN python -m venv /opt/threadlock
 # README.md: pyproject.toml names it as the package's readme, so the build reads it.
 COPY pyproject.toml README.md ./
 COPY coordinator ./coordinator
-# A regular (not editable) install: the package is copied into the venv, bytecode compiled
+# A regular (not editable) install, with the [otel] extra so that the chart's tracing.enabled
+# can turn traces on (off unless --otel): the package is copied into the venv, bytecode compiled
 # here because the final root filesystem is read-only. Then the venv's own installers go: the
 # image never installs anything at run time, and nothing in it imports them.
-RUN /opt/threadlock/bin/pip install --no-compile . \
+RUN /opt/threadlock/bin/pip install --no-compile '.[otel]' \
     && /opt/threadlock/bin/python -m compileall -q /opt/threadlock/lib \
     && /opt/threadlock/bin/python -m pip uninstall -y pip setuptools
 

@@ -60,6 +60,8 @@ VALUE_SETS: dict[str, Doc] = {
                               "app.kubernetes.io/name": "prometheus"}}}]},
         "autoscaling": {"enabled": True, "minReplicas": 3, "maxReplicas": 9},
         "tls": {"enabled": True, "secretName": "tl-server-tls"},
+        "tracing": {"enabled": True, "endpoint": "http://otel-collector.observability:4317",
+                    "samplerRatio": 0.25},
     },
 }
 

@@ -16,6 +16,7 @@ from helm_chart import CHART, VALUE_SETS, Doc, container, one, render, template
 from threadlock import config as config_mod
 from threadlock.cli import build_parser
 from threadlock.server import DRAIN_TIMEOUT, HEALTH_SERVICES, LIVENESS_SERVICE
+from threadlock.tracing import OTEL_ENV_VARS
 
 SECRET_KEYS = {"tls.crt", "tls.key", "ca.crt"}  # kubernetes.io/tls (+ cert-manager's ca.crt)
 
@@ -75,6 +76,7 @@ def _server_config(docs: list[Doc], tmp_path: Path) -> config_mod.Config:
 def test_chart_sets_only_variables_the_server_reads(name: str) -> None:
     env = _chart_env(render(name))
     server_vars = set(config_mod.ENV_VARS) - set(config_mod.CLIENT_ENV_VARS)
+    server_vars |= set(OTEL_ENV_VARS)  # read by the OpenTelemetry SDK, with --otel
     unknown = set(env) - server_vars
     assert not unknown, f"the chart sets variables threadlock does not read: {sorted(unknown)}"
     # The container's default listen address is loopback: the chart must always override it.
@@ -188,6 +190,7 @@ def test_every_server_option_is_set_by_some_values() -> None:
     rendered = set(_chart_env(render("defaults"))) | set(_chart_env(render("tls")))
     rendered |= set(_chart_env(template({"http": {"enabled": True}})))  # off by default
     rendered |= set(_chart_env(template({"auth": {"enabled": True, "secretName": "a"}})))
+    rendered |= set(_chart_env(render("all-optional-on")))  # tracing.enabled
     assert options <= rendered, sorted(options - rendered)
 
 

@@ -6,12 +6,15 @@ service port equal to the metrics port) work."""
 
 from __future__ import annotations
 
+import argparse
 import re
 
 import pytest
 import yaml
-from helm_chart import CHART, Doc, container, find, one, template
+from helm_chart import CHART, Doc, HelmError, container, find, one, template
 from k8s_schemas import check, versions_to_check
+
+from threadlock.tracing import from_config
 
 NEWEST = versions_to_check()[-1]
 
@@ -102,3 +105,45 @@ def test_service_port_may_equal_the_metrics_port() -> None:
         assert len(ports) == len(set(ports)), service["metadata"]["name"]
         check(service, NEWEST)
     assert one(docs, "Service")["spec"]["ports"][0]["port"] == 9090
+
+
+def test_tracing_values_render_as_the_otel_variables_the_server_takes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """tracing.* -> THREADLOCK_OTEL and the standard OTEL_* variables; off by default; the
+    server turns them into a provider with that sampler and service name."""
+    off = one(template({}), "ConfigMap")["data"]
+    assert "THREADLOCK_OTEL" not in off and not [k for k in off if k.startswith("OTEL_")]
+    env = one(template({"tracing": {"enabled": True, "endpoint": "http://collector.obs:4317",
+                                    "samplerRatio": 0.1, "serviceName": "locks-eu"}}),
+              "ConfigMap")["data"]
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://collector.obs:4317"
+    assert (env["OTEL_TRACES_SAMPLER"], env["OTEL_TRACES_SAMPLER_ARG"]) == (
+        "parentbased_traceidratio", "0.1")
+    assert env["OTEL_SERVICE_NAME"] == "locks-eu"
+    from threadlock import config as config_mod
+    parser = argparse.ArgumentParser()
+    config_mod.add_arguments(parser)
+    assert config_mod.from_args(parser.parse_args([]), environ=env).otel is True
+    for name, value in env.items():
+        if name.startswith("OTEL_"):
+            monkeypatch.setenv(name, value)
+    tracing = from_config(True)
+    assert tracing is not None
+    try:
+        assert "TraceIdRatioBased{0.1}" in tracing.provider.sampler.get_description()
+        assert tracing.provider.resource.attributes["service.name"] == "locks-eu"
+    finally:
+        tracing.shutdown()
+    default_name = one(template({"tracing": {"enabled": True, "endpoint": "http://c:4317"}}),
+                       "ConfigMap")["data"]["OTEL_SERVICE_NAME"]
+    assert default_name == one(template({}), "Deployment")["metadata"]["name"]
+
+
+@pytest.mark.parametrize(("values", "error"), [
+    ({"enabled": True}, "tracing.enabled needs tracing.endpoint"),
+    ({"enabled": True, "endpoint": "collector:4317"}, "endpoint"),
+    ({"samplerRatio": 1.5}, "samplerRatio"),
+])
+def test_tracing_values_are_checked(values: Doc, error: str) -> None:
+    with pytest.raises(HelmError, match=error):
+        template({"tracing": values})

@@ -230,7 +230,10 @@ def test_the_sdk_depends_on_grpc_and_protobuf_only() -> None:
     root = Path(__file__).resolve().parent.parent / "clients" / "python"
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     assert sorted(d.split(">")[0] for d in project["dependencies"]) == ["grpcio", "protobuf"]
-    assert list(project["optional-dependencies"]) == ["openai"]
+    assert list(project["optional-dependencies"]) == ["openai", "otel"]
+    # Tracing (_tracing.py) needs the OpenTelemetry API only, never its SDK or an exporter.
+    assert [d.split(">")[0] for d in project["optional-dependencies"]["otel"]] == [
+        "opentelemetry-api"]
     code = ("import sys, threadlock_client, threadlock_client.aio; "
             "bad = [m for m in sys.modules if m == 'threadlock' or m.startswith('threadlock.')]; "
             "assert not bad, bad")  # the coordinator's package never comes along

@@ -92,6 +92,8 @@ class Config:
     max_message_bytes: int = 1 << 20  # largest request message accepted (gRPC port)
     max_streams: int = 1000  # concurrent calls per client connection (gRPC port)
     max_waiters: int = 10_000  # queued Acquires one replica holds at once, all tenants
+    # OpenTelemetry traces (threadlock.tracing), exported as the OTEL_* variables say.
+    otel: bool = False
 
     @property
     def backend(self) -> str:
@@ -156,6 +158,9 @@ _OPTIONS = (
     _Option("max_streams", "concurrent calls per client connection on the gRPC port"),
     _Option("max_waiters", "queued Acquires one replica holds at once (all tenants); more "
                            "are refused with RESOURCE_EXHAUSTED"),
+    _Option("otel", "on: OpenTelemetry traces of every call and its etcd requests, "
+                    "exported by OTLP/gRPC as the standard OTEL_* variables say (e.g. "
+                    "OTEL_EXPORTER_OTLP_ENDPOINT); needs threadlock[otel] (docs/tracing.md)"),
     _Option("log_level", "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
     _Option("log_format", "json (one object per line) or text"),
 )
@@ -174,6 +179,7 @@ _BUILTIN: dict[str, object] = {
     "http_listen": "", "log_level": _DEFAULTS.log_level, "log_format": _DEFAULTS.log_format,
     "auth_file": "", "max_message_bytes": _DEFAULTS.max_message_bytes,
     "max_streams": _DEFAULTS.max_streams, "max_waiters": _DEFAULTS.max_waiters,
+    "otel": "off",
 }
 
 
@@ -234,6 +240,7 @@ def from_args(ns: argparse.Namespace, environ: Mapping[str, str] | None = None) 
         max_message_bytes=get("max_message_bytes", _count(minimum=4096)),
         max_streams=get("max_streams", _count(minimum=1)),
         max_waiters=get("max_waiters", _count(minimum=0)),
+        otel=get("otel", _switch),
     )
     validate(config, names)
     return config
@@ -350,6 +357,15 @@ def _seconds(*, positive: bool) -> Callable[[str, str], float]:
             raise ValueError(f"{name}: must be {need} number of seconds, got {value!r}")
         return seconds
     return parse
+
+
+def _switch(value: str, name: str) -> bool:
+    norm = value.lower()
+    if norm in ("1", "true", "on", "yes"):
+        return True
+    if norm in ("", "0", "false", "off", "no"):
+        return False
+    raise ValueError(f"{name}: must be on or off (1/0, true/false), got {value!r}")
 
 
 def _choice(choices: tuple[str, ...], *, upper: bool) -> Callable[[str, str], str]:

@@ -36,6 +36,7 @@ from threadlock.config import Config, ServerTls
 from threadlock.metrics import Recorder, split_address
 from threadlock.server_tls import StartupError
 from threadlock.service import LockRpcs
+from threadlock.tracing import RpcSpan, Tracing
 
 log = logging.getLogger("threadlock.http")
 
@@ -57,8 +58,10 @@ def ssl_context(tls: ServerTls) -> ssl.SSLContext:
 class HttpFace:
     def __init__(self, rpcs: LockRpcs, recorder: Recorder, tls: ssl.SSLContext | None,
                  tracked: set[asyncio.Task[Any]],
-                 authenticator: Authenticator | None = None) -> None:
+                 authenticator: Authenticator | None = None,
+                 tracing: Tracing | None = None) -> None:
         self.rpcs = rpcs
+        self.tracing = tracing  # None: traces off
         self.authenticator = authenticator  # None: auth off
         self.recorder = recorder
         self.tls = tls
@@ -165,6 +168,20 @@ class HttpFace:
             raise cp.ProtocolError(grpc.StatusCode.RESOURCE_EXHAUSTED,
                                    f"request body over {cp.MAX_BODY} bytes") from None
         message = cp.decode(call, body)
+        if self.tracing is None:
+            return await self._run(call, message, start)
+        carrier = {k.lower(): v for k, v in request.headers.items()
+                   if k.lower() in ("traceparent", "tracestate")}
+        with self.tracing.rpc(call.procedure.name, message, carrier, "http") as span:
+            try:
+                answer = await self._run(call, message, start)
+            except BaseException as exc:
+                _span_failed(span, exc)
+                raise
+            span.answered(answer)
+            return answer
+
+    async def _run(self, call: cp.Call, message: Message, start: float) -> Message:
         function = self._functions[call.procedure.name]
         if call.timeout is None:
             return await function(message, None)
@@ -183,7 +200,8 @@ class HttpFace:
 
 async def start_face(config: Config, rpcs: LockRpcs, recorder: Recorder,
                      tracked: set[asyncio.Task[Any]],
-                     authenticator: Authenticator | None = None) -> HttpFace:
+                     authenticator: Authenticator | None = None,
+                     tracing: Tracing | None = None) -> HttpFace:
     """The HTTP face of `config.http_listen`, started, with `config.tls` (the gRPC port's TLS).
     Raises StartupError naming the option at fault."""
     try:
@@ -191,7 +209,7 @@ async def start_face(config: Config, rpcs: LockRpcs, recorder: Recorder,
     except ssl.SSLError as exc:
         raise StartupError(f"--http-listen: the TLS files (--tls-cert/--tls-key) are refused "
                            f"for HTTPS: {exc.reason or exc}") from None
-    face = HttpFace(rpcs, recorder, context, tracked, authenticator)
+    face = HttpFace(rpcs, recorder, context, tracked, authenticator, tracing)
     try:
         await face.start(config.http_listen)
     except OSError as exc:
@@ -202,6 +220,11 @@ async def start_face(config: Config, rpcs: LockRpcs, recorder: Recorder,
     log.info("serving the Connect protocol on %s:%d (TLS: %s)", host, face.port, tls,
              extra={"http_port": face.port, "tls": tls})
     return face
+
+
+def _span_failed(span: RpcSpan, exc: BaseException) -> None:
+    span.failed(grpc.StatusCode.CANCELLED if isinstance(exc, asyncio.CancelledError)
+                else cp.error_of(exc)[0])
 
 
 def _response(status: int, content_type: str, body: bytes, gzipped: bool) -> web.Response:

@@ -1,7 +1,7 @@
 """gRPC server interceptors that wrap each unary method of one service, once: the call tracker
-(tasks for the drain, metrics, malformed requests) here, and the auth check
-(threadlock.auth.faces). `MethodWrapper` is the shared mechanism: look the method up, build its
-wrapped handler the first time, reuse it after."""
+(tasks for the drain, metrics, malformed requests) and the tracer (with --otel) here, and the
+auth check (threadlock.auth.faces). `MethodWrapper` is the shared mechanism: look the method
+up, build its wrapped handler the first time, reuse it after."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import grpc
 import grpc.aio
 
 from threadlock.metrics import Recorder, call_code
+from threadlock.tracing import Tracing, carrier_of
 
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 
@@ -77,6 +78,37 @@ class CallTracker(MethodWrapper):
 
         wrapped: Handler = grpc.unary_unary_rpc_method_handler(
             tracked, request_deserializer=_lenient(handler.request_deserializer),
+            response_serializer=handler.response_serializer)
+        return wrapped
+
+
+class TracingWrapper(MethodWrapper):
+    """One SERVER span per call (threadlock.tracing), continuing the W3C trace context of the
+    call's metadata. Installed only with --otel; inside the call tracker and outside the auth
+    check, so that refused calls are traced too."""
+
+    def __init__(self, tracing: Tracing, service: str) -> None:
+        super().__init__(service)
+        self.tracing = tracing
+
+    def wrap(self, handler: Handler, method: str) -> Handler:
+        inner: Any = handler.unary_unary
+
+        async def traced(request: Any, context: Any) -> Any:
+            if isinstance(request, _Malformed):  # the call tracker refuses it first
+                return await inner(request, context)
+            carrier = carrier_of(context.invocation_metadata())
+            with self.tracing.rpc(method, request, carrier, "grpc") as span:
+                try:
+                    response = await inner(request, context)
+                except BaseException as exc:
+                    span.failed(call_code(context, exc))
+                    raise
+                span.answered(response)
+                return response
+
+        wrapped: Handler = grpc.unary_unary_rpc_method_handler(
+            traced, request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer)
         return wrapped
 

@@ -45,7 +45,7 @@ from threadlock.auth.rpcs import GuardedRpcs
 from threadlock.config import Config
 from threadlock.errors import Unavailable
 from threadlock.http_face import HttpFace, start_face
-from threadlock.interceptors import CallTracker
+from threadlock.interceptors import CallTracker, TracingWrapper
 from threadlock.locks import LockManager
 from threadlock.metrics import (
     Metrics,
@@ -56,6 +56,7 @@ from threadlock.metrics import (
 from threadlock.server_tls import StartupError, server_credentials
 from threadlock.service import LockRpcs, LockServicer
 from threadlock.store import Store
+from threadlock.tracing import Tracing, from_config
 from threadlock.v1 import lock_pb2, lock_pb2_grpc
 
 log = logging.getLogger("threadlock.server")
@@ -92,8 +93,11 @@ DRAIN_TIMEOUT = 5.0
 class Server:
     """One coordinator: `await start()`, later `await stop()`; `await wait()` until stopped."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, tracing: Tracing | None = None) -> None:
         self.config = config
+        # Traces (--otel): built in start() from config.otel and the OTEL_* variables, unless
+        # given (tests pass one with an in-memory exporter).
+        self.tracing = tracing
         self.port = 0
         self.store: Store | None = None
         self.manager: LockManager | None = None
@@ -127,6 +131,10 @@ class Server:
         # Before the store: a bad certificate is an operator error to report at once.
         credentials = server_credentials(cfg.tls) if cfg.tls is not None else None
         interceptors: list[grpc.aio.ServerInterceptor] = [self._calls]
+        if self.tracing is None:
+            self.tracing = from_config(cfg.otel)
+        if self.tracing is not None:
+            interceptors.append(TracingWrapper(self.tracing, LOCK_SERVICE))
         if cfg.auth_file:  # also before the store: a bad auth file fails at once
             try:
                 self.auth = AuthReloader(cfg.auth_file)
@@ -208,7 +216,8 @@ class Server:
         if self.config.http_listen:
             self._http = await start_face(self.config, rpcs, self.recorder,
                                           self._calls.tasks,
-                                          self.auth.authenticator if self.auth else None)
+                                          self.auth.authenticator if self.auth else None,
+                                          self.tracing)
             self.http_port = self._http.port
 
     async def _stop_extras(self) -> None:
@@ -240,8 +249,10 @@ class Server:
         if cfg.etcd_tls is not None:
             tls = Tls.from_files(cfg.etcd_tls.ca_file, cfg.etcd_tls.cert_file,
                                  cfg.etcd_tls.key_file)
-        return await EtcdStore.connect(cfg.etcd_endpoints, cfg.key_prefix, tls, cfg.etcd_timeout,
-                                       self.recorder.etcd_error)
+        store = await EtcdStore.connect(cfg.etcd_endpoints, cfg.key_prefix, tls,
+                                        cfg.etcd_timeout, self.recorder.etcd_error)
+        store.client.tracer = self.tracing.tracer if self.tracing is not None else None
+        return store
 
     # Health -------------------------------------------------------------------------------
     async def _monitor_health(self) -> None:
@@ -319,6 +330,8 @@ class Server:
                 await self.store.close()
             # Last: probes and scrapes see the shutdown through to its end.
             await self._stop_extras()
+            if self.tracing is not None:  # flushes spans still batched (bounded)
+                await asyncio.to_thread(self.tracing.shutdown)
             log.info("stopped")
         finally:
             self._stopped.set()

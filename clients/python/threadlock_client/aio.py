@@ -25,7 +25,7 @@ import grpc
 import grpc.aio
 
 from threadlock_client import _protocol as proto
-from threadlock_client import errors
+from threadlock_client import _tracing, errors
 from threadlock_client._auth import AsyncAuth, make_bearer
 from threadlock_client._common import (
     LeaseView,
@@ -80,7 +80,8 @@ class AsyncLockClient:
         if cancel_on_loss:
             lease.cancel_on_loss()
         async with lease:
-            yield lease
+            with lease._trace.current():
+                yield lease
 
     async def acquire(self, key: str, *, ttl: float = 30.0, wait: float = 0.0,
                       owner: str | None = None, request_id: str = "",
@@ -88,6 +89,15 @@ class AsyncLockClient:
                       on_lost: Callable[[AsyncLease], None] | None = None) -> AsyncLease:
         """Like `hold` without the block: the lease renews itself until `release()`.
         With `use_session`, the lock lives on the session's lease and `ttl` is not used."""
+        with _tracing.acquire(key, wait, owner or self.settings.owner,
+                              self.settings.use_session) as traced:
+            got, state = await self._acquire(key, ttl, wait, owner, request_id, metadata)
+            traced.granted(got.fencing_token)
+        return AsyncLease(self, got, state, on_lost)
+
+    async def _acquire(self, key: str, ttl: float, wait: float, owner: str | None,
+                       request_id: str, metadata: dict[str, str] | None
+                       ) -> tuple[pb.Lease, proto.LeaseState]:
         for attempt in range(2):  # a second time only if our session turned out to be gone
             session = await self._current_session() if self.settings.use_session else None
             state = session.state if session else None
@@ -105,7 +115,7 @@ class AsyncLockClient:
                     self._background(proto.abandon(self._targets, asking.spec,
                                                    self.settings.release_timeout))
                 raise
-            return AsyncLease(self, got, proto.state_of(got, state, asking.expires), on_lost)
+            return got, proto.state_of(got, state, asking.expires)
         raise AssertionError("unreachable: the loop returns or raises")
 
     def _background(self, flow: proto.Flow[Any]) -> None:
@@ -140,8 +150,10 @@ class AsyncLockClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def run(self, flow: proto.Flow[T], stop: asyncio.Event | None = None) -> T:
-        """Perform a protocol flow in this task (see _protocol.py)."""
+    async def run(self, flow: proto.Flow[T], stop: asyncio.Event | None = None,
+                  renewing: _tracing.Hold | None = None) -> T:
+        """Perform a protocol flow in this task (see _protocol.py). Each call is a span
+        (_tracing.rpc), except for `renewing` a lease: its failures are events of its hold."""
         value: Any = None
         error: BaseException | None = None
         while True:
@@ -152,11 +164,17 @@ class AsyncLockClient:
             if isinstance(op, proto.Sleep):
                 value = await _sleep(op.seconds, stop)
                 continue
-            try:
-                value = await getattr(self._stubs[op.target], op.method)(op.request,
-                                                                         timeout=op.timeout)
-            except grpc.aio.AioRpcError as exc:
-                error = proto.RpcFailure(exc.code(), exc.details() or "")
+            with (_tracing.rpc(op.method, self.settings.addresses[op.target])
+                  if renewing is None
+                  else contextlib.nullcontext(_tracing.Rpc(None, renewing.metadata))) as traced:
+                try:
+                    value = await getattr(self._stubs[op.target], op.method)(
+                        op.request, timeout=op.timeout, metadata=traced.metadata)
+                except grpc.aio.AioRpcError as exc:
+                    error = proto.RpcFailure(exc.code(), exc.details() or "")
+                    traced.failed(exc.code())
+                    if renewing is not None:
+                        renewing.renewal_failed(op.method, exc.code())
 
     async def _current_session(self) -> _Keeper:
         async with self._session_lock:
@@ -166,7 +184,8 @@ class AsyncLockClient:
                 state = await self.run(proto.open_session(
                     self._targets, self.settings.owner, self.settings.session_ttl,
                     self.settings.call_timeout))
-                self._session = _Keeper(self, state, pb.KeepAliveRequest(session_id=state.token))
+                self._session = _Keeper(self, state, pb.KeepAliveRequest(session_id=state.token),
+                                        _tracing.NO_HOLD)
             return self._session
 
 
@@ -183,8 +202,9 @@ class _Keeper:
     """A task renewing one lease (a lock's own, or the session's) until stopped."""
 
     def __init__(self, client: AsyncLockClient, state: proto.LeaseState,
-                 request: pb.KeepAliveRequest) -> None:
+                 request: pb.KeepAliveRequest, hold: _tracing.Hold) -> None:
         self.state = state
+        self.hold = hold
         self._stop = asyncio.Event()
         flow = proto.keep(client._targets, state, request, client.settings.call_timeout)
         self._task = asyncio.create_task(self._run(client, flow),
@@ -192,7 +212,7 @@ class _Keeper:
 
     async def _run(self, client: AsyncLockClient, flow: proto.Flow[None]) -> None:
         try:
-            await client.run(flow, self._stop)
+            await client.run(flow, self._stop, self.hold)
         except Exception as exc:  # never die silently: the holder must learn of it
             log.exception("renewing %r failed", self.state.key)
             self.state.lose(f"renewal stopped: {exc}")
@@ -215,11 +235,13 @@ class AsyncLease(LeaseView):
         self._victim: asyncio.Task[Any] | None = None
         self._cancelled = False
         self._loop = asyncio.get_running_loop()
+        self._trace = _tracing.Hold(lease.key, lease.fencing_token)
         state.listeners.append(self._on_lost)
+        state.listeners.append(lambda: self._trace.lost(state.lost_reason or "lost"))
         if on_lost is not None:
             state.listeners.append(lambda: on_lost(self))
         self._keeper = None if state.parent else _Keeper(client, state, pb.KeepAliveRequest(
-            lease_token=lease.lease_token))
+            lease_token=lease.lease_token), self._trace)
 
     def cancel_on_loss(self) -> None:
         """Cancel the current task when the lease is lost; `async with` turns that into
@@ -274,16 +296,19 @@ class AsyncLease(LeaseView):
         else:
             self._state.forget_parent()
         try:
-            result = await self._client.run(proto.release(
-                self._client._targets, self.lease_token, self._client.settings.release_timeout))
+            with _tracing.release(self.key):
+                result = await self._client.run(proto.release(
+                    self._client._targets, self.lease_token,
+                    self._client.settings.release_timeout))
         except BaseException as exc:  # incl. cancellation: the lock must still be freed
-            settle_release(self._state, None, exc)
+            settle_release(self._state, None, exc)  # lost: that ends the hold span
             if self._state.parent is not None:
                 self._client._background(proto.release_until_done(
                     self._client._targets, self.lease_token, self._state.parent,
                     self._client.settings.release_timeout))
             raise
         settle_release(self._state, result, None)
+        self._trace.released()  # unless settle_release found it lost
         return bool(result)
 
     async def __aenter__(self) -> AsyncLease:

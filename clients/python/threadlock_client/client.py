@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 import grpc
 
 from threadlock_client import _protocol as proto
-from threadlock_client import errors
+from threadlock_client import _tracing, errors
 from threadlock_client._auth import SyncAuth, make_bearer
 from threadlock_client._common import (
     LeaseView,
@@ -85,7 +85,7 @@ class LockClient:
         """Hold `key` for the `with` block: acquire (queueing up to `wait` seconds; 0 = fail
         fast with ThreadBusy), renew in the background, release on every exit path."""
         with self.acquire(key, ttl=ttl, wait=wait, owner=owner, request_id=request_id,
-                          metadata=metadata, on_lost=on_lost) as lease:
+                          metadata=metadata, on_lost=on_lost) as lease, lease._trace.current():
             yield lease
 
     def acquire(self, key: str, *, ttl: float = 30.0, wait: float = 0.0,
@@ -94,6 +94,14 @@ class LockClient:
                 on_lost: Callable[[Lease], None] | None = None) -> Lease:
         """Like `hold` without the block: the Lease renews itself until `release()`.
         With `use_session`, the lock lives on the session's lease and `ttl` is not used."""
+        with _tracing.acquire(key, wait, owner or self.settings.owner,
+                              self.settings.use_session) as traced:
+            got, state = self._acquire(key, ttl, wait, owner, request_id, metadata)
+            traced.granted(got.fencing_token)
+        return Lease(self, got, state, on_lost)
+
+    def _acquire(self, key: str, ttl: float, wait: float, owner: str | None, request_id: str,
+                 metadata: dict[str, str] | None) -> tuple[pb.Lease, proto.LeaseState]:
         for attempt in range(2):  # a second time only if our session turned out to be gone
             session = self._current_session() if self.settings.use_session else None
             state = session.state if session else None
@@ -111,7 +119,7 @@ class LockClient:
                         self.run(proto.abandon(self._targets, asking.spec,
                                                self.settings.release_timeout))
                 raise
-            return Lease(self, got, proto.state_of(got, state, asking.expires), on_lost)
+            return got, proto.state_of(got, state, asking.expires)
         raise AssertionError("unreachable: the loop returns or raises")
 
     def status(self, key: str | None = None, prefix: str = "") -> list[pb.LockState]:
@@ -139,8 +147,10 @@ class LockClient:
         self.close()
 
     # --- the driver ---------------------------------------------------------------------------
-    def run(self, flow: proto.Flow[T], stop: threading.Event | None = None) -> T:
-        """Perform a protocol flow on this thread (see _protocol.py)."""
+    def run(self, flow: proto.Flow[T], stop: threading.Event | None = None,
+            renewing: _tracing.Hold | None = None) -> T:
+        """Perform a protocol flow on this thread (see _protocol.py). Each call is a span
+        (_tracing.rpc), except for `renewing` a lease: its failures are events of its hold."""
         value: Any = None
         error: BaseException | None = None
         while True:
@@ -154,10 +164,17 @@ class LockClient:
                 else:
                     time.sleep(op.seconds)
                 continue
-            try:
-                value = getattr(self._stubs[op.target], op.method)(op.request, timeout=op.timeout)
-            except grpc.RpcError as exc:
-                error = proto.RpcFailure(exc.code(), exc.details() or "")
+            with (_tracing.rpc(op.method, self.settings.addresses[op.target])
+                  if renewing is None
+                  else contextlib.nullcontext(_tracing.Rpc(None, renewing.metadata))) as traced:
+                try:
+                    value = getattr(self._stubs[op.target], op.method)(
+                        op.request, timeout=op.timeout, metadata=traced.metadata)
+                except grpc.RpcError as exc:
+                    error = proto.RpcFailure(exc.code(), exc.details() or "")
+                    traced.failed(exc.code())
+                    if renewing is not None:
+                        renewing.renewal_failed(op.method, exc.code())
 
     def _release_later(self, token: str, session: proto.LeaseState) -> None:
         flow = proto.release_until_done(self._targets, token, session,
@@ -174,7 +191,7 @@ class LockClient:
                                                     self.settings.session_ttl,
                                                     self.settings.call_timeout))
                 self._session = _Keeper(self, state, pb.KeepAliveRequest(
-                    session_id=state.token))
+                    session_id=state.token), _tracing.NO_HOLD)
             return self._session
 
 
@@ -182,8 +199,9 @@ class _Keeper:
     """A daemon thread renewing one lease (a lock's own, or the session's) until stopped."""
 
     def __init__(self, client: LockClient, state: proto.LeaseState,
-                 request: pb.KeepAliveRequest) -> None:
+                 request: pb.KeepAliveRequest, hold: _tracing.Hold) -> None:
         self.state = state
+        self.hold = hold
         self._stop = threading.Event()
         flow = proto.keep(client._targets, state, request, client.settings.call_timeout)
         self._thread = threading.Thread(target=self._run, args=(client, flow), daemon=True,
@@ -192,7 +210,7 @@ class _Keeper:
 
     def _run(self, client: LockClient, flow: proto.Flow[None]) -> None:
         try:
-            client.run(flow, self._stop)
+            client.run(flow, self._stop, self.hold)
         except Exception as exc:  # never die silently: the holder must learn of it
             log.exception("renewing %r failed", self.state.key)
             self.state.lose(f"renewal stopped: {exc}")
@@ -213,11 +231,13 @@ class Lease(LeaseView):
         self._client = client
         self._lost = threading.Event()
         self._released = False
+        self._trace = _tracing.Hold(lease.key, lease.fencing_token)
         state.listeners.append(self._lost.set)
+        state.listeners.append(lambda: self._trace.lost(state.lost_reason or "lost"))
         if on_lost is not None:
             state.listeners.append(lambda: on_lost(self))
         self._keeper = None if state.parent else _Keeper(client, state, pb.KeepAliveRequest(
-            lease_token=lease.lease_token))
+            lease_token=lease.lease_token), self._trace)
 
     def wait_lost(self, timeout: float | None = None) -> bool:
         """Block until the lease is lost (True) or `timeout` passes (False); after a release,
@@ -245,14 +265,17 @@ class Lease(LeaseView):
         else:
             self._state.forget_parent()
         try:
-            result = self._client.run(proto.release(self._client._targets, self.lease_token,
-                                                    self._client.settings.release_timeout))
+            with _tracing.release(self.key):
+                result = self._client.run(proto.release(
+                    self._client._targets, self.lease_token,
+                    self._client.settings.release_timeout))
         except Exception as exc:
-            settle_release(self._state, None, exc)
+            settle_release(self._state, None, exc)  # lost: that ends the hold span
             if self._state.parent is not None:
                 self._client._release_later(self.lease_token, self._state.parent)
             raise
         settle_release(self._state, result, None)
+        self._trace.released()  # unless settle_release found it lost
         return bool(result)
 
     def __enter__(self) -> Lease:

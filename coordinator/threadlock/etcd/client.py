@@ -10,7 +10,8 @@ etcd does not answer before it (capped at `op_timeout` per call). Unary calls ar
 retried here: a Txn whose answer was lost may have been applied, so the caller decides.
 With several endpoints, a failed call moves the client to the next one. Every failed request
 (a lease that is gone is an answer, not a failure) is reported to `on_error(op, code)`, for
-the threadlock_etcd_errors_total metric.
+the threadlock_etcd_errors_total metric. With a `tracer` (--otel), each request made inside a
+traced call is a span of its own (threadlock.tracing.etcd_span).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 import grpc.aio
@@ -28,6 +29,9 @@ import grpc.aio
 from threadlock.errors import FailedPrecondition, LockError, StoreFull, Unavailable
 from threadlock.internal.etcd import rpc_pb2, rpc_pb2_grpc
 from threadlock.store import LeaseGone
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
 
 T = TypeVar("T")
 ErrorHook = Callable[[str, grpc.StatusCode], None]
@@ -106,6 +110,7 @@ class EtcdClient:
         # Set when the etcd cluster's version is refused (threadlock.etcd.versions): every
         # call then fails with this message instead of reaching that etcd.
         self.refused: str | None = None
+        self.tracer: Tracer | None = None  # set by the server with --otel
 
     @property
     def stubs(self) -> Stubs:
@@ -125,6 +130,16 @@ class EtcdClient:
         """One unary call: `pick` chooses the method, e.g. `lambda s: s.kv.Txn`."""
         if self.refused is not None:
             raise FailedPrecondition(self.refused)
+        if self.tracer is not None:  # traces off: this test is all they cost
+            from threadlock.tracing import etcd_span
+            with etcd_span(self.tracer, request, what, self.endpoints[self._current]) as span:
+                response = await self._call(pick, request, deadline, what)
+                span.answered(response)
+                return response
+        return await self._call(pick, request, deadline, what)
+
+    async def _call(self, pick: Callable[[Stubs], Any], request: Any, deadline: float,
+                    what: str) -> Any:
         timeout = self.timeout(deadline, what)
         try:
             return await pick(self.stubs)(request, timeout=timeout)

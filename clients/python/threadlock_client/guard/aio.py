@@ -20,6 +20,7 @@ from typing import Any
 import openai
 
 from threadlock_client import _protocol as proto
+from threadlock_client import _tracing
 from threadlock_client._common import LeaseView
 from threadlock_client.aio import AsyncLease, AsyncLockClient
 from threadlock_client.guard import _api
@@ -90,12 +91,13 @@ class AsyncGuardedOpenAI(_api.GuardBase[openai.AsyncOpenAI, AsyncLockClient, Asy
                 elif isinstance(op, flows.Annotate):
                     await lease.annotate(**op.metadata)
                 else:
-                    value = op.fn() if isinstance(op, flows.Invoke) else op.resolve(
-                        self._client)(**op.kwargs)
-                    if isinstance(op, flows.OpenAICall) and op.shielded:
-                        value = await asyncio.shield(asyncio.ensure_future(value))
-                    elif inspect.isawaitable(value):  # AsyncPaginator awaits to its 1st page
-                        value = await value
+                    with _tracing.openai_call(op):  # a child of the hold's span
+                        value = op.fn() if isinstance(op, flows.Invoke) else op.resolve(
+                            self._client)(**op.kwargs)
+                        if isinstance(op, flows.OpenAICall) and op.shielded:
+                            value = await asyncio.shield(asyncio.ensure_future(value))
+                        elif inspect.isawaitable(value):  # AsyncPaginator: to its 1st page
+                            value = await value
             except BaseException as exc:  # incl. cancellation: the flow cleans up first
                 error = exc
 

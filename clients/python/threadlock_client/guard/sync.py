@@ -30,6 +30,7 @@ from typing import Any
 import openai
 
 from threadlock_client import _protocol as proto
+from threadlock_client import _tracing
 from threadlock_client._common import LeaseView
 from threadlock_client.client import Lease, LockClient
 from threadlock_client.guard import _api
@@ -105,7 +106,8 @@ class GuardedOpenAI(_api.GuardBase[openai.OpenAI, LockClient, Lease]):
                 elif isinstance(op, flows.Invoke):
                     value = op.fn()
                 else:
-                    value = op.resolve(self._client)(**op.kwargs)
+                    with _tracing.openai_call(op):  # a child of the hold's span
+                        value = op.resolve(self._client)(**op.kwargs)
             except BaseException as exc:  # incl. KeyboardInterrupt: the flow cleans up first
                 error = exc
 
