@@ -4,11 +4,11 @@ deadlines that cut calls off anywhere (retried with the same request_id on the o
 replica), and etcd made unavailable at random (a TCP relay between the replicas and etcd that
 drops every connection and refuses new ones for a while). It checks:
 
-- 0 double grants: a holder is inside from the grant it received to the Release it sends;
-  nobody else of that key may be inside meanwhile. As any client must, a holder uses a grant
-  only while its expires_at is ahead (a session that was not renewed in time can be granted
-  with 0 s left; those are counted, not used);
-- fencing order: per key, every grant's token is greater than every earlier one's;
+- 0 double grants: a holder uses its grant from the moment it sees it until it sends its
+  Release or the grant's expires_at passes (on the holder's own monotonic clock, as any client
+  must); nobody else of that key may use one meanwhile. A grant that arrives with no time left
+  (a session not renewed in time) is counted, never used;
+- fencing order: per key, every usable grant's token is greater than every earlier one's;
 - 0 orphans: once every worker released (or gave up), and the locks' TTL passed, no contender
   key is left and no lease of a lock, waiter slot or session (TTL <= LOCK_TTL) is left.
 
@@ -41,7 +41,6 @@ from threadlock.v1 import lock_pb2 as pb
 
 LOCK_TTL = 6  # locks, sessions; waiter slots live 10 s (acquire.WAITER_TTL)
 SLOT_TTL = 10
-MARGIN = 0.1  # a holder uses a grant only while more than this is left of it (holds <= 10 ms)
 RETRYABLE = {grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE,
              grpc.StatusCode.ABORTED, grpc.StatusCode.CANCELLED}
 
@@ -96,25 +95,59 @@ class Relay:
 
 
 @dataclass
+class _Hold:
+    token: int
+    seen: float  # time.monotonic() when the holder got the grant
+    until: float  # its expires_at on the holder's monotonic clock
+    left: float  # seconds of it left when seen
+    released: float = float("inf")  # when the holder sent its Release (stopped using it)
+
+    def used_at(self, t: float) -> bool:
+        return t < min(self.until, self.released)
+
+
+@dataclass
 class Checker:
-    inside: dict[str, int] = field(default_factory=dict)
-    last: dict[str, int] = field(default_factory=dict)
+    """Holds as the holders use them: from the moment the worker sees the grant until it
+    sends its Release or its expires_at passes, whichever comes first; expires_at is turned
+    into the holder's own monotonic clock when the grant arrives (as a client must). Every
+    grant with any time left is checked (no margin); one with none is counted, never used.
+
+    - double grant: a usable grant of key K while another holder of K still uses its grant;
+    - fencing order: a usable grant of K whose token is not above every earlier usable grant
+      of K (whether or not that one is still in use);
+    A grant that arrives after its own expires_at is legitimately stale (its lease ended while
+    the answer travelled): checking it would only report the client's own discard."""
+
+    holds: dict[str, list[_Hold]] = field(default_factory=dict)
+    last: dict[str, _Hold] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
     grants: int = 0
 
-    def enter(self, key: str, token: int, left: float) -> None:
-        if self.inside.get(key):
-            self.violations.append(f"double grant: {key} token {token} ({left:.2f} s left) "
-                                   f"while {self.inside[key]} holds")
-        if token <= self.last.get(key, 0):
-            self.violations.append(f"fencing order: {key} token {token} after "
-                                   f"{self.last[key]}")
-        self.inside[key] = token
-        self.last[key] = max(token, self.last.get(key, 0))
+    def enter(self, key: str, token: int, left: float) -> _Hold:
+        now = time.monotonic()
+        me = _Hold(token, now, now + left, left)
+        live = [h for h in self.holds.get(key, []) if h.used_at(now)]
+        for h in live:
+            self.violations.append(
+                f"double grant: {key} token {token} ({left:.3f} s left) while token "
+                f"{h.token} is in use (seen {now - h.seen:.3f} s ago with {h.left:.3f} s "
+                f"left, {h.until - now:.3f} s left now)")
+        before = self.last.get(key)
+        if before is not None and token <= before.token:
+            self.violations.append(
+                f"fencing order: {key} token {token} ({left:.3f} s left) after token "
+                f"{before.token} (seen {now - before.seen:.3f} s ago with {before.left:.3f} "
+                f"s left, released {now - before.released:.3f} s ago)")
+        if before is None or token > before.token:
+            self.last[key] = me
+        self.holds[key] = live + [me]
         self.grants += 1
+        return me
 
-    def leave(self, key: str) -> None:
-        self.inside[key] = 0
+    @staticmethod
+    def leave(hold: _Hold) -> None:
+        hold.released = time.monotonic()
 
 
 @dataclass
@@ -179,12 +212,12 @@ async def fuzz(ops: int, workers: int, keys: int, seed: int, base: Path,
                         break
                 left = (lease.expires_at.ToNanoseconds() / 1e9 - time.time()
                         if lease is not None else 0.0)
-                if lease is not None and left <= MARGIN:
-                    stats.expired += 1  # a grant that says it ends now: a client must not use it
+                if lease is not None and left <= 0:
+                    stats.expired += 1  # a grant that ended already: a client must not use it
                 elif lease is not None:
-                    checker.enter(key, lease.fencing_token, left)
+                    hold = checker.enter(key, lease.fencing_token, left)
                     await asyncio.sleep(wr.choice([0, 0, 0.002, 0.01]))
-                    checker.leave(key)
+                    checker.leave(hold)
                     with contextlib.suppress(grpc.aio.AioRpcError):
                         await reps[wr.randrange(2)].release(lease.lease_token)
                 if session and wr.random() < 0.3:  # renew, or end it (freeing its locks)
@@ -210,8 +243,9 @@ async def fuzz(ops: int, workers: int, keys: int, seed: int, base: Path,
         async def progress() -> None:
             while not done.is_set():
                 await asyncio.sleep(10)
-                print(f"fuzz: {stats.ops} ops, {checker.grants} grants, {relay.cuts} cuts, "
-                      f"{len(checker.violations)} violations", file=sys.stderr, flush=True)
+                print(f"fuzz: {stats.ops} ops, {checker.grants} grants, {stats.expired} expired "
+                      f"on arrival, {relay.cuts} cuts, {len(checker.violations)} violations",
+                      file=sys.stderr, flush=True)
 
         bg = [asyncio.create_task(faults())] + ([asyncio.create_task(progress())] if log else [])
         await asyncio.gather(*(worker(n) for n in range(workers)))
@@ -251,6 +285,25 @@ async def _orphans(endpoint: str, prefix: str) -> list[str]:
             if not left or time.monotonic() > until:
                 return left
             await asyncio.sleep(1)
+
+
+def test_checker_catches_overlap_and_fencing_order() -> None:
+    """The checker can fail: each violation kind, and the legitimate cases it must pass."""
+    c = Checker()
+    a = c.enter("k", 10, 5.0)
+    c.enter("k", 11, 5.0)  # a is still in use: double grant
+    assert len(c.violations) == 1 and c.violations[0].startswith("double grant")
+    Checker.leave(a)
+    c = Checker()
+    Checker.leave(c.enter("k", 10, 5.0))
+    c.enter("k", 9, 5.0)  # released, but a lower token after it: fencing order
+    assert len(c.violations) == 1 and c.violations[0].startswith("fencing order")
+    c = Checker()
+    c.enter("k", 10, 0.001)  # its expires_at passes while its holder still holds it:
+    time.sleep(0.01)
+    Checker.leave(c.enter("k", 11, 5.0))  # no longer in use, so no double grant
+    Checker.leave(c.enter("j", 3, 5.0))  # tokens are per key
+    assert c.violations == []
 
 
 @pytest.mark.asyncio
