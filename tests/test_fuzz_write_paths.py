@@ -141,7 +141,7 @@ class Checker:
                 f"s left, released {now - before.released:.3f} s ago)")
         if before is None or token > before.token:
             self.last[key] = me
-        self.holds[key] = live + [me]
+        self.holds[key] = [*live, me]
         self.grants += 1
         return me
 

@@ -157,3 +157,28 @@ async def test_unavailable_within_the_deadline(fresh_etcd: EtcdServer, key_prefi
         assert all(r.outcome is Outcome.GRANTED for r in got)
     finally:
         await s.close()
+
+
+async def test_a_caller_that_leaves_after_its_batch_was_sent(store: EtcdStore) -> None:
+    """Once sent, a batch is not taken back: the call applies even though its caller left
+    (as a single request whose answer was lost), and a retry of the same uid finds it."""
+    lease = await store.grant(30, time.monotonic() + 5)
+    store.batcher = TxnBatcher(store.client, max_in_flight=1)
+    call = asyncio.ensure_future(_enqueue(store, "late", "u-late", lease))
+    for _ in range(1000):  # until sent (the batch task has started its etcd call)
+        if store.batcher.batches:
+            break
+        await asyncio.sleep(0)
+    assert store.batcher.batches == 1
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    for _ in range(500):  # the batch itself still completes
+        if not store.batcher._in_flight:
+            break
+        await asyncio.sleep(0.01)
+    found = await store.get("late", "u-late", time.monotonic() + 5)
+    assert found is not None
+    again = await _enqueue(store, "late", "u-late", lease)
+    assert again.outcome is Outcome.EXISTS
+    assert again.contender is not None and again.contender.revision == found.revision

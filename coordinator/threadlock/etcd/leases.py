@@ -48,6 +48,10 @@ class LeasePool:
         q.append((lease, time.monotonic()))
         return True
 
+    def size(self) -> int:
+        """Leases pooled now, of every TTL (tests, bench)."""
+        return sum(len(q) for q in self._pool.values())
+
     async def take(self, ttl: int, deadline: float) -> int | None:
         """A pooled lease of `ttl`, renewed to its full TTL, or None."""
         q = self._pool.get(ttl)
