@@ -123,6 +123,18 @@ class Checker:
     last: dict[str, _Hold] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
     grants: int = 0
+    # Grants that arrived already expired with a token below the key's latest usable one: what
+    # a checker that ignores expires_at would report as a violation (kept as evidence).
+    stale_lower: list[str] = field(default_factory=list)
+
+    def expired(self, key: str, token: int, left: float, kind: str) -> None:
+        """A grant that arrived with no time left: never used, only looked at."""
+        before = self.last.get(key)
+        if before is not None and token <= before.token:
+            now = time.monotonic()
+            self.stale_lower.append(
+                f"{kind} grant {key} token {token} arrived {-left:.3f} s after its expires_at; "
+                f"token {before.token} was seen {now - before.seen:.3f} s earlier")
 
     def enter(self, key: str, token: int, left: float) -> _Hold:
         now = time.monotonic()
@@ -214,6 +226,8 @@ async def fuzz(ops: int, workers: int, keys: int, seed: int, base: Path,
                         if lease is not None else 0.0)
                 if lease is not None and left <= 0:
                     stats.expired += 1  # a grant that ended already: a client must not use it
+                    checker.expired(key, lease.fencing_token, left,
+                                    "session" if session else "own-lease")
                 elif lease is not None:
                     hold = checker.enter(key, lease.fencing_token, left)
                     await asyncio.sleep(wr.choice([0, 0, 0.002, 0.01]))
@@ -303,7 +317,9 @@ def test_checker_catches_overlap_and_fencing_order() -> None:
     time.sleep(0.01)
     Checker.leave(c.enter("k", 11, 5.0))  # no longer in use, so no double grant
     Checker.leave(c.enter("j", 3, 5.0))  # tokens are per key
-    assert c.violations == []
+    c.expired("k", 9, -0.2, "session")  # arrived expired, older: evidence, not a violation
+    c.expired("k", 12, -0.2, "session")  # arrived expired, newer: nothing to note
+    assert c.violations == [] and len(c.stale_lower) == 1
 
 
 @pytest.mark.asyncio
@@ -331,9 +347,11 @@ def main() -> None:
     print(f"ops {stats.ops}, grants {checker.grants}, expired on arrival {stats.expired}, "
           f"busy {stats.busy}, cut off "
           f"{stats.cut_off}, relay cuts {cuts}, errors {stats.errors}, "
-          f"violations {len(checker.violations)}, orphans {len(orphans)}, "
+          f"violations {len(checker.violations)}, orphans {len(orphans)}, expired with a "
+          f"lower token (a checker ignoring expires_at would count them) "
+          f"{len(checker.stale_lower)}, "
           f"{time.monotonic() - started:.0f} s")
-    for v in checker.violations[:20] + orphans[:20]:
+    for v in checker.violations[:20] + orphans[:20] + checker.stale_lower[:10]:
         print(" ", v)
     sys.exit(1 if checker.violations or orphans or stats.errors else 0)
 
