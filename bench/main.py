@@ -1,7 +1,7 @@
 """The benchmark run: start the stack once (stack.py), run the phases asked for on it, write
 the results (report.py) and print the Markdown. Each phase's CPU per process is recorded too.
 
-    python bench/run.py [--quick] [--only uncontended,contended,scale,crash] [--seconds S]
+    python bench/run.py [--quick] [--only uncontended,contended,guard,scale,crash] [--seconds S]
                         [--out bench/results] [--no-fsync] [--profile]
 """
 
@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import contended, crash, profile, report, scale, uncontended
+from bench import contended, crash, guard_latency, profile, report, scale, uncontended
 from bench.procs import CpuMeter
 from bench.stack import ROOT, Stack
 from bench.systems import SYSTEMS
 
-PHASES = ("uncontended", "contended", "scale", "crash")
+PHASES = ("uncontended", "contended", "guard", "scale", "crash")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -36,11 +36,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, help="warm-up seconds per round (1; quick 0.5)")
     p.add_argument("--rounds", type=int,
                    help="uncontended rounds: every system once per round, median (3; quick 1)")
-    p.add_argument("--clients", default="1,8,32", help="uncontended concurrencies")
+    p.add_argument("--clients", default="1,8,32,128", help="uncontended concurrencies")
     p.add_argument("--systems", default=",".join(SYSTEMS), help="uncontended systems")
     p.add_argument("--workers", type=int, default=16, help="contended workers on one key")
     p.add_argument("--scale", help="SESSIONSxLOCKS_PER_SESSION (100x1000; quick 10x200)")
     p.add_argument("--status-samples", type=int, help="Status(key) calls (3000; quick 200)")
+    p.add_argument("--guard-calls", type=int,
+                   help="T3: calls per round per path (300; quick 50), 3 rounds (quick 1)")
     p.add_argument("--crash-repeats", type=int, help="crash repetitions (5; quick 2)")
     p.add_argument("--crash-ttl", type=int, default=2, help="holder TTL in the crash phase")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
@@ -59,6 +61,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     a.scale = a.scale or ("10x200" if q else "100x1000")
     a.status_samples = a.status_samples or (200 if q else 3000)
     a.crash_repeats = a.crash_repeats or (2 if q else 5)
+    a.guard_calls = a.guard_calls or (50 if q else 300)
     a.phases = [x for x in a.only.split(",") if x]
     unknown = set(a.phases) - set(PHASES)
     if unknown:
@@ -84,6 +87,11 @@ async def phases(stack: Stack, a: argparse.Namespace, res: dict[str, Any]) -> No
         res["contended"] = await contended.run(stack, a.workers, a.warmup,
                                                a.seconds * a.rounds)
         cpu["contended"] = meter.stop().per_wall()
+    if "guard" in a.phases:
+        meter.start()
+        res["guard"] = await guard_latency.run(stack.address, a.guard_calls,
+                                               1 if a.quick else 3)
+        cpu["guard"] = meter.stop().per_wall()
     if "scale" in a.phases:
         s, _, n = a.scale.partition("x")
         ttl = 3 if a.quick else 15

@@ -44,6 +44,8 @@ def test_quick_bench_runs_and_reports(tmp_path: Path) -> None:
             [row] = [r for r in unc["ratios"] if (r["clients"], r["system"]) == (n, variant)]
             assert row["vs_etcd-raw"] > 0 and row["vs_etcd-v3lock"] > 0, row
 
+    guard = res["guard"]  # T3: direct and guarded calls both ran
+    assert guard["direct"]["n"] > 0 and guard["guarded"]["n"] == guard["direct"]["n"], guard
     for r in res["contended"]["results"]:
         assert r["grants"] > 0 and r["errors"] == 0, r
         assert r["overtakes"] == 0, r

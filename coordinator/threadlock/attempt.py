@@ -58,7 +58,11 @@ class Leaver:
         for _ in range(3):  # a write of this attempt still in flight may land in between
             found = await self.store.get(a.spec.key, a.uid, deadline)
             if found is None:
-                if a.lease:  # nothing carries this attempt's lease (the uid is its request's)
+                # Nothing carries this attempt's lease (the uid is its request's). A slot lease
+                # is revoked; a lock's own lease is left to its TTL: if a retry took the
+                # contender over and released it, that Release may have recycled the lease
+                # for another lock (etcd/leases.py), which a revoke here would end.
+                if a.lease and a.session is not None:
                     await self.store.revoke(a.lease, deadline)
                 return False
             e = found.entry

@@ -86,8 +86,11 @@ class LockManager:
                                         "fencing_token": ref.revision})
             if was is not None and was.entry.acquired_at_us:
                 self.recorder.released(time.time() - was.entry.acquired_at_us / 1e6)
-            if was is not None and was.lease != was.entry.session:  # the lock's own lease:
-                self._acquirer.leaver.revoke_soon(ref.lease)  # keyless now, so not worth a wait
+            # The lock's own lease, keyless now: kept for the next lock of its TTL, else
+            # revoked (without a wait).
+            if (was is not None and was.lease != was.entry.session
+                    and not self.store.recycle(ref.lease, was.entry.ttl_seconds)):
+                self._acquirer.leaver.revoke_soon(ref.lease)
             return True
         if removed is Removed.ALREADY:
             return False

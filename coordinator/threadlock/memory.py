@@ -65,6 +65,9 @@ class MemoryStore:
     async def revoke(self, lease: int, deadline: float) -> None:
         self._expire(lease)
 
+    def recycle(self, lease: int, ttl: int) -> bool:
+        return False  # a grant here costs nothing: revoke
+
     async def renew(self, lease: int, deadline: float) -> int:
         held = self._live(lease)
         if held is None:

@@ -81,6 +81,10 @@ class Store(Protocol):
     async def revoke(self, lease: int, deadline: float) -> None:
         """End a lease and delete its keys; no error if it is already gone."""
 
+    def recycle(self, lease: int, ttl: int) -> bool:
+        """Keep `lease`, a lock's own lease whose one key a Release just deleted, for a later
+        `grant(ttl)`; False if the store does not (then revoke it). See etcd/leases.py."""
+
     async def renew(self, lease: int, deadline: float) -> int:
         """Reset the lease's TTL; returns the TTL in seconds, 0 if the lease is gone."""
 

@@ -1,4 +1,5 @@
-"""The etcd Store: each Store method is one etcd request (see store.py for the model).
+"""The etcd Store: each Store method is one etcd request (see store.py for the model); the
+lock Txns of calls in flight share a request (group commit, batch.py).
 
 Keys under the configurable prefix P:
     P k/<key>\\x00<uid>   a contender (holder or waiter) of <key>, on its lease
@@ -17,8 +18,10 @@ import time
 
 from threadlock.errors import Unavailable
 from threadlock.etcd import versions
+from threadlock.etcd.batch import TxnBatcher
 from threadlock.etcd.client import ErrorHook, EtcdClient, Tls
 from threadlock.etcd.keepalive import LeaseKeeper
+from threadlock.etcd.leases import LeasePool
 from threadlock.etcd.watch import WatchHub
 from threadlock.internal import state_pb2
 from threadlock.internal.etcd import kv_pb2
@@ -73,6 +76,8 @@ class EtcdStore:
         self.p = prefix.encode()
         self.keeper = LeaseKeeper(client)
         self.hub = WatchHub(client)
+        self.batcher = TxnBatcher(client)
+        self.pool = LeasePool(self.keeper)
         self.version_known = False
 
     @classmethod
@@ -126,12 +131,19 @@ class EtcdStore:
         return Contender(key.decode(), uid.decode(), kv.create_revision, kv.lease, entry,
                          kv.mod_revision)
 
-    async def _txn(self, req: pb.TxnRequest, deadline: float, what: str) -> pb.TxnResponse:
+    async def _txn(self, req: pb.TxnRequest, deadline: float, what: str,
+                   lock: str | None = None) -> pb.TxnResponse:
+        """One Txn; with `lock`, the lock key all its keys belong to, batched (batch.py)."""
+        if lock is not None:
+            return await self.batcher.txn(req, self._group(lock)[0], deadline, what)
         resp: pb.TxnResponse = await self.client.call(lambda s: s.kv.Txn, req, deadline, what)
         return resp
 
     # Leases -------------------------------------------------------------------------------
     async def grant(self, ttl: int, deadline: float) -> int:
+        pooled = await self.pool.take(ttl, deadline)
+        if pooled is not None:
+            return pooled
         resp = await self.client.call(lambda s: s.lease.LeaseGrant,
                                       pb.LeaseGrantRequest(TTL=ttl), deadline, "lease grant")
         if resp.error:
@@ -142,6 +154,9 @@ class EtcdStore:
         with contextlib.suppress(LeaseGone):
             await self.client.call(lambda s: s.lease.LeaseRevoke,
                                    pb.LeaseRevokeRequest(ID=lease), deadline, "lease revoke")
+
+    def recycle(self, lease: int, ttl: int) -> bool:
+        return self.pool.put(lease, ttl)
 
     async def renew(self, lease: int, deadline: float) -> int:
         return await self.keeper.renew(lease, deadline)
@@ -191,7 +206,7 @@ class EtcdStore:
                              key=self._session(*session)))
         # -> everything above; else nothing.
         req = pb.TxnRequest(compare=guard, success=[pb.RequestOp(request_txn=req)])
-        resp = await self._txn(req, deadline, "acquire")
+        resp = await self._txn(req, deadline, "acquire", key)
         revision = resp.header.revision  # nested responses carry no header of their own
         if not resp.succeeded:
             raise LeaseGone("session not found, or this attempt was fenced off")
@@ -250,7 +265,7 @@ class EtcdStore:
                      _eq_create(self._fence(entry.attempt), 0)],  # and we are not fenced off
             # -> ours: keep its lease, or move it (a put keeps the create revision).
             success=[_put(me, _bytes(entry), lease, ignore_lease=not lease)]),
-            deadline, "claim")
+            deadline, "claim", c.key)
         if not resp.succeeded:
             return None
         return Contender(c.key, c.uid, c.revision, lease or c.lease, entry,
@@ -269,7 +284,7 @@ class EtcdStore:
             # -> ours, as in claim;
             success=[_put(me, _bytes(entry), lease, ignore_lease=not lease)],
             failure=self._ahead_reads(c)),  # -> else: where do we stand?
-            deadline, "claim")
+            deadline, "claim", c.key)
         if not resp.succeeded:
             return self._ahead(c, resp)
         return Contender(c.key, c.uid, c.revision, lease or c.lease, entry,
@@ -290,7 +305,7 @@ class EtcdStore:
                      CMP(result=CMP.EQUAL, target=CMP.LEASE, key=me, lease=lease)],  # its lease
             success=then,  # -> delete it, remember the release
             failure=[_range(tomb, count_only=True)]),  # -> was it released before?
-            deadline, "release")
+            deadline, "release", key)
         if resp.succeeded:
             return Removed.REMOVED, self._contender(
                 resp.responses[0].response_delete_range.prev_kvs[0])
@@ -302,7 +317,7 @@ class EtcdStore:
         me = self._ckey(c.key, c.uid)
         resp = await self._txn(pb.TxnRequest(
             compare=[_eq_mod(me, c.mod_revision)],  # still as its last writer left it
-            success=[_delete(me)]), deadline, "queue cleanup")
+            success=[_delete(me)]), deadline, "queue cleanup", c.key)
         return bool(resp.succeeded)
 
     async def head(self, key: str, deadline: float) -> tuple[Contender | None, int]:
@@ -392,6 +407,7 @@ class EtcdStore:
                                deadline, "health read")
 
     async def close(self) -> None:
+        await self.batcher.close()
         await self.hub.close()
         await self.keeper.close()
         await self.client.close()

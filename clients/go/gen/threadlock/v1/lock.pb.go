@@ -8,9 +8,11 @@
 // the key when its TTL lapses, and the next waiter gets it.
 //
 // Every grant of a key carries a *fencing token*, an integer that strictly increases with every
-// grant of that key (it is in fact globally increasing). Pass it to whatever the lock protects and
-// reject writes that carry a smaller token than one already seen: a paused holder whose lease
-// expired then cannot overwrite its successor's work.
+// grant of that key. Compare tokens of one key only: grants of different keys may carry the same
+// token (writes committed together share one etcd revision), and across keys tokens do not follow
+// grant order (a waiter's token dates from when it joined the queue). Pass it to whatever the
+// lock protects and reject writes that carry a smaller token than one already seen for that key:
+// a paused holder whose lease expired then cannot overwrite its successor's work.
 //
 // # Calls
 // Acquire     take a key: try once (wait = 0) or queue in FIFO order for up to `wait`.

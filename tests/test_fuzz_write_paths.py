@@ -1,0 +1,360 @@
+"""A randomized fuzzer of the coordinator's write paths on a real etcd (group commit included):
+many contenders on few keys through two replicas, own-lease and session locks, random client
+deadlines that cut calls off anywhere (retried with the same request_id on the other
+replica), and etcd made unavailable at random (a TCP relay between the replicas and etcd that
+drops every connection and refuses new ones for a while). It checks:
+
+- 0 double grants: a holder uses its grant from the moment it sees it until it sends its
+  Release or the grant's expires_at passes (on the holder's own monotonic clock, as any client
+  must); nobody else of that key may use one meanwhile. A grant that arrives with no time left
+  (a session not renewed in time) is counted, never used;
+- fencing order: per key, every usable grant's token is greater than every earlier one's;
+- 0 orphans: once every worker released (or gave up), and the locks' TTL passed, no contender
+  key is left and no lease of a lock, waiter slot or session (TTL <= LOCK_TTL) is left.
+
+The test runs a bounded round (about 25 s). The long run is a command:
+
+    .venv/bin/python tests/test_fuzz_write_paths.py --ops 100000 [--seed N] [--workers 24]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import grpc.aio
+import pytest
+from etcd_server import EtcdServer
+from harness import Coordinator, dur, etcd_config
+
+from threadlock.internal.etcd import rpc_pb2, rpc_pb2_grpc
+from threadlock.v1 import lock_pb2 as pb
+
+LOCK_TTL = 6  # locks, sessions; waiter slots live 10 s (acquire.WAITER_TTL)
+SLOT_TTL = 10
+RETRYABLE = {grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE,
+             grpc.StatusCode.ABORTED, grpc.StatusCode.CANCELLED}
+
+
+class Relay:
+    """TCP relay to etcd that `cut()` turns off (drops every connection, refuses new ones)."""
+
+    def __init__(self, upstream: str) -> None:
+        host, port = upstream.rsplit(":", 1)
+        self.up = (host, int(port))
+        self.open = True
+        self.conns: set[asyncio.StreamWriter] = set()
+        self.server: asyncio.Server | None = None
+        self.cuts = 0
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def _serve(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        if not self.open:
+            w.close()
+            return
+        try:
+            ur, uw = await asyncio.open_connection(*self.up)
+        except OSError:
+            w.close()
+            return
+        self.conns |= {w, uw}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+        await asyncio.gather(pipe(r, uw), pipe(ur, w))
+        self.conns -= {w, uw}
+
+    async def cut(self, seconds: float) -> None:
+        self.open, self.cuts = False, self.cuts + 1
+        for w in list(self.conns):
+            w.transport.abort()
+        await asyncio.sleep(seconds)
+        self.open = True
+
+    async def close(self) -> None:
+        for w in list(self.conns):
+            w.transport.abort()
+        if self.server is not None:
+            self.server.close()
+
+
+@dataclass
+class _Hold:
+    token: int
+    seen: float  # time.monotonic() when the holder got the grant
+    until: float  # its expires_at on the holder's monotonic clock
+    left: float  # seconds of it left when seen
+    released: float = float("inf")  # when the holder sent its Release (stopped using it)
+
+    def used_at(self, t: float) -> bool:
+        return t < min(self.until, self.released)
+
+
+@dataclass
+class Checker:
+    """Holds as the holders use them: from the moment the worker sees the grant until it
+    sends its Release or its expires_at passes, whichever comes first; expires_at is turned
+    into the holder's own monotonic clock when the grant arrives (as a client must). Every
+    grant with any time left is checked (no margin); one with none is counted, never used.
+
+    - double grant: a usable grant of key K while another holder of K still uses its grant;
+    - fencing order: a usable grant of K whose token is not above every earlier usable grant
+      of K (whether or not that one is still in use);
+    A grant that arrives after its own expires_at is legitimately stale (its lease ended while
+    the answer travelled): checking it would only report the client's own discard."""
+
+    holds: dict[str, list[_Hold]] = field(default_factory=dict)
+    last: dict[str, _Hold] = field(default_factory=dict)
+    violations: list[str] = field(default_factory=list)
+    grants: int = 0
+    # Grants that arrived already expired with a token below the key's latest usable one: what
+    # a checker that ignores expires_at would report as a violation (kept as evidence).
+    stale_lower: list[str] = field(default_factory=list)
+
+    def expired(self, key: str, token: int, left: float, kind: str) -> None:
+        """A grant that arrived with no time left: never used, only looked at."""
+        before = self.last.get(key)
+        if before is not None and token <= before.token:
+            now = time.monotonic()
+            self.stale_lower.append(
+                f"{kind} grant {key} token {token} arrived {-left:.3f} s after its expires_at; "
+                f"token {before.token} was seen {now - before.seen:.3f} s earlier")
+
+    def enter(self, key: str, token: int, left: float) -> _Hold:
+        now = time.monotonic()
+        me = _Hold(token, now, now + left, left)
+        live = [h for h in self.holds.get(key, []) if h.used_at(now)]
+        for h in live:
+            self.violations.append(
+                f"double grant: {key} token {token} ({left:.3f} s left) while token "
+                f"{h.token} is in use (seen {now - h.seen:.3f} s ago with {h.left:.3f} s "
+                f"left, {h.until - now:.3f} s left now)")
+        before = self.last.get(key)
+        if before is not None and token <= before.token:
+            self.violations.append(
+                f"fencing order: {key} token {token} ({left:.3f} s left) after token "
+                f"{before.token} (seen {now - before.seen:.3f} s ago with {before.left:.3f} "
+                f"s left, released {now - before.released:.3f} s ago)")
+        if before is None or token > before.token:
+            self.last[key] = me
+        self.holds[key] = [*live, me]
+        self.grants += 1
+        return me
+
+    @staticmethod
+    def leave(hold: _Hold) -> None:
+        hold.released = time.monotonic()
+
+
+@dataclass
+class Stats:
+    expired: int = 0  # grants whose own expires_at had (nearly) passed on arrival
+    ops: int = 0
+    cut_off: int = 0
+    busy: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+async def _call(coord: Coordinator, rng: random.Random, key: str, owner: str, rid: str,
+                session: str, stats: Stats) -> pb.Lease | None:
+    """Acquire with a random deadline; cut off: retry (same request_id) on the other replica."""
+    short = rng.random() < 0.3
+    timeout = rng.uniform(0.005, 0.3) if short else 8.0
+    wait = rng.choice([0.0, 0.5, 3.0])
+    try:
+        resp = await coord.acquire(key, owner, ttl=LOCK_TTL, wait=wait, timeout=timeout,
+                                   request_id=rid, session_id=session)
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() not in RETRYABLE and exc.code() != grpc.StatusCode.NOT_FOUND:
+            stats.errors[exc.code().name] = stats.errors.get(exc.code().name, 0) + 1
+        stats.cut_off += 1
+        return None
+    if resp.WhichOneof("result") == "lease":
+        return resp.lease
+    stats.busy += 1
+    return None
+
+
+async def fuzz(ops: int, workers: int, keys: int, seed: int, base: Path,
+               log: bool = False) -> tuple[Checker, Stats, list[str], int]:
+    """Run until `ops` acquire calls are made; the checker, stats, orphans, relay cuts."""
+    rng = random.Random(seed)
+    etcd = EtcdServer(base / "etcd")
+    etcd.start()
+    relay = Relay(etcd.endpoint)
+    endpoint = await relay.start()
+    prefix = f"/tl-fuzz/{uuid.uuid4().hex[:8]}/"
+    reps = [await Coordinator(etcd_config(endpoint, prefix)).start() for _ in range(2)]
+    checker, stats = Checker(), Stats()
+    done = asyncio.Event()
+    try:
+        async def worker(n: int) -> None:
+            wr = random.Random(rng.random())
+            session = ""
+            while stats.ops < ops:
+                stats.ops += 1
+                coord = reps[wr.randrange(2)]
+                if wr.random() < 0.4 and not session:
+                    with contextlib.suppress(grpc.aio.AioRpcError):
+                        session = (await coord.stub.OpenSession(pb.OpenSessionRequest(
+                            owner=f"w{n}", ttl=dur(LOCK_TTL)), timeout=5)).session_id
+                key = f"k{wr.randrange(keys)}"
+                rid = uuid.uuid4().hex
+                lease = None
+                for attempt in range(3):  # the first may be cut off: retry elsewhere
+                    lease = await _call(reps[(n + attempt) % 2], wr, key, f"w{n}", rid,
+                                        session, stats)
+                    if lease is not None or stats.ops >= ops:
+                        break
+                left = (lease.expires_at.ToNanoseconds() / 1e9 - time.time()
+                        if lease is not None else 0.0)
+                if lease is not None and left <= 0:
+                    stats.expired += 1  # a grant that ended already: a client must not use it
+                    checker.expired(key, lease.fencing_token, left,
+                                    "session" if session else "own-lease")
+                elif lease is not None:
+                    hold = checker.enter(key, lease.fencing_token, left)
+                    await asyncio.sleep(wr.choice([0, 0, 0.002, 0.01]))
+                    checker.leave(hold)
+                    with contextlib.suppress(grpc.aio.AioRpcError):
+                        await reps[wr.randrange(2)].release(lease.lease_token)
+                if session and wr.random() < 0.3:  # renew, or end it (freeing its locks)
+                    with contextlib.suppress(grpc.aio.AioRpcError):
+                        if wr.random() < 0.5:
+                            await coord.stub.KeepAlive(pb.KeepAliveRequest(
+                                session_id=session), timeout=5)
+                        else:
+                            await coord.stub.CloseSession(pb.CloseSessionRequest(
+                                session_id=session), timeout=5)
+                            session = ""
+            if session:
+                with contextlib.suppress(grpc.aio.AioRpcError):
+                    await reps[0].stub.CloseSession(pb.CloseSessionRequest(
+                        session_id=session), timeout=5)
+
+        async def faults() -> None:
+            while not done.is_set():
+                await asyncio.sleep(rng.uniform(1.5, 4.0))
+                if not done.is_set():
+                    await relay.cut(rng.uniform(0.1, 0.7))
+
+        async def progress() -> None:
+            while not done.is_set():
+                await asyncio.sleep(10)
+                print(f"fuzz: {stats.ops} ops, {checker.grants} grants, {stats.expired} expired "
+                      f"on arrival, {relay.cuts} cuts, {len(checker.violations)} violations",
+                      file=sys.stderr, flush=True)
+
+        bg = [asyncio.create_task(faults())] + ([asyncio.create_task(progress())] if log else [])
+        await asyncio.gather(*(worker(n) for n in range(workers)))
+        done.set()
+        for t in bg:
+            t.cancel()
+        await asyncio.gather(*bg, return_exceptions=True)
+        orphans = await _orphans(etcd.endpoint, prefix)
+    finally:
+        for r in reps:
+            await r.stop()
+        await relay.close()
+        etcd.kill()
+    return checker, stats, orphans, relay.cuts
+
+
+async def _orphans(endpoint: str, prefix: str) -> list[str]:
+    """After every lock's, slot's and session's TTL: contender keys, and leases of those
+    TTLs, still in etcd (tombstones and fences live on their own 60-90 s leases)."""
+    async with grpc.aio.insecure_channel(endpoint) as ch:
+        kv, lease = rpc_pb2_grpc.KVStub(ch), rpc_pb2_grpc.LeaseStub(ch)
+        start = (prefix + "k/").encode()
+        end = start[:-1] + bytes([start[-1] + 1])
+        left: list[str] = []
+        until = time.monotonic() + SLOT_TTL + 5
+        while True:
+            keys = await kv.Range(rpc_pb2.RangeRequest(key=start, range_end=end, keys_only=True),
+                                  timeout=5)
+            ids = (await lease.LeaseLeases(rpc_pb2.LeaseLeasesRequest(), timeout=5)).leases
+            short = []
+            for item in ids:
+                ttl = await lease.LeaseTimeToLive(rpc_pb2.LeaseTimeToLiveRequest(ID=item.ID),
+                                                  timeout=5)
+                if 0 < ttl.grantedTTL <= SLOT_TTL:
+                    short.append(f"lease {item.ID:x} (TTL {ttl.grantedTTL}, {ttl.TTL} s left)")
+            left = [kv_.key.decode(errors="replace") for kv_ in keys.kvs] + short
+            if not left or time.monotonic() > until:
+                return left
+            await asyncio.sleep(1)
+
+
+def test_checker_catches_overlap_and_fencing_order() -> None:
+    """The checker can fail: each violation kind, and the legitimate cases it must pass."""
+    c = Checker()
+    a = c.enter("k", 10, 5.0)
+    c.enter("k", 11, 5.0)  # a is still in use: double grant
+    assert len(c.violations) == 1 and c.violations[0].startswith("double grant")
+    Checker.leave(a)
+    c = Checker()
+    Checker.leave(c.enter("k", 10, 5.0))
+    c.enter("k", 9, 5.0)  # released, but a lower token after it: fencing order
+    assert len(c.violations) == 1 and c.violations[0].startswith("fencing order")
+    c = Checker()
+    c.enter("k", 10, 0.001)  # its expires_at passes while its holder still holds it:
+    time.sleep(0.01)
+    Checker.leave(c.enter("k", 11, 5.0))  # no longer in use, so no double grant
+    Checker.leave(c.enter("j", 3, 5.0))  # tokens are per key
+    c.expired("k", 9, -0.2, "session")  # arrived expired, older: evidence, not a violation
+    c.expired("k", 12, -0.2, "session")  # arrived expired, newer: nothing to note
+    assert c.violations == [] and len(c.stale_lower) == 1
+
+
+@pytest.mark.asyncio
+async def test_fuzz_write_paths(tmp_path: Path) -> None:
+    checker, stats, orphans, cuts = await fuzz(ops=1500, workers=16, keys=3, seed=20261206,
+                                               base=tmp_path)
+    assert checker.violations == []
+    assert orphans == []
+    assert not stats.errors, stats.errors
+    assert checker.grants > 100  # the run did contend and grant
+    assert cuts >= 1 and stats.cut_off > 0  # and it did cut calls off
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--ops", type=int, default=100_000)
+    p.add_argument("--workers", type=int, default=24)
+    p.add_argument("--keys", type=int, default=4)
+    p.add_argument("--seed", type=int, default=1)
+    args = p.parse_args()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        checker, stats, orphans, cuts = asyncio.run(
+            fuzz(args.ops, args.workers, args.keys, args.seed, Path(tmp), log=True))
+    print(f"ops {stats.ops}, grants {checker.grants}, expired on arrival {stats.expired}, "
+          f"busy {stats.busy}, cut off "
+          f"{stats.cut_off}, relay cuts {cuts}, errors {stats.errors}, "
+          f"violations {len(checker.violations)}, orphans {len(orphans)}, expired with a "
+          f"lower token (a checker ignoring expires_at would count them) "
+          f"{len(checker.stale_lower)}, "
+          f"{time.monotonic() - started:.0f} s")
+    for v in checker.violations[:20] + orphans[:20] + checker.stale_lower[:10]:
+        print(" ", v)
+    sys.exit(1 if checker.violations or orphans or stats.errors else 0)
+
+
+if __name__ == "__main__":
+    main()
