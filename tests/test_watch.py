@@ -9,9 +9,9 @@ import uuid
 
 import grpc
 import pytest
+from harness import Coordinator, dur, memory_config, rpc_error
+from watch_helpers import K, Watcher, rebuild, without_tokens
 
-from tests.harness import Coordinator, dur, memory_config, rpc_error
-from tests.watch_helpers import K, Watcher, rebuild, without_tokens
 from threadlock.v1 import lock_pb2 as pb
 
 
@@ -167,5 +167,6 @@ async def test_watchers_end_unavailable_when_the_replica_stops(
 
 async def _first(coord: Coordinator, request: pb.WatchRequest) -> pb.WatchEvent:
     async for e in coord.stub.Watch(request, timeout=10):
-        return e
+        event: pb.WatchEvent = e
+        return event
     raise AssertionError("the stream ended without an event")

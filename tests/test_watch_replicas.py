@@ -10,9 +10,10 @@ import asyncio
 import random
 import uuid
 
-from tests.etcd_server import EtcdServer
-from tests.harness import Coordinator, etcd_config, eventually
-from tests.watch_helpers import K, Watcher, from_status, rebuild, without_tokens
+from etcd_server import EtcdServer
+from harness import Coordinator, etcd_config, eventually
+from watch_helpers import K, Watcher, from_status, rebuild, without_tokens
+
 from threadlock.etcd.store import EtcdStore
 from threadlock.v1 import lock_pb2 as pb
 from threadlock.watch.etcd_source import etcd_compact

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import grpc
 import grpc.aio
+from harness import eventually
 
-from tests.harness import eventually
 from threadlock.v1 import lock_pb2 as pb
 from threadlock.v1 import lock_pb2_grpc
 
