@@ -230,18 +230,24 @@ def markdown(res: dict[str, Any]) -> str:
                   f"for {wa['seconds']:g} s", "",
                   "spread: each watcher on its own prefix (the coordinator delivers the rate); "
                   "fanout: every watcher on every event (watchers x rate). Lag: GRANTED "
-                  "events, from the grant's write to receipt. CPU: seconds per wall second.",
+                  "events, from the grant's write to receipt; delivery: RELEASED events, from "
+                  "when the coordinator saw the change to receipt. CPU: seconds per wall "
+                  "second.",
                   "", _row(["scenario", "events/s written", "delivered / expected",
                             "delivered/s", "lag p50 ms", "lag p99 ms", "lag max ms",
-                            "cut off", "CPU coord", "CPU etcd", "CPU watchers"]),
-                  _row(["---"] * 11)]
+                            "delivery p50 / p99 ms", "cut off", "CPU coord", "CPU etcd",
+                            "CPU watchers"]),
+                  _row(["---"] * 12)]
         for r in wa["results"]:
             cpu = r["cpu_per_wall"]
-            watchers_cpu = round(sum(v for k, v in cpu.items() if k.startswith("watchers")), 3)
+            watchers_cpu = cpu.get("watchers", "-")
             lines.append(_row([r["scenario"], r["load"]["events_per_s"],
                                f"{r['delivered']} / {r['expected_deliveries']}",
                                r["delivered_per_s"], r["lag_p50_ms"], r["lag_p99_ms"],
-                               r["lag_max_ms"], sum(r["cut_off"].values()) or 0,
+                               r["lag_max_ms"],
+                               f"{r.get('delivery_p50_ms', '-')} / "
+                               f"{r.get('delivery_p99_ms', '-')}",
+                               sum(r["cut_off"].values()) or 0,
                                cpu.get("coordinator", "-"), cpu.get("etcd", "-"),
                                watchers_cpu]))
         lines.append("")

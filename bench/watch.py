@@ -1,7 +1,8 @@
 """Watch: W watchers (Watch streams on the bench coordinator, in P processes of their own)
 while lock events arrive at a target rate; measured: the coordinator's CPU, the events
 delivered, and the lag of GRANTED events from when the grant was written to when a watcher
-received it (p50/p99), and any watcher the coordinator cut off.
+received it (p50/p99), the delivery lag (RELEASED events: from when the coordinator saw the
+change to receipt), and any watcher the coordinator cut off.
 
 The load: grant + release of distinct keys (2 events per cycle) at `rate` events/s. It is
 written by the bench process through `EtcdStore` - the very etcd transactions a coordinator
@@ -34,7 +35,7 @@ STEP_TIMEOUT = 60.0
 
 
 async def _load(store: EtcdStore, prefix: str, watchers: int, rate: float, seconds: float,
-                concurrency: int = 16) -> dict[str, Any]:
+                concurrency: int = 64) -> dict[str, Any]:
     """Grant + release cycles at rate/2 per second over `concurrency` tasks, for `seconds`."""
     deadline = time.monotonic() + seconds
     lease = await store.grant(120, time.monotonic() + 10)
@@ -70,9 +71,10 @@ async def _load(store: EtcdStore, prefix: str, watchers: int, rate: float, secon
 
     began = time.monotonic()
     await asyncio.gather(*(task(t) for t in range(concurrency)))
-    took = time.monotonic() - began
+    took = time.monotonic() - began  # longer than `seconds` when writes fell behind
     await store.revoke(lease, time.monotonic() + 10)
     return {"cycles": done, "errors": errors, "events_per_s": round(2 * done / took, 1),
+            "seconds": round(took, 2),
             "per_prefix": per_prefix}
 
 
@@ -93,7 +95,7 @@ async def scenario(stack: Stack, name: str, watchers: int, rate: float,
             line = await asyncio.wait_for(p.stdout.readline(), STEP_TIMEOUT)
             if line.strip() != b"ready":
                 raise RuntimeError(f"watchers did not start: {line!r}")
-        meter = CpuMeter({**stack.pids, **{f"watchers{i}": p.pid for i, p in enumerate(procs)}})
+        meter = CpuMeter(stack.pids)  # the watcher processes report their own CPU
         meter.start()
         load = await _load(store, prefix, watchers, rate, seconds)
         per_prefix = load.pop("per_prefix")
@@ -109,7 +111,9 @@ async def scenario(stack: Stack, name: str, watchers: int, rate: float,
             assert p.stdout is not None
             outs.append(json.loads(await asyncio.wait_for(p.stdout.readline(), STEP_TIMEOUT)))
             await asyncio.wait_for(p.wait(), STEP_TIMEOUT)
-        cpu = meter.stop().per_wall()  # the load, and the watchers draining what it wrote
+        share = meter.stop()  # the load, and the watchers draining what it wrote
+        cpu = share.per_wall()
+        cpu["watchers"] = round(sum(o["cpu_s"] for o in outs) / share.wall, 3)
     finally:
         for p in procs:
             if p.returncode is None:
@@ -126,10 +130,12 @@ async def scenario(stack: Stack, name: str, watchers: int, rate: float,
     p50s = sorted(o["lag_p50_ms"] for o in outs)
     return {"scenario": name, "watchers": watchers, "target_events_per_s": rate,
             "load": load, "delivered": total, "expected_deliveries": expected,
-            "delivered_per_s": round(total / max(seconds, 1e-9), 1),
+            "delivered_per_s": round(total / max(load["seconds"], 1e-9), 1),
             "lag_p50_ms": p50s[len(p50s) // 2],
             "lag_p99_ms": max(o["lag_p99_ms"] for o in outs),
             "lag_max_ms": max(o["lag_max_ms"] for o in outs),
+            "delivery_p50_ms": sorted(o["delivery_p50_ms"] for o in outs)[len(outs) // 2],
+            "delivery_p99_ms": max(o["delivery_p99_ms"] for o in outs),
             "cut_off": ended, "cpu_per_wall": cpu}
 
 
@@ -139,7 +145,8 @@ async def run(stack: Stack, watchers: int, rate: float, seconds: float) -> dict[
         r = await scenario(stack, name, watchers, rate, seconds)
         print(f"  watch {name}: {watchers} watchers, {r['load']['events_per_s']} events/s, "
               f"delivered {r['delivered']}/{r['expected_deliveries']}, lag p50 "
-              f"{r['lag_p50_ms']} ms p99 {r['lag_p99_ms']} ms, coordinator CPU "
+              f"{r['lag_p50_ms']} ms p99 {r['lag_p99_ms']} ms (delivery p50 "
+              f"{r['delivery_p50_ms']} p99 {r['delivery_p99_ms']} ms), coordinator CPU "
               f"{r['cpu_per_wall'].get('coordinator')}", flush=True)
         results.append(r)
     return {"watchers": watchers, "rate": rate, "seconds": seconds, "results": results}
