@@ -43,21 +43,23 @@ async def main(address: str, prefix: str, n: int, first: int, spread: bool) -> N
         stub = lock_pb2_grpc.LockServiceStub(channels[i % len(channels)])
         mine = f"{prefix}{first + i}-" if spread else prefix
         try:
-            async for e in stub.Watch(pb.WatchRequest(prefix=mine)):
-                if e.kind == pb.WatchEvent.KIND_SNAPSHOT_END:
-                    ready[i].set()
-                    continue
-                counts[i] += 1
-                total[0] += 1
+            async for resp in stub.Watch(pb.WatchRequest(prefix=mine)):
+                received = time.time()
+                for e in resp.events:
+                    if e.kind == pb.WatchEvent.KIND_SNAPSHOT_END:
+                        ready[i].set()
+                        continue
+                    counts[i] += 1
+                    total[0] += 1
+                    if e.snapshot:
+                        continue
+                    lag = received - (e.time.seconds + e.time.nanos / 1e9)
+                    if e.kind == GRANTED:
+                        lags.append(lag)
+                    elif e.kind == RELEASED:
+                        delivery.append(lag)
                 if total[0] >= want[0]:
                     arrived.set()
-                if e.snapshot:
-                    continue
-                lag = time.time() - (e.time.seconds + e.time.nanos / 1e9)
-                if e.kind == GRANTED:
-                    lags.append(lag)
-                elif e.kind == RELEASED:
-                    delivery.append(lag)
         except grpc.aio.AioRpcError as exc:
             key = f"{exc.code().name}: {(exc.details() or '')[:40]}"
             ended[key] = ended.get(key, 0) + 1

@@ -168,8 +168,8 @@ async def test_watchers_end_unavailable_when_the_replica_stops(
 
 
 async def _first(coord: Coordinator, request: pb.WatchRequest) -> pb.WatchEvent:
-    async for e in coord.stub.Watch(request, timeout=10):
-        event: pb.WatchEvent = e
+    async for resp in coord.stub.Watch(request, timeout=10):
+        event: pb.WatchEvent = resp.events[0]
         return event
     raise AssertionError("the stream ended without an event")
 

@@ -75,8 +75,8 @@ async def test_watch_without_a_credential_is_unauthenticated(
     c, _ = tenants
 
     async def first() -> pb.WatchEvent:
-        async for e in c.stub.Watch(pb.WatchRequest(prefix=""), timeout=10):
-            event: pb.WatchEvent = e
+        async for resp in c.stub.Watch(pb.WatchRequest(prefix=""), timeout=10):
+            event: pb.WatchEvent = resp.events[0]
             return event
         raise AssertionError("no event")
 

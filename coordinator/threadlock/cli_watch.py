@@ -124,11 +124,12 @@ def events(stub: lock_pb2_grpc.LockServiceStub, request: pb.WatchRequest,
     failing_since: float | None = None
     while True:
         try:
-            for e in stub.Watch(request):
+            for resp in stub.Watch(request):
                 failing_since = None
-                if e.cursor:
-                    request.cursor = e.cursor
-                yield e
+                for e in resp.events:
+                    if e.cursor:
+                        request.cursor = e.cursor
+                    yield e
             return
         except grpc.RpcError as exc:
             if exc.code() != grpc.StatusCode.UNAVAILABLE:

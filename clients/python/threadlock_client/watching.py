@@ -46,7 +46,8 @@ class Watch:
                     self._policy.request())
             try:
                 for message in self._call:
-                    yield self._policy.received(message)
+                    for event in message.events:
+                        yield self._policy.received(event)
             except grpc.RpcError as exc:
                 if self._closed.is_set():
                     return
@@ -100,7 +101,8 @@ class AsyncWatch:
                 self._policy.request())
             try:
                 async for message in self._call:
-                    yield self._policy.received(message)
+                    for event in message.events:
+                        yield self._policy.received(event)
             except grpc.aio.AioRpcError as exc:
                 if self._closed or exc.code() == grpc.StatusCode.CANCELLED:
                     return
