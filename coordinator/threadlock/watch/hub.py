@@ -13,7 +13,8 @@ A watcher whose queue of `buffer` undelivered events is full is cut off with Slo
 cursor. At most `max_watchers` watch at once per replica (RESOURCE_EXHAUSTED naming
 `max_watchers`).
 
-Internal API (also used by the admin port's live status page):
+Internal API (also used by the admin port's live status page); on a running coordinator the
+hub is `threadlock.server.Server.hub` (None until `start()`), started on its first subscriber:
 
     async for event in hub.subscribe(prefix="conv_", cursor=""):   # or exact=True for a key
         ...  # snapshot events (event.snapshot), SNAPSHOT_END, then changes
