@@ -145,3 +145,31 @@ async def test_random_traffic_on_two_replicas_rebuilds_status(
         t.cancel()
     await asyncio.gather(*waiters, return_exceptions=True)
     await w.stop()
+
+
+async def test_watch_survives_an_etcd_restart(fresh_etcd: EtcdServer, key_prefix: str,
+                                              coordinators: list[Coordinator]) -> None:
+    """The replica's etcd watch breaks and is resumed from its last revision: events written
+    while the watch was down (through another replica, once etcd is back) and after arrive,
+    in order, on the same Watch stream."""
+    a, b = await _replicas(fresh_etcd, key_prefix, coordinators)
+    w = Watcher(a.stub, pb.WatchRequest(prefix="e")).start()
+    await w.snapshot_done()
+    first = await b.lease("e1", "x", ttl=30)
+    await w.wait_kind(K.KIND_GRANTED, "e1")
+    fresh_etcd.stop()
+    await asyncio.sleep(1.0)
+    fresh_etcd.restart()
+
+    async def released() -> bool:
+        try:
+            return await b.release(first.lease_token)
+        except Exception:
+            return False  # etcd still coming back
+
+    await eventually(released, 30)
+    await b.lease("e2", "y", ttl=30)
+    await w.wait_kind(K.KIND_GRANTED, "e2")
+    await w.stop()
+    assert [(e.kind, e.key) for e in w.changes()] == [
+        (K.KIND_GRANTED, "e1"), (K.KIND_RELEASED, "e1"), (K.KIND_GRANTED, "e2")]
