@@ -173,3 +173,27 @@ async def test_watch_survives_an_etcd_restart(fresh_etcd: EtcdServer, key_prefix
     await w.stop()
     assert [(e.kind, e.key) for e in w.changes()] == [
         (K.KIND_GRANTED, "e1"), (K.KIND_RELEASED, "e1"), (K.KIND_GRANTED, "e2")]
+
+
+async def test_watch_with_etcd_down_from_the_start_is_unavailable(
+        fresh_etcd: EtcdServer, key_prefix: str, coordinators: list[Coordinator]) -> None:
+    (a,) = await _replicas(fresh_etcd, key_prefix, coordinators, 1)
+    fresh_etcd.stop()
+    w = Watcher(a.stub, pb.WatchRequest(prefix="")).start()
+    assert w.task is not None
+    await asyncio.wait_for(w.task, 30)
+    assert w.error is not None and w.error.code().name == "UNAVAILABLE"
+    assert "could not be read" in (w.error.details() or "")
+    fresh_etcd.restart()  # and once etcd is back (and the channel reconnected), Watch serves
+
+    async def serves() -> bool:
+        again = Watcher(a.stub, pb.WatchRequest(prefix="")).start()
+        try:
+            await again.snapshot_done()  # raises if the stream ends (UNAVAILABLE) first
+        except AssertionError:
+            return False
+        finally:
+            await again.stop()
+        return True
+
+    await eventually(serves, 90)

@@ -149,6 +149,9 @@ class EventHub:
             try:
                 snap = await self.source.snapshot(time.monotonic() + self.start_timeout)
             except Unavailable as exc:
+                if not self._subs:  # nobody waits for it: the next watcher starts it again
+                    log.warning("watch hub: snapshot failed (%s); stopped", exc)
+                    return
                 log.warning("watch hub: snapshot failed (%s); retrying", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
