@@ -287,7 +287,10 @@ class EventHub:
                    if e.position.key() > after.key() and matches(e, sub.prefix, sub.exact)]
         sub.items.clear()  # no await since the ring was read: later events queue from here
         if after.key() < floor.key():  # older than the ring: from the store's history
-            async for batch in self.source.changes(after.revision, until=floor.revision):
+            # From the cursor's own revision when it named an event inside it: the rest of
+            # that revision's events follow it (a snapshot cursor covers its whole revision).
+            start = after.revision - (after.index < SNAPSHOT_INDEX)
+            async for batch in self.source.changes(start, until=floor.revision):
                 found = [e for e in derive(batch.revision, batch.changes, self.epoch)
                          if after.key() < e.position.key() <= floor.key()
                          and matches(e, sub.prefix, sub.exact)]
