@@ -12,13 +12,13 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import grpc
 import pytest
 import pytest_asyncio
-from authkit import As, new_api_key, write_auth
+from authkit import As, AuthServed, auth_serve, new_api_key, write_auth
 from harness import Coordinator, etcd_config, memory_config, rpc_error
 from watch_helpers import K, Watcher
 
@@ -164,3 +164,44 @@ def test_cli_live_table_rebuilds_holders_and_waiters_in_order() -> None:
               pb.WatchEvent(kind=K.KIND_SNAPSHOT_END)):
         table.apply(e)
     assert list(table.locks) == ["conv_3"]
+
+
+@pytest.fixture(scope="module")
+def auth_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServed]:
+    with auth_serve(tmp_path_factory.mktemp("watch-cli-auth")) as s:
+        yield s
+
+
+def _run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("THREADLOCK_")}
+    return subprocess.run([sys.executable, "-m", "threadlock", *args], env={**base, **env},
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_cli_watch_sends_the_credential(auth_served: AuthServed) -> None:
+    denied = _run_cli("watch", "--json", "--address", auth_served.address)
+    assert denied.returncode == 1 and "UNAUTHENTICATED" in denied.stderr, denied
+    key = f"cliw_{uuid.uuid4().hex[:6]}"
+    got = _run_cli("acquire", key, "--owner", "ops", "--ttl", "30", "--address",
+                   auth_served.address, THREADLOCK_TOKEN=auth_served.api_key)
+    assert got.returncode == 0, got
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THREADLOCK_")}
+    proc = subprocess.Popen([sys.executable, "-m", "threadlock", "watch", key, "--json",
+                             "--count", "1", "--address", auth_served.address],
+                            env={**env, "THREADLOCK_TOKEN": auth_served.api_key},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first = json.loads(proc.stdout.readline())
+        assert (first["kind"], first["key"], first["owner"]) == ("granted", key, "ops")
+        assert json.loads(proc.stdout.readline())["kind"] == "snapshot_end"
+        released = _run_cli("release", got.stdout.strip(), "--address", auth_served.address,
+                            THREADLOCK_TOKEN=auth_served.api_key)
+        assert released.returncode == 0, released
+        last = json.loads(proc.stdout.readline())
+        assert (last["kind"], last["key"]) == ("released", key)  # the tenant's own name
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
