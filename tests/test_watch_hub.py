@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from harness import eventually
 
 from threadlock.locks import LockManager
 from threadlock.memory import MemoryStore
@@ -102,5 +103,26 @@ async def test_a_cursor_inside_a_revision_resumes_with_the_rest_of_it(
     rest = late.subscribe("s", cursor=ended[0].cursor)
     assert [e.cursor for e in await _take(rest, 2)] == [e.cursor for e in ended[1:]]
     await late.close()
+    await hub.close()
+    await store.close()
+
+
+async def test_an_idle_hub_stops_and_the_next_watcher_starts_it(
+        setup: tuple[MemoryStore, LockManager]) -> None:
+    store, m = setup
+    hub = EventHub(store.feed, idle_stop=0.1)
+    gen = hub.subscribe("")
+    [end] = await _take(gen, 1)
+    await gen.aclose()
+    assert hub.watchers == 0
+
+    async def stopped() -> bool:
+        return not hub.running
+
+    await eventually(stopped)
+    await m.acquire(AcquireSpec("i1", "o", 10, 0), 5)  # while stopped
+    # A cursor from before the stop resumes through the store's history.
+    [granted] = await _take(hub.subscribe("", cursor=end.cursor), 1)
+    assert (granted.kind, granted.key) == (Kind.GRANTED, "i1") and hub.running
     await hub.close()
     await store.close()

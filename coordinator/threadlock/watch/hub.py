@@ -34,7 +34,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
 from threadlock.errors import ResourceExhausted, Unavailable
@@ -118,7 +118,7 @@ class _Sub:
 class EventHub:
     def __init__(self, source: Source, *, history: int = DEFAULT_HISTORY,
                  max_watchers: int = DEFAULT_MAX_WATCHERS, buffer: int = DEFAULT_BUFFER,
-                 start_timeout: float = 5.0) -> None:
+                 start_timeout: float = 5.0, idle_stop: float = 60.0) -> None:
         self.source = source
         self.max_watchers = max_watchers
         self.buffer = buffer
@@ -132,6 +132,10 @@ class EventHub:
         self._ready = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self._closed = False
+        # With no watcher for this long, the store subscription stops (it costs CPU on every
+        # lock change); the next watcher starts it again, resuming cursors from the store.
+        self.idle_stop = idle_stop
+        self._idle: asyncio.TimerHandle | None = None
         self.events_total = 0  # derived events (for metrics and the bench)
 
     @property
@@ -140,6 +144,9 @@ class EventHub:
 
     # The one store subscription ------------------------------------------------------------
     def _ensure_running(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
         if self._runner is None or self._runner.done():
             self._runner = asyncio.create_task(self._run(), name="watch-hub")
 
@@ -201,17 +208,20 @@ class EventHub:
 
     # Watchers ----------------------------------------------------------------------------
     async def subscribe(self, prefix: str = "", *, exact: bool = False,
-                        cursor: str = "") -> AsyncIterator[LockEvent]:
+                        cursor: str = "") -> AsyncGenerator[LockEvent, None]:
         """Events of the key `prefix` (`exact`) or of every key starting with it: after
         `cursor` if given and still resumable, else a snapshot (after CURSOR_TOO_OLD when a
         cursor was given) ending with SNAPSHOT_END; then changes as they happen."""
-        async for batch in self.subscribe_batches(prefix, exact=exact, cursor=cursor):
-            for e in batch:
-                yield e
+        # aclosing: a caller that stops iterating ends the subscription now, not at GC time.
+        async with contextlib.aclosing(self.subscribe_batches(
+                prefix, exact=exact, cursor=cursor)) as batches:
+            async for batch in batches:
+                for e in batch:
+                    yield e
 
-    async def subscribe_batches(self, prefix: str = "", *, exact: bool = False,
-                                cursor: str = "",
-                                max_batch: int = MAX_BATCH) -> AsyncIterator[list[LockEvent]]:
+    async def subscribe_batches(
+            self, prefix: str = "", *, exact: bool = False, cursor: str = "",
+            max_batch: int = MAX_BATCH) -> AsyncGenerator[list[LockEvent], None]:
         """`subscribe`, in lists of up to `max_batch` events (never empty): each list holds
         what was ready at once, so a busy stream costs one message per list, not per event."""
         want = decode_cursor(cursor) if cursor else None  # INVALID_ARGUMENT before anything
@@ -226,10 +236,24 @@ class EventHub:
         try:
             self._ensure_running()
             await self._wait_ready()
-            async for batch in self._serve(sub, want, max(1, max_batch)):
-                yield batch
+            async with contextlib.aclosing(self._serve(sub, want, max(1, max_batch))) as served:
+                async for batch in served:
+                    yield batch
         finally:
             self._subs.discard(sub)
+            if not self._subs and not self._closed and self._runner is not None:
+                self._idle = asyncio.get_running_loop().call_later(self.idle_stop,
+                                                                   self._stop_if_idle)
+
+    def _stop_if_idle(self) -> None:
+        self._idle = None
+        if self._subs or self._runner is None:
+            return
+        self._runner.cancel()  # nobody awaits it: a new one starts with the next watcher
+        self._runner = None
+        self._ready.clear()
+        self._mirror, self._ring = {}, deque(maxlen=self._ring.maxlen)
+        log.info("watch hub idle for %gs: stopped", self.idle_stop)
 
     async def _wait_ready(self) -> None:
         try:
@@ -239,7 +263,7 @@ class EventHub:
                               f"within {self.start_timeout:g}s") from None
 
     async def _serve(self, sub: _Sub, want: tuple[str, Position] | None,
-                     limit: int) -> AsyncIterator[list[LockEvent]]:
+                     limit: int) -> AsyncGenerator[list[LockEvent], None]:
         too_old = False
         while True:
             if want is None or want[0] != self.epoch:
@@ -280,7 +304,7 @@ class EventHub:
             want, too_old = None, True
 
     async def _resume(self, sub: _Sub, after: Position,
-                      limit: int) -> AsyncIterator[list[LockEvent]]:
+                      limit: int) -> AsyncGenerator[list[LockEvent], None]:
         """Every event after `after` up to the moment of the call (later ones queue in `sub`)."""
         floor = self._floor
         backlog = [e for e in self._ring
@@ -310,8 +334,15 @@ class EventHub:
         return LockEvent(Kind.CURSOR_TOO_OLD, time=time.time(), position=pos,
                          cursor=encode_cursor(self.epoch, pos))
 
+    @property
+    def running(self) -> bool:
+        """Whether the store subscription runs (a watcher is there, or was recently)."""
+        return self._runner is not None and not self._runner.done()
+
     async def close(self) -> None:
         self._closed = True
+        if self._idle is not None:
+            self._idle.cancel()
         for sub in self._subs:
             sub.push(CLOSED)
         if self._runner is not None:

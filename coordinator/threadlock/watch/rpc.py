@@ -3,6 +3,7 @@ generator that raises LockError). LockRpcs.Watch and its auth-scoped override ca
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 
@@ -77,9 +78,11 @@ async def watch(hub: EventHub, prefix: str, exact: bool, cursor: str,
                 rename: Callable[[str], str] | None = None) -> AsyncIterator[pb.WatchResponse]:
     """The hub's events of `prefix`, a message per batch; `rename` maps stored keys to the
     caller's (a tenant's keys without their tenant prefix)."""
-    async for batch in hub.subscribe_batches(prefix, exact=exact, cursor=cursor):
-        if rename is None:
-            yield pb.WatchResponse(events=[converted(e) for e in batch])
-        else:
-            yield pb.WatchResponse(events=[event_pb(e, rename(e.key) if e.key else "")
-                                           for e in batch])
+    batches = hub.subscribe_batches(prefix, exact=exact, cursor=cursor)
+    async with contextlib.aclosing(batches):  # a cancelled stream leaves the hub at once
+        async for batch in batches:
+            if rename is None:
+                yield pb.WatchResponse(events=[converted(e) for e in batch])
+            else:
+                yield pb.WatchResponse(events=[event_pb(e, rename(e.key) if e.key else "")
+                                               for e in batch])
