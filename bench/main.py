@@ -1,7 +1,8 @@
 """The benchmark run: start the stack once (stack.py), run the phases asked for on it, write
 the results (report.py) and print the Markdown. Each phase's CPU per process is recorded too.
 
-    python bench/run.py [--quick] [--only uncontended,contended,guard,scale,crash] [--seconds S]
+    python bench/run.py [--quick] [--only uncontended,contended,guard,scale,crash,watch]
+                        [--seconds S]
                         [--out bench/results] [--no-fsync] [--profile]
 """
 
@@ -15,12 +16,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import contended, crash, guard_latency, profile, report, scale, uncontended
+from bench import contended, crash, guard_latency, profile, report, scale, uncontended, watch
 from bench.procs import CpuMeter
 from bench.stack import ROOT, Stack
 from bench.systems import SYSTEMS
 
-PHASES = ("uncontended", "contended", "guard", "scale", "crash")
+PHASES = ("uncontended", "contended", "guard", "scale", "crash", "watch")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -45,6 +46,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="T3: calls per round per path (300; quick 50), 3 rounds (quick 1)")
     p.add_argument("--crash-repeats", type=int, help="crash repetitions (5; quick 2)")
     p.add_argument("--crash-ttl", type=int, default=2, help="holder TTL in the crash phase")
+    p.add_argument("--watchers", type=int, help="Watch streams in the watch phase (100; "
+                                                "quick 10)")
+    p.add_argument("--watch-rate", type=float,
+                   help="lock events/s in the watch phase (1000; quick 200)")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     p.add_argument("--fsync", action=argparse.BooleanOptionalAction, default=True,
                    help="etcd fsyncs its WAL (its real write path; default on)")
@@ -62,6 +67,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     a.status_samples = a.status_samples or (200 if q else 3000)
     a.crash_repeats = a.crash_repeats or (2 if q else 5)
     a.guard_calls = a.guard_calls or (50 if q else 300)
+    a.watchers = a.watchers or (10 if q else 100)
+    a.watch_rate = a.watch_rate or (200.0 if q else 1000.0)
     a.phases = [x for x in a.only.split(",") if x]
     unknown = set(a.phases) - set(PHASES)
     if unknown:
@@ -102,6 +109,8 @@ async def phases(stack: Stack, a: argparse.Namespace, res: dict[str, Any]) -> No
         meter.start()
         res["crash"] = await crash.run(stack, a.crash_ttl, a.crash_repeats)
         cpu["crash"] = meter.stop().per_wall()
+    if "watch" in a.phases:  # CPU per scenario inside (watcher processes included)
+        res["watch"] = await watch.run(stack, a.watchers, a.watch_rate, a.seconds * a.rounds)
 
 
 def _profiler(stack: Stack, a: argparse.Namespace, res: dict[str, Any],

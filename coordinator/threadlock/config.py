@@ -94,6 +94,8 @@ class Config:
     max_waiters: int = 10_000  # queued Acquires one replica holds at once, all tenants
     # OpenTelemetry traces (threadlock.tracing), exported as the OTEL_* variables say.
     otel: bool = False
+    max_watchers: int = 1000  # Watch streams one replica serves at once, all tenants
+    watch_buffer: int = 10_000  # undelivered events per watcher before it is cut off
 
     @property
     def backend(self) -> str:
@@ -161,6 +163,10 @@ _OPTIONS = (
     _Option("otel", "on: OpenTelemetry traces of every call and its etcd requests, "
                     "exported by OTLP/gRPC as the standard OTEL_* variables say (e.g. "
                     "OTEL_EXPORTER_OTLP_ENDPOINT); needs threadlock[otel] (docs/tracing.md)"),
+    _Option("max_watchers", "Watch streams one replica serves at once (all tenants); more "
+                            "are refused with RESOURCE_EXHAUSTED"),
+    _Option("watch_buffer", "events a watcher may fall behind before it is disconnected "
+                            "with RESOURCE_EXHAUSTED (it resumes with its last cursor)"),
     _Option("log_level", "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
     _Option("log_format", "json (one object per line) or text"),
 )
@@ -180,6 +186,7 @@ _BUILTIN: dict[str, object] = {
     "auth_file": "", "max_message_bytes": _DEFAULTS.max_message_bytes,
     "max_streams": _DEFAULTS.max_streams, "max_waiters": _DEFAULTS.max_waiters,
     "otel": "off",
+    "max_watchers": _DEFAULTS.max_watchers, "watch_buffer": _DEFAULTS.watch_buffer,
 }
 
 
@@ -241,6 +248,8 @@ def from_args(ns: argparse.Namespace, environ: Mapping[str, str] | None = None) 
         max_streams=get("max_streams", _count(minimum=1)),
         max_waiters=get("max_waiters", _count(minimum=0)),
         otel=get("otel", _switch),
+        max_watchers=get("max_watchers", _count(minimum=0)),
+        watch_buffer=get("watch_buffer", _count(minimum=1)),
     )
     validate(config, names)
     return config

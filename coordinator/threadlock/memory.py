@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 from threadlock.internal import state_pb2
 from threadlock.store import Ahead, Contender, Enqueued, LeaseGone, Outcome, Removed
+from threadlock.watch.events import Delete, Put, Tombstone
+from threadlock.watch.memory_source import DEFAULT_CAPACITY, ChangeFeed
 
 
 @dataclass
@@ -38,7 +40,7 @@ def _copy(c: Contender) -> Contender:
 class MemoryStore:
     """A `threadlock.store.Store` held in dicts on the running event loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, feed_capacity: int = DEFAULT_CAPACITY) -> None:
         # Revisions are fencing tokens: seeded from the clock (microseconds) so that they keep
         # increasing across restarts of this process, as etcd's do across its restarts (as
         # long as the wall clock does not step back by more than the downtime).
@@ -51,6 +53,10 @@ class MemoryStore:
         self._fences: dict[str, int] = {}  # attempt -> lease
         self._waiters: dict[tuple[str, str], set[asyncio.Future[None]]] = {}
         self._closed = False
+        # Every contender change, for Watch (threadlock.watch): recorded in the same step.
+        self.feed = ChangeFeed(feed_capacity)
+        self.feed.attach(lambda: [c for q in self._keys.values() for c in q.values()],
+                         lambda: self._revision)
 
     # Leases -------------------------------------------------------------------------------
     async def grant(self, ttl: int, deadline: float) -> int:
@@ -198,6 +204,7 @@ class MemoryStore:
         self._revision += 1
         queue_of[c.uid] = dataclasses.replace(current, entry=stored, lease=target,
                                               mod_revision=self._revision)
+        self.feed.record(Put(self._revision, queue_of[c.uid], current))
         return _copy(queue_of[c.uid])
 
     async def fence(self, attempt: str, lease: int, deadline: float) -> None:
@@ -319,6 +326,7 @@ class MemoryStore:
         c = Contender(key, uid, self._revision, lease, stored, self._revision)
         self._keys.setdefault(key, {})[uid] = c
         held.contenders.add((key, uid))
+        self.feed.record(Put(self._revision, c, None))
         return _copy(c)
 
     def _delete(self, key: str, uid: str) -> None:
@@ -327,6 +335,7 @@ class MemoryStore:
         c = queue_of.pop(uid)
         if not queue_of:
             del self._keys[key]
+        self.feed.record(Delete(self._revision, c))
         owner = self._leases.get(c.lease)
         if owner is not None:
             owner.contenders.discard((key, uid))
@@ -341,3 +350,4 @@ class MemoryStore:
             self._leases[previous].tombstones.discard(uid)
         self._tombstones[uid] = lease
         held.tombstones.add(uid)
+        self.feed.record(Tombstone(self._revision, uid))

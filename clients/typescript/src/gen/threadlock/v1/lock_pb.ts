@@ -81,8 +81,8 @@
 // @generated from file threadlock/v1/lock.proto (package threadlock.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -91,7 +91,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file threadlock/v1/lock.proto.
  */
 export const file_threadlock_v1_lock: GenFile = /*@__PURE__*/
-  fileDesc("Chh0aHJlYWRsb2NrL3YxL2xvY2sucHJvdG8SDXRocmVhZGxvY2sudjEimwIKDkFjcXVpcmVSZXF1ZXN0EgsKA2tleRgBIAEoCRINCgVvd25lchgCIAEoCRImCgN0dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJwoEd2FpdBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhISCgpyZXF1ZXN0X2lkGAUgASgJEj0KCG1ldGFkYXRhGAYgAygLMisudGhyZWFkbG9jay52MS5BY3F1aXJlUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhIKCnNlc3Npb25faWQYByABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBSgQIMhA8ImcKD0FjcXVpcmVSZXNwb25zZRIlCgVsZWFzZRgBIAEoCzIULnRocmVhZGxvY2sudjEuTGVhc2VIABIjCgRidXN5GAIgASgLMhMudGhyZWFkbG9jay52MS5CdXN5SABCCAoGcmVzdWx0IoEDCgVMZWFzZRILCgNrZXkYASABKAkSDQoFb3duZXIYAiABKAkSEwoLbGVhc2VfdG9rZW4YAyABKAkSFQoNZmVuY2luZ190b2tlbhgEIAEoAxIvCgthY3F1aXJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoDdHRsGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjQKCG1ldGFkYXRhGAggAygLMiIudGhyZWFkbG9jay52MS5MZWFzZS5NZXRhZGF0YUVudHJ5EhIKCnNlc3Npb25faWQYCSABKAkSLAoJdmFsaWRfZm9yGAogASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKHAQoEQnVzeRILCgNrZXkYASABKAkSJQoGaG9sZGVyGAIgASgLMhUudGhyZWFkbG9jay52MS5Ib2xkZXISDwoHd2FpdGVycxgDIAEoBRIpCgZ3YWl0ZWQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDwoHbWVzc2FnZRgFIAEoCSLTAgoGSG9sZGVyEg0KBW93bmVyGAEgASgJEhUKDWZlbmNpbmdfdG9rZW4YAiABKAMSLwoLYWNxdWlyZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEisKCGhlbGRfZm9yGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi0KCmV4cGlyZXNfaW4YBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SNQoIbWV0YWRhdGEYByADKAsyIy50aHJlYWRsb2NrLnYxLkhvbGRlci5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLAAQoGV2FpdGVyEg0KBW93bmVyGAEgASgJEhAKCHBvc2l0aW9uGAIgASgFEi0KCXF1ZXVlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoIbWV0YWRhdGEYBCADKAsyIy50aHJlYWRsb2NrLnYxLldhaXRlci5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLBAQoQS2VlcEFsaXZlUmVxdWVzdBIVCgtsZWFzZV90b2tlbhgBIAEoCUgAEhQKCnNlc3Npb25faWQYAiABKAlIABI/CghtZXRhZGF0YRgDIAMoCzItLnRocmVhZGxvY2sudjEuS2VlcEFsaXZlUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIICgZ0YXJnZXRKBAgyEDwiawoRS2VlcEFsaXZlUmVzcG9uc2USLgoKZXhwaXJlc19hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoDdHRsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIisKDlJlbGVhc2VSZXF1ZXN0EhMKC2xlYXNlX3Rva2VuGAEgASgJSgQIMhA8IiMKD1JlbGVhc2VSZXNwb25zZRIQCghyZWxlYXNlZBgBIAEoCCJRChJPcGVuU2Vzc2lvblJlcXVlc3QSDQoFb3duZXIYASABKAkSJgoDdHRsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uSgQIMhA8IoEBChNPcGVuU2Vzc2lvblJlc3BvbnNlEhIKCnNlc3Npb25faWQYASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoDdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIi8KE0Nsb3NlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCUoECDIQPCImChRDbG9zZVNlc3Npb25SZXNwb25zZRIOCgZjbG9zZWQYASABKAgiaQoNU3RhdHVzUmVxdWVzdBINCgNrZXkYASABKAlIABIQCgZwcmVmaXgYAiABKAlIABIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCUIKCghzZWxlY3RvckoECDIQPCJSCg5TdGF0dXNSZXNwb25zZRInCgVsb2NrcxgBIAMoCzIYLnRocmVhZGxvY2sudjEuTG9ja1N0YXRlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJnCglMb2NrU3RhdGUSCwoDa2V5GAEgASgJEiUKBmhvbGRlchgCIAEoCzIVLnRocmVhZGxvY2sudjEuSG9sZGVyEiYKB3dhaXRlcnMYAyADKAsyFS50aHJlYWRsb2NrLnYxLldhaXRlciJCChNGb3JjZVJlbGVhc2VSZXF1ZXN0EgsKA2tleRgBIAEoCRIOCgZ0ZW5hbnQYAiABKAkSDgoGcmVhc29uGAMgASgJIk4KFEZvcmNlUmVsZWFzZVJlc3BvbnNlEhAKCHJlbGVhc2VkGAEgASgIEg0KBW93bmVyGAIgASgJEhUKDWZlbmNpbmdfdG9rZW4YAyABKAMywAQKC0xvY2tTZXJ2aWNlEkgKB0FjcXVpcmUSHS50aHJlYWRsb2NrLnYxLkFjcXVpcmVSZXF1ZXN0Gh4udGhyZWFkbG9jay52MS5BY3F1aXJlUmVzcG9uc2USTgoJS2VlcEFsaXZlEh8udGhyZWFkbG9jay52MS5LZWVwQWxpdmVSZXF1ZXN0GiAudGhyZWFkbG9jay52MS5LZWVwQWxpdmVSZXNwb25zZRJICgdSZWxlYXNlEh0udGhyZWFkbG9jay52MS5SZWxlYXNlUmVxdWVzdBoeLnRocmVhZGxvY2sudjEuUmVsZWFzZVJlc3BvbnNlElQKC09wZW5TZXNzaW9uEiEudGhyZWFkbG9jay52MS5PcGVuU2Vzc2lvblJlcXVlc3QaIi50aHJlYWRsb2NrLnYxLk9wZW5TZXNzaW9uUmVzcG9uc2USVwoMQ2xvc2VTZXNzaW9uEiIudGhyZWFkbG9jay52MS5DbG9zZVNlc3Npb25SZXF1ZXN0GiMudGhyZWFkbG9jay52MS5DbG9zZVNlc3Npb25SZXNwb25zZRJFCgZTdGF0dXMSHC50aHJlYWRsb2NrLnYxLlN0YXR1c1JlcXVlc3QaHS50aHJlYWRsb2NrLnYxLlN0YXR1c1Jlc3BvbnNlElcKDEZvcmNlUmVsZWFzZRIiLnRocmVhZGxvY2sudjEuRm9yY2VSZWxlYXNlUmVxdWVzdBojLnRocmVhZGxvY2sudjEuRm9yY2VSZWxlYXNlUmVzcG9uc2VCaQoRZGV2LnRocmVhZGxvY2sudjFQAVpCZ2l0aHViLmNvbS90aHJlYWRsb2NrL3RocmVhZGxvY2svZ2VuL2dvL3RocmVhZGxvY2svdjE7dGhyZWFkbG9ja3YxygINVGhyZWFkbG9ja1xWMWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Chh0aHJlYWRsb2NrL3YxL2xvY2sucHJvdG8SDXRocmVhZGxvY2sudjEimwIKDkFjcXVpcmVSZXF1ZXN0EgsKA2tleRgBIAEoCRINCgVvd25lchgCIAEoCRImCgN0dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJwoEd2FpdBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhISCgpyZXF1ZXN0X2lkGAUgASgJEj0KCG1ldGFkYXRhGAYgAygLMisudGhyZWFkbG9jay52MS5BY3F1aXJlUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhIKCnNlc3Npb25faWQYByABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBSgQIMhA8ImcKD0FjcXVpcmVSZXNwb25zZRIlCgVsZWFzZRgBIAEoCzIULnRocmVhZGxvY2sudjEuTGVhc2VIABIjCgRidXN5GAIgASgLMhMudGhyZWFkbG9jay52MS5CdXN5SABCCAoGcmVzdWx0IoEDCgVMZWFzZRILCgNrZXkYASABKAkSDQoFb3duZXIYAiABKAkSEwoLbGVhc2VfdG9rZW4YAyABKAkSFQoNZmVuY2luZ190b2tlbhgEIAEoAxIvCgthY3F1aXJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoDdHRsGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjQKCG1ldGFkYXRhGAggAygLMiIudGhyZWFkbG9jay52MS5MZWFzZS5NZXRhZGF0YUVudHJ5EhIKCnNlc3Npb25faWQYCSABKAkSLAoJdmFsaWRfZm9yGAogASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKHAQoEQnVzeRILCgNrZXkYASABKAkSJQoGaG9sZGVyGAIgASgLMhUudGhyZWFkbG9jay52MS5Ib2xkZXISDwoHd2FpdGVycxgDIAEoBRIpCgZ3YWl0ZWQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDwoHbWVzc2FnZRgFIAEoCSLTAgoGSG9sZGVyEg0KBW93bmVyGAEgASgJEhUKDWZlbmNpbmdfdG9rZW4YAiABKAMSLwoLYWNxdWlyZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEisKCGhlbGRfZm9yGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi0KCmV4cGlyZXNfaW4YBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SNQoIbWV0YWRhdGEYByADKAsyIy50aHJlYWRsb2NrLnYxLkhvbGRlci5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLAAQoGV2FpdGVyEg0KBW93bmVyGAEgASgJEhAKCHBvc2l0aW9uGAIgASgFEi0KCXF1ZXVlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoIbWV0YWRhdGEYBCADKAsyIy50aHJlYWRsb2NrLnYxLldhaXRlci5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLBAQoQS2VlcEFsaXZlUmVxdWVzdBIVCgtsZWFzZV90b2tlbhgBIAEoCUgAEhQKCnNlc3Npb25faWQYAiABKAlIABI/CghtZXRhZGF0YRgDIAMoCzItLnRocmVhZGxvY2sudjEuS2VlcEFsaXZlUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIICgZ0YXJnZXRKBAgyEDwiawoRS2VlcEFsaXZlUmVzcG9uc2USLgoKZXhwaXJlc19hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoDdHRsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIisKDlJlbGVhc2VSZXF1ZXN0EhMKC2xlYXNlX3Rva2VuGAEgASgJSgQIMhA8IiMKD1JlbGVhc2VSZXNwb25zZRIQCghyZWxlYXNlZBgBIAEoCCJRChJPcGVuU2Vzc2lvblJlcXVlc3QSDQoFb3duZXIYASABKAkSJgoDdHRsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uSgQIMhA8IoEBChNPcGVuU2Vzc2lvblJlc3BvbnNlEhIKCnNlc3Npb25faWQYASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoDdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIi8KE0Nsb3NlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCUoECDIQPCImChRDbG9zZVNlc3Npb25SZXNwb25zZRIOCgZjbG9zZWQYASABKAgiaQoNU3RhdHVzUmVxdWVzdBINCgNrZXkYASABKAlIABIQCgZwcmVmaXgYAiABKAlIABIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCUIKCghzZWxlY3RvckoECDIQPCJSCg5TdGF0dXNSZXNwb25zZRInCgVsb2NrcxgBIAMoCzIYLnRocmVhZGxvY2sudjEuTG9ja1N0YXRlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJnCglMb2NrU3RhdGUSCwoDa2V5GAEgASgJEiUKBmhvbGRlchgCIAEoCzIVLnRocmVhZGxvY2sudjEuSG9sZGVyEiYKB3dhaXRlcnMYAyADKAsyFS50aHJlYWRsb2NrLnYxLldhaXRlciJCChNGb3JjZVJlbGVhc2VSZXF1ZXN0EgsKA2tleRgBIAEoCRIOCgZ0ZW5hbnQYAiABKAkSDgoGcmVhc29uGAMgASgJIk4KFEZvcmNlUmVsZWFzZVJlc3BvbnNlEhAKCHJlbGVhc2VkGAEgASgIEg0KBW93bmVyGAIgASgJEhUKDWZlbmNpbmdfdG9rZW4YAyABKAMiUQoMV2F0Y2hSZXF1ZXN0Eg0KA2tleRgBIAEoCUgAEhAKBnByZWZpeBgCIAEoCUgAEg4KBmN1cnNvchgDIAEoCUIKCghzZWxlY3RvckoECDIQPCI6Cg1XYXRjaFJlc3BvbnNlEikKBmV2ZW50cxgBIAMoCzIZLnRocmVhZGxvY2sudjEuV2F0Y2hFdmVudCLzBAoKV2F0Y2hFdmVudBIsCgRraW5kGAEgASgOMh4udGhyZWFkbG9jay52MS5XYXRjaEV2ZW50LktpbmQSCwoDa2V5GAIgASgJEg0KBW93bmVyGAMgASgJEhUKDWZlbmNpbmdfdG9rZW4YBCABKAMSOQoIbWV0YWRhdGEYBSADKAsyJy50aHJlYWRsb2NrLnYxLldhdGNoRXZlbnQuTWV0YWRhdGFFbnRyeRIoCgR0aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZjdXJzb3IYByABKAkSEAoIcmV2aXNpb24YCCABKAMSEAoIc25hcHNob3QYCSABKAgSEwoLdHRsX3NlY29uZHMYCiABKAMSLQoJcXVldWVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgthY3F1aXJlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIsQBCgRLaW5kEhQKEEtJTkRfVU5TUEVDSUZJRUQQABIQCgxLSU5EX0dSQU5URUQQARIRCg1LSU5EX1JFTEVBU0VEEAISEAoMS0lORF9FWFBJUkVEEAMSDwoLS0lORF9RVUVVRUQQBBITCg9LSU5EX0xFRlRfUVVFVUUQBRIZChVLSU5EX01FVEFEQVRBX0NIQU5HRUQQBhIVChFLSU5EX1NOQVBTSE9UX0VORBAHEhcKE0tJTkRfQ1VSU09SX1RPT19PTEQQCDKGBQoLTG9ja1NlcnZpY2USSAoHQWNxdWlyZRIdLnRocmVhZGxvY2sudjEuQWNxdWlyZVJlcXVlc3QaHi50aHJlYWRsb2NrLnYxLkFjcXVpcmVSZXNwb25zZRJOCglLZWVwQWxpdmUSHy50aHJlYWRsb2NrLnYxLktlZXBBbGl2ZVJlcXVlc3QaIC50aHJlYWRsb2NrLnYxLktlZXBBbGl2ZVJlc3BvbnNlEkgKB1JlbGVhc2USHS50aHJlYWRsb2NrLnYxLlJlbGVhc2VSZXF1ZXN0Gh4udGhyZWFkbG9jay52MS5SZWxlYXNlUmVzcG9uc2USVAoLT3BlblNlc3Npb24SIS50aHJlYWRsb2NrLnYxLk9wZW5TZXNzaW9uUmVxdWVzdBoiLnRocmVhZGxvY2sudjEuT3BlblNlc3Npb25SZXNwb25zZRJXCgxDbG9zZVNlc3Npb24SIi50aHJlYWRsb2NrLnYxLkNsb3NlU2Vzc2lvblJlcXVlc3QaIy50aHJlYWRsb2NrLnYxLkNsb3NlU2Vzc2lvblJlc3BvbnNlEkUKBlN0YXR1cxIcLnRocmVhZGxvY2sudjEuU3RhdHVzUmVxdWVzdBodLnRocmVhZGxvY2sudjEuU3RhdHVzUmVzcG9uc2USVwoMRm9yY2VSZWxlYXNlEiIudGhyZWFkbG9jay52MS5Gb3JjZVJlbGVhc2VSZXF1ZXN0GiMudGhyZWFkbG9jay52MS5Gb3JjZVJlbGVhc2VSZXNwb25zZRJECgVXYXRjaBIbLnRocmVhZGxvY2sudjEuV2F0Y2hSZXF1ZXN0GhwudGhyZWFkbG9jay52MS5XYXRjaFJlc3BvbnNlMAFCaQoRZGV2LnRocmVhZGxvY2sudjFQAVpCZ2l0aHViLmNvbS90aHJlYWRsb2NrL3RocmVhZGxvY2svZ2VuL2dvL3RocmVhZGxvY2svdjE7dGhyZWFkbG9ja3YxygINVGhyZWFkbG9ja1xWMWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message threadlock.v1.AcquireRequest
@@ -761,6 +761,234 @@ export const ForceReleaseResponseSchema: GenMessage<ForceReleaseResponse> = /*@_
   messageDesc(file_threadlock_v1_lock, 18);
 
 /**
+ * @generated from message threadlock.v1.WatchRequest
+ */
+export type WatchRequest = Message<"threadlock.v1.WatchRequest"> & {
+  /**
+   * @generated from oneof threadlock.v1.WatchRequest.selector
+   */
+  selector: {
+    /**
+     * Exactly this key.
+     *
+     * @generated from field: string key = 1;
+     */
+    value: string;
+    case: "key";
+  } | {
+    /**
+     * Every key that starts with this prefix; "" watches everything.
+     *
+     * @generated from field: string prefix = 2;
+     */
+    value: string;
+    case: "prefix";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * Resume after the event that carried this cursor; empty: start with a snapshot.
+   *
+   * @generated from field: string cursor = 3;
+   */
+  cursor: string;
+};
+
+/**
+ * Describes the message threadlock.v1.WatchRequest.
+ * Use `create(WatchRequestSchema)` to create a new message.
+ */
+export const WatchRequestSchema: GenMessage<WatchRequest> = /*@__PURE__*/
+  messageDesc(file_threadlock_v1_lock, 19);
+
+/**
+ * @generated from message threadlock.v1.WatchResponse
+ */
+export type WatchResponse = Message<"threadlock.v1.WatchResponse"> & {
+  /**
+   * In order; never empty.
+   *
+   * @generated from field: repeated threadlock.v1.WatchEvent events = 1;
+   */
+  events: WatchEvent[];
+};
+
+/**
+ * Describes the message threadlock.v1.WatchResponse.
+ * Use `create(WatchResponseSchema)` to create a new message.
+ */
+export const WatchResponseSchema: GenMessage<WatchResponse> = /*@__PURE__*/
+  messageDesc(file_threadlock_v1_lock, 20);
+
+/**
+ * @generated from message threadlock.v1.WatchEvent
+ */
+export type WatchEvent = Message<"threadlock.v1.WatchEvent"> & {
+  /**
+   * @generated from field: threadlock.v1.WatchEvent.Kind kind = 1;
+   */
+  kind: WatchEvent_Kind;
+
+  /**
+   * @generated from field: string key = 2;
+   */
+  key: string;
+
+  /**
+   * @generated from field: string owner = 3;
+   */
+  owner: string;
+
+  /**
+   * The contender's fencing token (its create revision): identifies it across its events.
+   *
+   * @generated from field: int64 fencing_token = 4;
+   */
+  fencingToken: bigint;
+
+  /**
+   * The contender's metadata (after the change, for METADATA_CHANGED).
+   *
+   * @generated from field: map<string, string> metadata = 5;
+   */
+  metadata: { [key: string]: string };
+
+  /**
+   * GRANTED: when it was granted. QUEUED: when it queued. Others: when this replica saw the
+   * change (the store keeps no time of a deletion).
+   *
+   * @generated from field: google.protobuf.Timestamp time = 6;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * Pass as WatchRequest.cursor to resume after this event. Opaque.
+   *
+   * @generated from field: string cursor = 7;
+   */
+  cursor: string;
+
+  /**
+   * The store revision of the change (of the snapshot, for snapshot events).
+   *
+   * @generated from field: int64 revision = 8;
+   */
+  revision: bigint;
+
+  /**
+   * Part of a snapshot, not a change.
+   *
+   * @generated from field: bool snapshot = 9;
+   */
+  snapshot: boolean;
+
+  /**
+   * The contender's TTL in seconds (0 when it lives under a session).
+   *
+   * @generated from field: int64 ttl_seconds = 10;
+   */
+  ttlSeconds: bigint;
+
+  /**
+   * When it queued, and when it was granted (unset while waiting).
+   *
+   * @generated from field: google.protobuf.Timestamp queued_at = 11;
+   */
+  queuedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp acquired_at = 12;
+   */
+  acquiredAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message threadlock.v1.WatchEvent.
+ * Use `create(WatchEventSchema)` to create a new message.
+ */
+export const WatchEventSchema: GenMessage<WatchEvent> = /*@__PURE__*/
+  messageDesc(file_threadlock_v1_lock, 21);
+
+/**
+ * @generated from enum threadlock.v1.WatchEvent.Kind
+ */
+export enum WatchEvent_Kind {
+  /**
+   * @generated from enum value: KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A contender holds the key now: granted at once, or first in the queue and claimed.
+   * Snapshot: a current holder.
+   *
+   * @generated from enum value: KIND_GRANTED = 1;
+   */
+  GRANTED = 1,
+
+  /**
+   * The holder gave the key back with Release (or an admin's ForceRelease).
+   *
+   * @generated from enum value: KIND_RELEASED = 2;
+   */
+  RELEASED = 2,
+
+  /**
+   * The holder's lease ended without a Release: its TTL lapsed, its session was closed or
+   * lapsed, or its Acquire was abandoned right after the grant. On etcd a Release deletes
+   * the lock and writes a release marker (a tombstone) in one transaction; a deletion with
+   * no marker in the same revision is an expiry, so every replica tells them apart alike.
+   *
+   * @generated from enum value: KIND_EXPIRED = 3;
+   */
+  EXPIRED = 3,
+
+  /**
+   * A contender joined the key's queue. Snapshot: a current waiter. A session's queued
+   * Acquire shows as QUEUED until it is moved onto its session's lease (then GRANTED), even
+   * when it was first in line.
+   *
+   * @generated from enum value: KIND_QUEUED = 4;
+   */
+  QUEUED = 4,
+
+  /**
+   * A waiter left the queue without being granted: cancelled, timed out, disconnected, or
+   * its lease lapsed.
+   *
+   * @generated from enum value: KIND_LEFT_QUEUE = 5;
+   */
+  LEFT_QUEUE = 5,
+
+  /**
+   * The holder's metadata changed (KeepAlive with metadata): `metadata` is the new value.
+   *
+   * @generated from enum value: KIND_METADATA_CHANGED = 6;
+   */
+  METADATA_CHANGED = 6,
+
+  /**
+   * The snapshot is complete; changes follow. Carries no key.
+   *
+   * @generated from enum value: KIND_SNAPSHOT_END = 7;
+   */
+  SNAPSHOT_END = 7,
+
+  /**
+   * The request's cursor cannot be resumed (see Watch): a fresh snapshot follows. Carries
+   * no key.
+   *
+   * @generated from enum value: KIND_CURSOR_TOO_OLD = 8;
+   */
+  CURSOR_TOO_OLD = 8,
+}
+
+/**
+ * Describes the enum threadlock.v1.WatchEvent.Kind.
+ */
+export const WatchEvent_KindSchema: GenEnum<WatchEvent_Kind> = /*@__PURE__*/
+  enumDesc(file_threadlock_v1_lock, 21, 0);
+
+/**
  * LockService grants per-key locks backed by leases with TTLs. Any replica serves any call:
  * replicas keep no lock state.
  *
@@ -873,6 +1101,46 @@ export const LockService: GenService<{
     methodKind: "unary";
     input: typeof ForceReleaseRequestSchema;
     output: typeof ForceReleaseResponseSchema;
+  },
+  /**
+   * Watch streams the lock events of one key or of keys with a prefix: a snapshot of their
+   * current holders and waiters, then every change as it happens. Roles: locker, viewer and
+   * admin of a tenant (keys without the tenant prefix); admin across tenants as Status.
+   *
+   * Stream: [CURSOR_TOO_OLD] snapshot events (snapshot = true: GRANTED for holders, QUEUED
+   * for waiters, keys ascending, each key in queue order) SNAPSHOT_END, then changes. With a
+   * resumable `cursor` there is no snapshot: the changes after it follow directly.
+   *
+   * Ordering: events carry the store's history position (`revision`: the etcd revision, or
+   * the embedded store's revision). Events arrive in revision order; those of one revision
+   * (e.g. every lock of a session whose lease lapsed) in one fixed order. So the events of one
+   * key arrive in the order they happened, and every replica sends the same events with the
+   * same cursors: an event written through replica A is seen by a watcher on replica B.
+   *
+   * Cursors: every event has one; Watch(cursor = the last one received) resumes right after
+   * that event, on any replica, with no gap and no duplicate. A cursor the store no longer
+   * has history for (etcd compacted it; beyond the embedded store's 100,000 recent changes;
+   * another etcd cluster; an embedded store since restarted) answers CURSOR_TOO_OLD and a
+   * fresh snapshot instead: drop what you knew and rebuild from it.
+   *
+   * Limits: at most --max-watchers (default 1000) watchers per replica, beyond that
+   * RESOURCE_EXHAUSTED "max_watchers: ..."; a watcher that falls --watch-buffer (default
+   * 10,000) events behind is ended with RESOURCE_EXHAUSTED "watch_buffer: ..." instead of
+   * growing the coordinator's memory: resume with its last cursor. While etcd is unreachable
+   * no events arrive (the stream stays open) and they follow, in order, once it returns; a
+   * Watch opened while this replica has never read etcd answers UNAVAILABLE within 5 s.
+   * A malformed cursor is INVALID_ARGUMENT naming `cursor`.
+   *
+   * Each WatchResponse carries one or more events (a snapshot in chunks; changes as many as
+   * were ready when the message was sent): batching keeps the cost per event low when many
+   * watchers follow busy keys. Treat the stream as one sequence of events.
+   *
+   * @generated from rpc threadlock.v1.LockService.Watch
+   */
+  watch: {
+    methodKind: "server_streaming";
+    input: typeof WatchRequestSchema;
+    output: typeof WatchResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_threadlock_v1_lock, 0);
