@@ -94,6 +94,8 @@ class Config:
     max_message_bytes: int = 1 << 20  # largest request message accepted (gRPC port)
     max_streams: int = 1000  # concurrent calls per client connection (gRPC port)
     max_waiters: int = 10_000  # queued Acquires one replica holds at once, all tenants
+    max_watchers: int = 1000  # Watch streams one replica serves at once, all tenants
+    watch_buffer: int = 10_000  # undelivered events per watcher before it is cut off
 
     @property
     def backend(self) -> str:
@@ -162,6 +164,10 @@ _OPTIONS = (
     _Option("max_streams", "concurrent calls per client connection on the gRPC port"),
     _Option("max_waiters", "queued Acquires one replica holds at once (all tenants); more "
                            "are refused with RESOURCE_EXHAUSTED"),
+    _Option("max_watchers", "Watch streams one replica serves at once (all tenants); more "
+                            "are refused with RESOURCE_EXHAUSTED"),
+    _Option("watch_buffer", "events a watcher may fall behind before it is disconnected "
+                            "with RESOURCE_EXHAUSTED (it resumes with its last cursor)"),
     _Option("log_level", "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
     _Option("log_format", "json (one object per line) or text"),
 )
@@ -181,6 +187,7 @@ _BUILTIN: dict[str, object] = {
     "http_listen": "", "log_level": _DEFAULTS.log_level, "log_format": _DEFAULTS.log_format,
     "auth_file": "", "max_message_bytes": _DEFAULTS.max_message_bytes,
     "max_streams": _DEFAULTS.max_streams, "max_waiters": _DEFAULTS.max_waiters,
+    "max_watchers": _DEFAULTS.max_watchers, "watch_buffer": _DEFAULTS.watch_buffer,
 }
 
 
@@ -243,6 +250,8 @@ def from_args(ns: argparse.Namespace, environ: Mapping[str, str] | None = None) 
         max_message_bytes=get("max_message_bytes", _count(minimum=4096)),
         max_streams=get("max_streams", _count(minimum=1)),
         max_waiters=get("max_waiters", _count(minimum=0)),
+        max_watchers=get("max_watchers", _count(minimum=0)),
+        watch_buffer=get("watch_buffer", _count(minimum=1)),
     )
     validate(config, names)
     return config

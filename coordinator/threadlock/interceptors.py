@@ -34,14 +34,24 @@ class MethodWrapper(grpc.aio.ServerInterceptor):
         if wrapped is not None:
             return wrapped
         handler = await continuation(handler_call_details)
-        if (handler is None or handler.unary_unary is None
-                or not path.startswith(f"/{self.service}/")):
+        if handler is None or not path.startswith(f"/{self.service}/"):
             return handler
-        self._wrapped[path] = wrapped = self.wrap(handler, path.rpartition("/")[2])
+        method = path.rpartition("/")[2]
+        if handler.unary_unary is not None:
+            wrapped = self.wrap(handler, method)
+        elif handler.unary_stream is not None:
+            wrapped = self.wrap_stream(handler, method)
+        else:
+            return handler
+        self._wrapped[path] = wrapped
         return wrapped
 
     def wrap(self, handler: Handler, method: str) -> Handler:
         raise NotImplementedError
+
+    def wrap_stream(self, handler: Handler, method: str) -> Handler:
+        """A server-streaming method (Watch); passes through unless a subclass wraps it."""
+        return handler
 
 
 class CallTracker(MethodWrapper):

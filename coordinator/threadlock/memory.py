@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 from threadlock.internal import state_pb2
 from threadlock.store import Ahead, Contender, Enqueued, LeaseGone, Outcome, Removed
+from threadlock.watch.events import Delete, Put, Tombstone
+from threadlock.watch.memory_source import ChangeFeed
 
 
 @dataclass
@@ -51,6 +53,10 @@ class MemoryStore:
         self._fences: dict[str, int] = {}  # attempt -> lease
         self._waiters: dict[tuple[str, str], set[asyncio.Future[None]]] = {}
         self._closed = False
+        # Every contender change, for Watch (threadlock.watch): recorded in the same step.
+        self.feed = ChangeFeed()
+        self.feed.attach(lambda: [c for q in self._keys.values() for c in q.values()],
+                         lambda: self._revision)
 
     # Leases -------------------------------------------------------------------------------
     async def grant(self, ttl: int, deadline: float) -> int:
@@ -195,6 +201,7 @@ class MemoryStore:
         self._revision += 1
         queue_of[c.uid] = dataclasses.replace(current, entry=stored, lease=target,
                                               mod_revision=self._revision)
+        self.feed.record(Put(self._revision, queue_of[c.uid], current))
         return _copy(queue_of[c.uid])
 
     async def fence(self, attempt: str, lease: int, deadline: float) -> None:
@@ -316,6 +323,7 @@ class MemoryStore:
         c = Contender(key, uid, self._revision, lease, stored, self._revision)
         self._keys.setdefault(key, {})[uid] = c
         held.contenders.add((key, uid))
+        self.feed.record(Put(self._revision, c, None))
         return _copy(c)
 
     def _delete(self, key: str, uid: str) -> None:
@@ -324,6 +332,7 @@ class MemoryStore:
         c = queue_of.pop(uid)
         if not queue_of:
             del self._keys[key]
+        self.feed.record(Delete(self._revision, c))
         owner = self._leases.get(c.lease)
         if owner is not None:
             owner.contenders.discard((key, uid))
@@ -338,3 +347,4 @@ class MemoryStore:
             self._leases[previous].tombstones.discard(uid)
         self._tombstones[uid] = lease
         held.tombstones.add(uid)
+        self.feed.record(Tombstone(self._revision, uid))

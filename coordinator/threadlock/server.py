@@ -58,6 +58,8 @@ from threadlock.service import LockRpcs, LockServicer
 from threadlock.status_page import StatusPage
 from threadlock.store import Store
 from threadlock.v1 import lock_pb2, lock_pb2_grpc
+from threadlock.watch import EventHub
+from threadlock.watch.wiring import hub_for
 
 log = logging.getLogger("threadlock.server")
 
@@ -98,6 +100,8 @@ class Server:
         self.port = 0
         self.store: Store | None = None
         self.manager: LockManager | None = None
+        # Lock events for Watch (and the admin port's status page): threadlock.watch.
+        self.hub: EventHub | None = None
         self._server: grpc.aio.Server | None = None
         self._health_server: grpc.aio.Server | None = None
         self.health_port = 0
@@ -145,8 +149,11 @@ class Server:
             ("grpc.max_concurrent_streams", cfg.max_streams)])
         try:
             self.manager = LockManager(self.store, cfg.limits(), self.recorder)
-            rpcs = (LockRpcs(self.manager, cfg.max_waiters) if self.auth is None else
-                    GuardedRpcs(self.manager, self.auth.authenticator, cfg.max_waiters))
+            self.hub = hub_for(self.store, max_watchers=cfg.max_watchers,
+                               buffer=cfg.watch_buffer)
+            rpcs = (LockRpcs(self.manager, cfg.max_waiters, self.hub) if self.auth is None else
+                    GuardedRpcs(self.manager, self.auth.authenticator, cfg.max_waiters,
+                                self.hub))
             lock_pb2_grpc.add_LockServiceServicer_to_server(LockServicer(rpcs), server)
             health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
             reflection.enable_server_reflection(
@@ -318,6 +325,8 @@ class Server:
             # Before refusing calls: balancers watching health move new traffic elsewhere.
             # Every service name, LIVENESS_SERVICE included, turns NOT_SERVING for good.
             await self._health.enter_graceful_shutdown()
+            if self.hub is not None:  # watchers end now (UNAVAILABLE): they resume elsewhere
+                await self.hub.close()
             if self._server is not None:
                 log.info("stopping: waiting up to %gs for in-flight calls", grace,
                          extra={"grace": grace})

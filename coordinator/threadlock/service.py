@@ -9,7 +9,7 @@ so that the answer (or cleanup) still gets out in time.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from typing import NoReturn, TypeVar
 
 import grpc
@@ -21,6 +21,7 @@ from threadlock.errors import (
     LockError,
     PermissionDenied,
     ResourceExhausted,
+    Unavailable,
     status_of,
 )
 from threadlock.locks import LockManager
@@ -28,6 +29,8 @@ from threadlock.metrics import acquire_outcome
 from threadlock.model import AcquireSpec, Busy, Grant, HolderInfo
 from threadlock.v1 import lock_pb2 as pb
 from threadlock.v1 import lock_pb2_grpc
+from threadlock.watch import EventHub
+from threadlock.watch.rpc import selector, watch
 
 T = TypeVar("T")
 Ctx = grpc.aio.ServicerContext[object, object]
@@ -102,8 +105,10 @@ class LockRpcs:
     below and the Connect/HTTP face (connect_face.py) both call these, so both have the same
     validation, deadlines, metrics and logs."""
 
-    def __init__(self, manager: LockManager, max_waiters: int = 10_000) -> None:
+    def __init__(self, manager: LockManager, max_waiters: int = 10_000,
+                 hub: EventHub | None = None) -> None:
         self.manager = manager
+        self.hub = hub  # None: Watch answers UNAVAILABLE (a server that was not given one)
         self.recorder = manager.recorder
         self.max_waiters = max_waiters  # queued Acquires this replica holds at once
         self.waiting = 0
@@ -173,6 +178,15 @@ class LockRpcs:
                           metadata=w.metadata) for w in s.waiters])
             for s in states])
 
+    def Watch(self, request: pb.WatchRequest) -> AsyncIterator[pb.WatchEvent]:
+        prefix, exact = selector(request)
+        return watch(self._hub(), prefix, exact, request.cursor)
+
+    def _hub(self) -> EventHub:
+        if self.hub is None:
+            raise Unavailable("Watch is not served by this coordinator")
+        return self.hub
+
     async def ForceRelease(self, request: pb.ForceReleaseRequest,
                            left: Left) -> pb.ForceReleaseResponse:
         # Only an admin of an auth-on coordinator (auth/rpcs.py) may force a release.
@@ -209,3 +223,11 @@ class LockServicer(lock_pb2_grpc.LockServiceServicer):
     async def ForceRelease(self, request: pb.ForceReleaseRequest,
                            context: Ctx) -> pb.ForceReleaseResponse:
         return await _run(context, self.rpcs.ForceRelease(request, context.time_remaining()))
+
+    async def Watch(self, request: pb.WatchRequest,
+                    context: Ctx) -> AsyncIterator[pb.WatchEvent]:
+        try:
+            async for event in self.rpcs.Watch(request):
+                yield event
+        except LockError as exc:
+            await _abort(context, exc)

@@ -87,3 +87,26 @@ class AuthInterceptor(MethodWrapper):
             guarded, request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer)
         return wrapped
+
+    def wrap_stream(self, handler: Handler, rpc: str) -> Handler:
+        """Watch: authenticated once, when the stream opens."""
+        inner: Any = handler.unary_stream
+
+        async def guarded(request: Any, context: Any) -> Any:
+            metadata = context.invocation_metadata() or ()
+            authorization = next((str(v) for k, v in metadata if k == "authorization"), None)
+            try:
+                token = await authenticate_call(self.authenticator, rpc, authorization,
+                                                grpc_peer(context.auth_context() or {}))
+            except LockError as exc:
+                await context.abort(*status_of(exc))
+            try:
+                async for response in inner(request, context):
+                    yield response
+            finally:
+                current.reset(token)
+
+        wrapped: Handler = grpc.unary_stream_rpc_method_handler(
+            guarded, request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer)
+        return wrapped

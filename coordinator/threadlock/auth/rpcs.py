@@ -9,7 +9,7 @@ Every check happens before the plain RPC runs, so a refused call changes nothing
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from threadlock import tokens
@@ -28,14 +28,16 @@ from threadlock.locks import LockManager
 from threadlock.model import check_text
 from threadlock.service import Left, LockRpcs, budget
 from threadlock.v1 import lock_pb2 as pb
+from threadlock.watch import EventHub
+from threadlock.watch.rpc import selector, watch
 
 T = TypeVar("T")
 
 
 class GuardedRpcs(LockRpcs):
     def __init__(self, manager: LockManager, authenticator: Authenticator,
-                 max_waiters: int = 10_000) -> None:
-        super().__init__(manager, max_waiters)
+                 max_waiters: int = 10_000, hub: EventHub | None = None) -> None:
+        super().__init__(manager, max_waiters, hub)
         self.tenancy = Tenancy(authenticator)
         self.quotas = QuotaKeeper()
 
@@ -141,6 +143,21 @@ class GuardedRpcs(LockRpcs):
                 state.key = self.tenancy.strip(p, state.key)
             return resp
         return await self._guard("Status", run)
+
+    async def Watch(self, request: pb.WatchRequest) -> AsyncIterator[pb.WatchEvent]:
+        p = await self._guard("Watch", self._principal)
+        prefix, exact = selector(request)
+        if p.role == "admin":  # across tenants, keys as stored, as in Status
+            async for e in watch(self._hub(), prefix, exact, request.cursor):
+                yield e
+            return
+        scoped = self.tenancy.key(p, prefix) if exact else self.tenancy.prefix(p) + prefix
+        async for e in watch(self._hub(), scoped, exact, request.cursor,
+                             lambda key: self.tenancy.strip(p, key)):
+            yield e
+
+    async def _principal(self, p: Principal) -> Principal:
+        return p
 
     async def ForceRelease(self, request: pb.ForceReleaseRequest,
                            left: Left) -> pb.ForceReleaseResponse:

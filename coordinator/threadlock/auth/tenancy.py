@@ -26,9 +26,9 @@ audit = logging.getLogger("threadlock.audit")
 SEPARATOR = "/"
 LOCKER_RPCS = frozenset({"Acquire", "KeepAlive", "Release", "OpenSession", "CloseSession"})
 ROLE_RPCS: dict[str, frozenset[str]] = {
-    "locker": LOCKER_RPCS | {"Status"},
-    "viewer": frozenset({"Status"}),
-    "admin": LOCKER_RPCS | {"Status", "ForceRelease"},
+    "locker": LOCKER_RPCS | {"Status", "Watch"},
+    "viewer": frozenset({"Status", "Watch"}),
+    "admin": LOCKER_RPCS | {"Status", "Watch", "ForceRelease"},
 }
 
 # Set by the gRPC interceptor / the HTTP face for the duration of one call.

@@ -3,6 +3,7 @@ import datetime
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -246,3 +247,68 @@ class ForceReleaseResponse(_message.Message):
     owner: str
     fencing_token: int
     def __init__(self, released: _Optional[bool] = ..., owner: _Optional[str] = ..., fencing_token: _Optional[int] = ...) -> None: ...
+
+class WatchRequest(_message.Message):
+    __slots__ = ("key", "prefix", "cursor")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    prefix: str
+    cursor: str
+    def __init__(self, key: _Optional[str] = ..., prefix: _Optional[str] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class WatchEvent(_message.Message):
+    __slots__ = ("kind", "key", "owner", "fencing_token", "metadata", "time", "cursor", "revision", "snapshot", "ttl_seconds", "queued_at", "acquired_at")
+    class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        KIND_UNSPECIFIED: _ClassVar[WatchEvent.Kind]
+        KIND_GRANTED: _ClassVar[WatchEvent.Kind]
+        KIND_RELEASED: _ClassVar[WatchEvent.Kind]
+        KIND_EXPIRED: _ClassVar[WatchEvent.Kind]
+        KIND_QUEUED: _ClassVar[WatchEvent.Kind]
+        KIND_LEFT_QUEUE: _ClassVar[WatchEvent.Kind]
+        KIND_METADATA_CHANGED: _ClassVar[WatchEvent.Kind]
+        KIND_SNAPSHOT_END: _ClassVar[WatchEvent.Kind]
+        KIND_CURSOR_TOO_OLD: _ClassVar[WatchEvent.Kind]
+    KIND_UNSPECIFIED: WatchEvent.Kind
+    KIND_GRANTED: WatchEvent.Kind
+    KIND_RELEASED: WatchEvent.Kind
+    KIND_EXPIRED: WatchEvent.Kind
+    KIND_QUEUED: WatchEvent.Kind
+    KIND_LEFT_QUEUE: WatchEvent.Kind
+    KIND_METADATA_CHANGED: WatchEvent.Kind
+    KIND_SNAPSHOT_END: WatchEvent.Kind
+    KIND_CURSOR_TOO_OLD: WatchEvent.Kind
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    FENCING_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_AT_FIELD_NUMBER: _ClassVar[int]
+    ACQUIRED_AT_FIELD_NUMBER: _ClassVar[int]
+    kind: WatchEvent.Kind
+    key: str
+    owner: str
+    fencing_token: int
+    metadata: _containers.ScalarMap[str, str]
+    time: _timestamp_pb2.Timestamp
+    cursor: str
+    revision: int
+    snapshot: bool
+    ttl_seconds: int
+    queued_at: _timestamp_pb2.Timestamp
+    acquired_at: _timestamp_pb2.Timestamp
+    def __init__(self, kind: _Optional[_Union[WatchEvent.Kind, str]] = ..., key: _Optional[str] = ..., owner: _Optional[str] = ..., fencing_token: _Optional[int] = ..., metadata: _Optional[_Mapping[str, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cursor: _Optional[str] = ..., revision: _Optional[int] = ..., snapshot: _Optional[bool] = ..., ttl_seconds: _Optional[int] = ..., queued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., acquired_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -71,6 +71,11 @@ class LockServiceStub:
                 request_serializer=threadlock_dot_v1_dot_lock__pb2.ForceReleaseRequest.SerializeToString,
                 response_deserializer=threadlock_dot_v1_dot_lock__pb2.ForceReleaseResponse.FromString,
                 _registered_method=True)
+        self.Watch = channel.unary_stream(
+                '/threadlock.v1.LockService/Watch',
+                request_serializer=threadlock_dot_v1_dot_lock__pb2.WatchRequest.SerializeToString,
+                response_deserializer=threadlock_dot_v1_dot_lock__pb2.WatchEvent.FromString,
+                _registered_method=True)
 
 
 class LockServiceServicer:
@@ -164,6 +169,38 @@ class LockServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Watch(self, request, context):
+        """Watch streams the lock events of one key or of keys with a prefix: a snapshot of their
+        current holders and waiters, then every change as it happens. Roles: locker, viewer and
+        admin of a tenant (keys without the tenant prefix); admin across tenants as Status.
+
+        Stream: [CURSOR_TOO_OLD] snapshot events (snapshot = true: GRANTED for holders, QUEUED
+        for waiters, keys ascending, each key in queue order) SNAPSHOT_END, then changes. With a
+        resumable `cursor` there is no snapshot: the changes after it follow directly.
+
+        Ordering: events carry the store's history position (`revision`: the etcd revision, or
+        the embedded store's revision). Events arrive in revision order; those of one revision
+        (e.g. every lock of a session whose lease lapsed) in one fixed order. So the events of one
+        key arrive in the order they happened, and every replica sends the same events with the
+        same cursors: an event written through replica A is seen by a watcher on replica B.
+
+        Cursors: every event has one; Watch(cursor = the last one received) resumes right after
+        that event, on any replica, with no gap and no duplicate. A cursor the store no longer
+        has history for (etcd compacted it; beyond the embedded store's 100,000 recent changes;
+        another etcd cluster; an embedded store since restarted) answers CURSOR_TOO_OLD and a
+        fresh snapshot instead: drop what you knew and rebuild from it.
+
+        Limits: at most --max-watchers (default 1000) watchers per replica, beyond that
+        RESOURCE_EXHAUSTED "max_watchers: ..."; a watcher that falls --watch-buffer (default
+        10,000) events behind is ended with RESOURCE_EXHAUSTED "watch_buffer: ..." instead of
+        growing the coordinator's memory: resume with its last cursor. While etcd is unreachable
+        no events arrive (the stream stays open) and they follow, in order, once it returns.
+        A malformed cursor is INVALID_ARGUMENT naming `cursor`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LockServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -201,6 +238,11 @@ def add_LockServiceServicer_to_server(servicer, server):
                     servicer.ForceRelease,
                     request_deserializer=threadlock_dot_v1_dot_lock__pb2.ForceReleaseRequest.FromString,
                     response_serializer=threadlock_dot_v1_dot_lock__pb2.ForceReleaseResponse.SerializeToString,
+            ),
+            'Watch': grpc.unary_stream_rpc_method_handler(
+                    servicer.Watch,
+                    request_deserializer=threadlock_dot_v1_dot_lock__pb2.WatchRequest.FromString,
+                    response_serializer=threadlock_dot_v1_dot_lock__pb2.WatchEvent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -394,6 +436,33 @@ class LockService:
             '/threadlock.v1.LockService/ForceRelease',
             threadlock_dot_v1_dot_lock__pb2.ForceReleaseRequest.SerializeToString,
             threadlock_dot_v1_dot_lock__pb2.ForceReleaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Watch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/threadlock.v1.LockService/Watch',
+            threadlock_dot_v1_dot_lock__pb2.WatchRequest.SerializeToString,
+            threadlock_dot_v1_dot_lock__pb2.WatchEvent.FromString,
             options,
             channel_credentials,
             insecure,

@@ -100,6 +100,89 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type WatchEvent_Kind int32
+
+const (
+	WatchEvent_KIND_UNSPECIFIED WatchEvent_Kind = 0
+	// A contender holds the key now: granted at once, or first in the queue and claimed.
+	// Snapshot: a current holder.
+	WatchEvent_KIND_GRANTED WatchEvent_Kind = 1
+	// The holder gave the key back with Release (or an admin's ForceRelease).
+	WatchEvent_KIND_RELEASED WatchEvent_Kind = 2
+	// The holder's lease ended without a Release: its TTL lapsed, its session was closed or
+	// lapsed, or its Acquire was abandoned right after the grant. On etcd a Release deletes
+	// the lock and writes a release marker (a tombstone) in one transaction; a deletion with
+	// no marker in the same revision is an expiry, so every replica tells them apart alike.
+	WatchEvent_KIND_EXPIRED WatchEvent_Kind = 3
+	// A contender joined the key's queue. Snapshot: a current waiter. A session's queued
+	// Acquire shows as QUEUED until it is moved onto its session's lease (then GRANTED), even
+	// when it was first in line.
+	WatchEvent_KIND_QUEUED WatchEvent_Kind = 4
+	// A waiter left the queue without being granted: cancelled, timed out, disconnected, or
+	// its lease lapsed.
+	WatchEvent_KIND_LEFT_QUEUE WatchEvent_Kind = 5
+	// The holder's metadata changed (KeepAlive with metadata): `metadata` is the new value.
+	WatchEvent_KIND_METADATA_CHANGED WatchEvent_Kind = 6
+	// The snapshot is complete; changes follow. Carries no key.
+	WatchEvent_KIND_SNAPSHOT_END WatchEvent_Kind = 7
+	// The request's cursor cannot be resumed (see Watch): a fresh snapshot follows. Carries
+	// no key.
+	WatchEvent_KIND_CURSOR_TOO_OLD WatchEvent_Kind = 8
+)
+
+// Enum value maps for WatchEvent_Kind.
+var (
+	WatchEvent_Kind_name = map[int32]string{
+		0: "KIND_UNSPECIFIED",
+		1: "KIND_GRANTED",
+		2: "KIND_RELEASED",
+		3: "KIND_EXPIRED",
+		4: "KIND_QUEUED",
+		5: "KIND_LEFT_QUEUE",
+		6: "KIND_METADATA_CHANGED",
+		7: "KIND_SNAPSHOT_END",
+		8: "KIND_CURSOR_TOO_OLD",
+	}
+	WatchEvent_Kind_value = map[string]int32{
+		"KIND_UNSPECIFIED":      0,
+		"KIND_GRANTED":          1,
+		"KIND_RELEASED":         2,
+		"KIND_EXPIRED":          3,
+		"KIND_QUEUED":           4,
+		"KIND_LEFT_QUEUE":       5,
+		"KIND_METADATA_CHANGED": 6,
+		"KIND_SNAPSHOT_END":     7,
+		"KIND_CURSOR_TOO_OLD":   8,
+	}
+)
+
+func (x WatchEvent_Kind) Enum() *WatchEvent_Kind {
+	p := new(WatchEvent_Kind)
+	*p = x
+	return p
+}
+
+func (x WatchEvent_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WatchEvent_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_threadlock_v1_lock_proto_enumTypes[0].Descriptor()
+}
+
+func (WatchEvent_Kind) Type() protoreflect.EnumType {
+	return &file_threadlock_v1_lock_proto_enumTypes[0]
+}
+
+func (x WatchEvent_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WatchEvent_Kind.Descriptor instead.
+func (WatchEvent_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{20, 0}
+}
+
 type AcquireRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The key to lock: 1-512 bytes of UTF-8 without control characters.
@@ -1426,6 +1509,240 @@ func (x *ForceReleaseResponse) GetFencingToken() int64 {
 	return 0
 }
 
+type WatchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Selector:
+	//
+	//	*WatchRequest_Key
+	//	*WatchRequest_Prefix
+	Selector isWatchRequest_Selector `protobuf_oneof:"selector"`
+	// Resume after the event that carried this cursor; empty: start with a snapshot.
+	Cursor        string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchRequest) Reset() {
+	*x = WatchRequest{}
+	mi := &file_threadlock_v1_lock_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchRequest) ProtoMessage() {}
+
+func (x *WatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_threadlock_v1_lock_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
+func (*WatchRequest) Descriptor() ([]byte, []int) {
+	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *WatchRequest) GetSelector() isWatchRequest_Selector {
+	if x != nil {
+		return x.Selector
+	}
+	return nil
+}
+
+func (x *WatchRequest) GetKey() string {
+	if x != nil {
+		if x, ok := x.Selector.(*WatchRequest_Key); ok {
+			return x.Key
+		}
+	}
+	return ""
+}
+
+func (x *WatchRequest) GetPrefix() string {
+	if x != nil {
+		if x, ok := x.Selector.(*WatchRequest_Prefix); ok {
+			return x.Prefix
+		}
+	}
+	return ""
+}
+
+func (x *WatchRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+type isWatchRequest_Selector interface {
+	isWatchRequest_Selector()
+}
+
+type WatchRequest_Key struct {
+	// Exactly this key.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3,oneof"`
+}
+
+type WatchRequest_Prefix struct {
+	// Every key that starts with this prefix; "" watches everything.
+	Prefix string `protobuf:"bytes,2,opt,name=prefix,proto3,oneof"`
+}
+
+func (*WatchRequest_Key) isWatchRequest_Selector() {}
+
+func (*WatchRequest_Prefix) isWatchRequest_Selector() {}
+
+type WatchEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  WatchEvent_Kind        `protobuf:"varint,1,opt,name=kind,proto3,enum=threadlock.v1.WatchEvent_Kind" json:"kind,omitempty"`
+	Key   string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	Owner string                 `protobuf:"bytes,3,opt,name=owner,proto3" json:"owner,omitempty"`
+	// The contender's fencing token (its create revision): identifies it across its events.
+	FencingToken int64 `protobuf:"varint,4,opt,name=fencing_token,json=fencingToken,proto3" json:"fencing_token,omitempty"`
+	// The contender's metadata (after the change, for METADATA_CHANGED).
+	Metadata map[string]string `protobuf:"bytes,5,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// GRANTED: when it was granted. QUEUED: when it queued. Others: when this replica saw the
+	// change (the store keeps no time of a deletion).
+	Time *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=time,proto3" json:"time,omitempty"`
+	// Pass as WatchRequest.cursor to resume after this event. Opaque.
+	Cursor string `protobuf:"bytes,7,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// The store revision of the change (of the snapshot, for snapshot events).
+	Revision int64 `protobuf:"varint,8,opt,name=revision,proto3" json:"revision,omitempty"`
+	// Part of a snapshot, not a change.
+	Snapshot bool `protobuf:"varint,9,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
+	// The contender's TTL in seconds (0 when it lives under a session).
+	TtlSeconds int64 `protobuf:"varint,10,opt,name=ttl_seconds,json=ttlSeconds,proto3" json:"ttl_seconds,omitempty"`
+	// When it queued, and when it was granted (unset while waiting).
+	QueuedAt      *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=queued_at,json=queuedAt,proto3" json:"queued_at,omitempty"`
+	AcquiredAt    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=acquired_at,json=acquiredAt,proto3" json:"acquired_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchEvent) Reset() {
+	*x = WatchEvent{}
+	mi := &file_threadlock_v1_lock_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchEvent) ProtoMessage() {}
+
+func (x *WatchEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_threadlock_v1_lock_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchEvent.ProtoReflect.Descriptor instead.
+func (*WatchEvent) Descriptor() ([]byte, []int) {
+	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *WatchEvent) GetKind() WatchEvent_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return WatchEvent_KIND_UNSPECIFIED
+}
+
+func (x *WatchEvent) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *WatchEvent) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
+func (x *WatchEvent) GetFencingToken() int64 {
+	if x != nil {
+		return x.FencingToken
+	}
+	return 0
+}
+
+func (x *WatchEvent) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *WatchEvent) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *WatchEvent) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *WatchEvent) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *WatchEvent) GetSnapshot() bool {
+	if x != nil {
+		return x.Snapshot
+	}
+	return false
+}
+
+func (x *WatchEvent) GetTtlSeconds() int64 {
+	if x != nil {
+		return x.TtlSeconds
+	}
+	return 0
+}
+
+func (x *WatchEvent) GetQueuedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.QueuedAt
+	}
+	return nil
+}
+
+func (x *WatchEvent) GetAcquiredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AcquiredAt
+	}
+	return nil
+}
+
 var File_threadlock_v1_lock_proto protoreflect.FileDescriptor
 
 const file_threadlock_v1_lock_proto_rawDesc = "" +
@@ -1548,7 +1865,43 @@ const file_threadlock_v1_lock_proto_rawDesc = "" +
 	"\x14ForceReleaseResponse\x12\x1a\n" +
 	"\breleased\x18\x01 \x01(\bR\breleased\x12\x14\n" +
 	"\x05owner\x18\x02 \x01(\tR\x05owner\x12#\n" +
-	"\rfencing_token\x18\x03 \x01(\x03R\ffencingToken2\xc0\x04\n" +
+	"\rfencing_token\x18\x03 \x01(\x03R\ffencingToken\"f\n" +
+	"\fWatchRequest\x12\x12\n" +
+	"\x03key\x18\x01 \x01(\tH\x00R\x03key\x12\x18\n" +
+	"\x06prefix\x18\x02 \x01(\tH\x00R\x06prefix\x12\x16\n" +
+	"\x06cursor\x18\x03 \x01(\tR\x06cursorB\n" +
+	"\n" +
+	"\bselectorJ\x04\b2\x10<\"\xed\x05\n" +
+	"\n" +
+	"WatchEvent\x122\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1e.threadlock.v1.WatchEvent.KindR\x04kind\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
+	"\x05owner\x18\x03 \x01(\tR\x05owner\x12#\n" +
+	"\rfencing_token\x18\x04 \x01(\x03R\ffencingToken\x12C\n" +
+	"\bmetadata\x18\x05 \x03(\v2'.threadlock.v1.WatchEvent.MetadataEntryR\bmetadata\x12.\n" +
+	"\x04time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
+	"\x06cursor\x18\a \x01(\tR\x06cursor\x12\x1a\n" +
+	"\brevision\x18\b \x01(\x03R\brevision\x12\x1a\n" +
+	"\bsnapshot\x18\t \x01(\bR\bsnapshot\x12\x1f\n" +
+	"\vttl_seconds\x18\n" +
+	" \x01(\x03R\n" +
+	"ttlSeconds\x127\n" +
+	"\tqueued_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\bqueuedAt\x12;\n" +
+	"\vacquired_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"acquiredAt\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc4\x01\n" +
+	"\x04Kind\x12\x14\n" +
+	"\x10KIND_UNSPECIFIED\x10\x00\x12\x10\n" +
+	"\fKIND_GRANTED\x10\x01\x12\x11\n" +
+	"\rKIND_RELEASED\x10\x02\x12\x10\n" +
+	"\fKIND_EXPIRED\x10\x03\x12\x0f\n" +
+	"\vKIND_QUEUED\x10\x04\x12\x13\n" +
+	"\x0fKIND_LEFT_QUEUE\x10\x05\x12\x19\n" +
+	"\x15KIND_METADATA_CHANGED\x10\x06\x12\x15\n" +
+	"\x11KIND_SNAPSHOT_END\x10\a\x12\x17\n" +
+	"\x13KIND_CURSOR_TOO_OLD\x10\b2\x83\x05\n" +
 	"\vLockService\x12H\n" +
 	"\aAcquire\x12\x1d.threadlock.v1.AcquireRequest\x1a\x1e.threadlock.v1.AcquireResponse\x12N\n" +
 	"\tKeepAlive\x12\x1f.threadlock.v1.KeepAliveRequest\x1a .threadlock.v1.KeepAliveResponse\x12H\n" +
@@ -1556,7 +1909,8 @@ const file_threadlock_v1_lock_proto_rawDesc = "" +
 	"\vOpenSession\x12!.threadlock.v1.OpenSessionRequest\x1a\".threadlock.v1.OpenSessionResponse\x12W\n" +
 	"\fCloseSession\x12\".threadlock.v1.CloseSessionRequest\x1a#.threadlock.v1.CloseSessionResponse\x12E\n" +
 	"\x06Status\x12\x1c.threadlock.v1.StatusRequest\x1a\x1d.threadlock.v1.StatusResponse\x12W\n" +
-	"\fForceRelease\x12\".threadlock.v1.ForceReleaseRequest\x1a#.threadlock.v1.ForceReleaseResponseB\xbf\x01\n" +
+	"\fForceRelease\x12\".threadlock.v1.ForceReleaseRequest\x1a#.threadlock.v1.ForceReleaseResponse\x12A\n" +
+	"\x05Watch\x12\x1b.threadlock.v1.WatchRequest\x1a\x19.threadlock.v1.WatchEvent0\x01B\xbf\x01\n" +
 	"\x11com.threadlock.v1B\tLockProtoP\x01ZJgithub.com/threadlock/threadlock/clients/go/gen/threadlock/v1;threadlockv1\xa2\x02\x03TXX\xaa\x02\rThreadlock.V1\xca\x02\rThreadlock\\V1\xe2\x02\x19Threadlock\\V1\\GPBMetadata\xea\x02\x0eThreadlock::V1b\x06proto3"
 
 var (
@@ -1571,82 +1925,94 @@ func file_threadlock_v1_lock_proto_rawDescGZIP() []byte {
 	return file_threadlock_v1_lock_proto_rawDescData
 }
 
-var file_threadlock_v1_lock_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_threadlock_v1_lock_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_threadlock_v1_lock_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_threadlock_v1_lock_proto_goTypes = []any{
-	(*AcquireRequest)(nil),        // 0: threadlock.v1.AcquireRequest
-	(*AcquireResponse)(nil),       // 1: threadlock.v1.AcquireResponse
-	(*Lease)(nil),                 // 2: threadlock.v1.Lease
-	(*Busy)(nil),                  // 3: threadlock.v1.Busy
-	(*Holder)(nil),                // 4: threadlock.v1.Holder
-	(*Waiter)(nil),                // 5: threadlock.v1.Waiter
-	(*KeepAliveRequest)(nil),      // 6: threadlock.v1.KeepAliveRequest
-	(*KeepAliveResponse)(nil),     // 7: threadlock.v1.KeepAliveResponse
-	(*ReleaseRequest)(nil),        // 8: threadlock.v1.ReleaseRequest
-	(*ReleaseResponse)(nil),       // 9: threadlock.v1.ReleaseResponse
-	(*OpenSessionRequest)(nil),    // 10: threadlock.v1.OpenSessionRequest
-	(*OpenSessionResponse)(nil),   // 11: threadlock.v1.OpenSessionResponse
-	(*CloseSessionRequest)(nil),   // 12: threadlock.v1.CloseSessionRequest
-	(*CloseSessionResponse)(nil),  // 13: threadlock.v1.CloseSessionResponse
-	(*StatusRequest)(nil),         // 14: threadlock.v1.StatusRequest
-	(*StatusResponse)(nil),        // 15: threadlock.v1.StatusResponse
-	(*LockState)(nil),             // 16: threadlock.v1.LockState
-	(*ForceReleaseRequest)(nil),   // 17: threadlock.v1.ForceReleaseRequest
-	(*ForceReleaseResponse)(nil),  // 18: threadlock.v1.ForceReleaseResponse
-	nil,                           // 19: threadlock.v1.AcquireRequest.MetadataEntry
-	nil,                           // 20: threadlock.v1.Lease.MetadataEntry
-	nil,                           // 21: threadlock.v1.Holder.MetadataEntry
-	nil,                           // 22: threadlock.v1.Waiter.MetadataEntry
-	nil,                           // 23: threadlock.v1.KeepAliveRequest.MetadataEntry
-	(*durationpb.Duration)(nil),   // 24: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 25: google.protobuf.Timestamp
+	(WatchEvent_Kind)(0),          // 0: threadlock.v1.WatchEvent.Kind
+	(*AcquireRequest)(nil),        // 1: threadlock.v1.AcquireRequest
+	(*AcquireResponse)(nil),       // 2: threadlock.v1.AcquireResponse
+	(*Lease)(nil),                 // 3: threadlock.v1.Lease
+	(*Busy)(nil),                  // 4: threadlock.v1.Busy
+	(*Holder)(nil),                // 5: threadlock.v1.Holder
+	(*Waiter)(nil),                // 6: threadlock.v1.Waiter
+	(*KeepAliveRequest)(nil),      // 7: threadlock.v1.KeepAliveRequest
+	(*KeepAliveResponse)(nil),     // 8: threadlock.v1.KeepAliveResponse
+	(*ReleaseRequest)(nil),        // 9: threadlock.v1.ReleaseRequest
+	(*ReleaseResponse)(nil),       // 10: threadlock.v1.ReleaseResponse
+	(*OpenSessionRequest)(nil),    // 11: threadlock.v1.OpenSessionRequest
+	(*OpenSessionResponse)(nil),   // 12: threadlock.v1.OpenSessionResponse
+	(*CloseSessionRequest)(nil),   // 13: threadlock.v1.CloseSessionRequest
+	(*CloseSessionResponse)(nil),  // 14: threadlock.v1.CloseSessionResponse
+	(*StatusRequest)(nil),         // 15: threadlock.v1.StatusRequest
+	(*StatusResponse)(nil),        // 16: threadlock.v1.StatusResponse
+	(*LockState)(nil),             // 17: threadlock.v1.LockState
+	(*ForceReleaseRequest)(nil),   // 18: threadlock.v1.ForceReleaseRequest
+	(*ForceReleaseResponse)(nil),  // 19: threadlock.v1.ForceReleaseResponse
+	(*WatchRequest)(nil),          // 20: threadlock.v1.WatchRequest
+	(*WatchEvent)(nil),            // 21: threadlock.v1.WatchEvent
+	nil,                           // 22: threadlock.v1.AcquireRequest.MetadataEntry
+	nil,                           // 23: threadlock.v1.Lease.MetadataEntry
+	nil,                           // 24: threadlock.v1.Holder.MetadataEntry
+	nil,                           // 25: threadlock.v1.Waiter.MetadataEntry
+	nil,                           // 26: threadlock.v1.KeepAliveRequest.MetadataEntry
+	nil,                           // 27: threadlock.v1.WatchEvent.MetadataEntry
+	(*durationpb.Duration)(nil),   // 28: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
 }
 var file_threadlock_v1_lock_proto_depIdxs = []int32{
-	24, // 0: threadlock.v1.AcquireRequest.ttl:type_name -> google.protobuf.Duration
-	24, // 1: threadlock.v1.AcquireRequest.wait:type_name -> google.protobuf.Duration
-	19, // 2: threadlock.v1.AcquireRequest.metadata:type_name -> threadlock.v1.AcquireRequest.MetadataEntry
-	2,  // 3: threadlock.v1.AcquireResponse.lease:type_name -> threadlock.v1.Lease
-	3,  // 4: threadlock.v1.AcquireResponse.busy:type_name -> threadlock.v1.Busy
-	25, // 5: threadlock.v1.Lease.acquired_at:type_name -> google.protobuf.Timestamp
-	25, // 6: threadlock.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
-	24, // 7: threadlock.v1.Lease.ttl:type_name -> google.protobuf.Duration
-	20, // 8: threadlock.v1.Lease.metadata:type_name -> threadlock.v1.Lease.MetadataEntry
-	4,  // 9: threadlock.v1.Busy.holder:type_name -> threadlock.v1.Holder
-	24, // 10: threadlock.v1.Busy.waited:type_name -> google.protobuf.Duration
-	25, // 11: threadlock.v1.Holder.acquired_at:type_name -> google.protobuf.Timestamp
-	25, // 12: threadlock.v1.Holder.expires_at:type_name -> google.protobuf.Timestamp
-	24, // 13: threadlock.v1.Holder.held_for:type_name -> google.protobuf.Duration
-	24, // 14: threadlock.v1.Holder.expires_in:type_name -> google.protobuf.Duration
-	21, // 15: threadlock.v1.Holder.metadata:type_name -> threadlock.v1.Holder.MetadataEntry
-	25, // 16: threadlock.v1.Waiter.queued_at:type_name -> google.protobuf.Timestamp
-	22, // 17: threadlock.v1.Waiter.metadata:type_name -> threadlock.v1.Waiter.MetadataEntry
-	23, // 18: threadlock.v1.KeepAliveRequest.metadata:type_name -> threadlock.v1.KeepAliveRequest.MetadataEntry
-	25, // 19: threadlock.v1.KeepAliveResponse.expires_at:type_name -> google.protobuf.Timestamp
-	24, // 20: threadlock.v1.KeepAliveResponse.ttl:type_name -> google.protobuf.Duration
-	24, // 21: threadlock.v1.OpenSessionRequest.ttl:type_name -> google.protobuf.Duration
-	25, // 22: threadlock.v1.OpenSessionResponse.expires_at:type_name -> google.protobuf.Timestamp
-	24, // 23: threadlock.v1.OpenSessionResponse.ttl:type_name -> google.protobuf.Duration
-	16, // 24: threadlock.v1.StatusResponse.locks:type_name -> threadlock.v1.LockState
-	4,  // 25: threadlock.v1.LockState.holder:type_name -> threadlock.v1.Holder
-	5,  // 26: threadlock.v1.LockState.waiters:type_name -> threadlock.v1.Waiter
-	0,  // 27: threadlock.v1.LockService.Acquire:input_type -> threadlock.v1.AcquireRequest
-	6,  // 28: threadlock.v1.LockService.KeepAlive:input_type -> threadlock.v1.KeepAliveRequest
-	8,  // 29: threadlock.v1.LockService.Release:input_type -> threadlock.v1.ReleaseRequest
-	10, // 30: threadlock.v1.LockService.OpenSession:input_type -> threadlock.v1.OpenSessionRequest
-	12, // 31: threadlock.v1.LockService.CloseSession:input_type -> threadlock.v1.CloseSessionRequest
-	14, // 32: threadlock.v1.LockService.Status:input_type -> threadlock.v1.StatusRequest
-	17, // 33: threadlock.v1.LockService.ForceRelease:input_type -> threadlock.v1.ForceReleaseRequest
-	1,  // 34: threadlock.v1.LockService.Acquire:output_type -> threadlock.v1.AcquireResponse
-	7,  // 35: threadlock.v1.LockService.KeepAlive:output_type -> threadlock.v1.KeepAliveResponse
-	9,  // 36: threadlock.v1.LockService.Release:output_type -> threadlock.v1.ReleaseResponse
-	11, // 37: threadlock.v1.LockService.OpenSession:output_type -> threadlock.v1.OpenSessionResponse
-	13, // 38: threadlock.v1.LockService.CloseSession:output_type -> threadlock.v1.CloseSessionResponse
-	15, // 39: threadlock.v1.LockService.Status:output_type -> threadlock.v1.StatusResponse
-	18, // 40: threadlock.v1.LockService.ForceRelease:output_type -> threadlock.v1.ForceReleaseResponse
-	34, // [34:41] is the sub-list for method output_type
-	27, // [27:34] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	28, // 0: threadlock.v1.AcquireRequest.ttl:type_name -> google.protobuf.Duration
+	28, // 1: threadlock.v1.AcquireRequest.wait:type_name -> google.protobuf.Duration
+	22, // 2: threadlock.v1.AcquireRequest.metadata:type_name -> threadlock.v1.AcquireRequest.MetadataEntry
+	3,  // 3: threadlock.v1.AcquireResponse.lease:type_name -> threadlock.v1.Lease
+	4,  // 4: threadlock.v1.AcquireResponse.busy:type_name -> threadlock.v1.Busy
+	29, // 5: threadlock.v1.Lease.acquired_at:type_name -> google.protobuf.Timestamp
+	29, // 6: threadlock.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
+	28, // 7: threadlock.v1.Lease.ttl:type_name -> google.protobuf.Duration
+	23, // 8: threadlock.v1.Lease.metadata:type_name -> threadlock.v1.Lease.MetadataEntry
+	5,  // 9: threadlock.v1.Busy.holder:type_name -> threadlock.v1.Holder
+	28, // 10: threadlock.v1.Busy.waited:type_name -> google.protobuf.Duration
+	29, // 11: threadlock.v1.Holder.acquired_at:type_name -> google.protobuf.Timestamp
+	29, // 12: threadlock.v1.Holder.expires_at:type_name -> google.protobuf.Timestamp
+	28, // 13: threadlock.v1.Holder.held_for:type_name -> google.protobuf.Duration
+	28, // 14: threadlock.v1.Holder.expires_in:type_name -> google.protobuf.Duration
+	24, // 15: threadlock.v1.Holder.metadata:type_name -> threadlock.v1.Holder.MetadataEntry
+	29, // 16: threadlock.v1.Waiter.queued_at:type_name -> google.protobuf.Timestamp
+	25, // 17: threadlock.v1.Waiter.metadata:type_name -> threadlock.v1.Waiter.MetadataEntry
+	26, // 18: threadlock.v1.KeepAliveRequest.metadata:type_name -> threadlock.v1.KeepAliveRequest.MetadataEntry
+	29, // 19: threadlock.v1.KeepAliveResponse.expires_at:type_name -> google.protobuf.Timestamp
+	28, // 20: threadlock.v1.KeepAliveResponse.ttl:type_name -> google.protobuf.Duration
+	28, // 21: threadlock.v1.OpenSessionRequest.ttl:type_name -> google.protobuf.Duration
+	29, // 22: threadlock.v1.OpenSessionResponse.expires_at:type_name -> google.protobuf.Timestamp
+	28, // 23: threadlock.v1.OpenSessionResponse.ttl:type_name -> google.protobuf.Duration
+	17, // 24: threadlock.v1.StatusResponse.locks:type_name -> threadlock.v1.LockState
+	5,  // 25: threadlock.v1.LockState.holder:type_name -> threadlock.v1.Holder
+	6,  // 26: threadlock.v1.LockState.waiters:type_name -> threadlock.v1.Waiter
+	0,  // 27: threadlock.v1.WatchEvent.kind:type_name -> threadlock.v1.WatchEvent.Kind
+	27, // 28: threadlock.v1.WatchEvent.metadata:type_name -> threadlock.v1.WatchEvent.MetadataEntry
+	29, // 29: threadlock.v1.WatchEvent.time:type_name -> google.protobuf.Timestamp
+	29, // 30: threadlock.v1.WatchEvent.queued_at:type_name -> google.protobuf.Timestamp
+	29, // 31: threadlock.v1.WatchEvent.acquired_at:type_name -> google.protobuf.Timestamp
+	1,  // 32: threadlock.v1.LockService.Acquire:input_type -> threadlock.v1.AcquireRequest
+	7,  // 33: threadlock.v1.LockService.KeepAlive:input_type -> threadlock.v1.KeepAliveRequest
+	9,  // 34: threadlock.v1.LockService.Release:input_type -> threadlock.v1.ReleaseRequest
+	11, // 35: threadlock.v1.LockService.OpenSession:input_type -> threadlock.v1.OpenSessionRequest
+	13, // 36: threadlock.v1.LockService.CloseSession:input_type -> threadlock.v1.CloseSessionRequest
+	15, // 37: threadlock.v1.LockService.Status:input_type -> threadlock.v1.StatusRequest
+	18, // 38: threadlock.v1.LockService.ForceRelease:input_type -> threadlock.v1.ForceReleaseRequest
+	20, // 39: threadlock.v1.LockService.Watch:input_type -> threadlock.v1.WatchRequest
+	2,  // 40: threadlock.v1.LockService.Acquire:output_type -> threadlock.v1.AcquireResponse
+	8,  // 41: threadlock.v1.LockService.KeepAlive:output_type -> threadlock.v1.KeepAliveResponse
+	10, // 42: threadlock.v1.LockService.Release:output_type -> threadlock.v1.ReleaseResponse
+	12, // 43: threadlock.v1.LockService.OpenSession:output_type -> threadlock.v1.OpenSessionResponse
+	14, // 44: threadlock.v1.LockService.CloseSession:output_type -> threadlock.v1.CloseSessionResponse
+	16, // 45: threadlock.v1.LockService.Status:output_type -> threadlock.v1.StatusResponse
+	19, // 46: threadlock.v1.LockService.ForceRelease:output_type -> threadlock.v1.ForceReleaseResponse
+	21, // 47: threadlock.v1.LockService.Watch:output_type -> threadlock.v1.WatchEvent
+	40, // [40:48] is the sub-list for method output_type
+	32, // [32:40] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_threadlock_v1_lock_proto_init() }
@@ -1666,18 +2032,23 @@ func file_threadlock_v1_lock_proto_init() {
 		(*StatusRequest_Key)(nil),
 		(*StatusRequest_Prefix)(nil),
 	}
+	file_threadlock_v1_lock_proto_msgTypes[19].OneofWrappers = []any{
+		(*WatchRequest_Key)(nil),
+		(*WatchRequest_Prefix)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_threadlock_v1_lock_proto_rawDesc), len(file_threadlock_v1_lock_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   24,
+			NumEnums:      1,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_threadlock_v1_lock_proto_goTypes,
 		DependencyIndexes: file_threadlock_v1_lock_proto_depIdxs,
+		EnumInfos:         file_threadlock_v1_lock_proto_enumTypes,
 		MessageInfos:      file_threadlock_v1_lock_proto_msgTypes,
 	}.Build()
 	File_threadlock_v1_lock_proto = out.File

@@ -103,6 +103,7 @@ const (
 	LockService_CloseSession_FullMethodName = "/threadlock.v1.LockService/CloseSession"
 	LockService_Status_FullMethodName       = "/threadlock.v1.LockService/Status"
 	LockService_ForceRelease_FullMethodName = "/threadlock.v1.LockService/ForceRelease"
+	LockService_Watch_FullMethodName        = "/threadlock.v1.LockService/Watch"
 )
 
 // LockServiceClient is the client API for LockService service.
@@ -166,6 +167,33 @@ type LockServiceClient interface {
 	// and the next waiter is granted. Every call is written to the audit log with `reason`.
 	// NOT_FOUND if nobody holds the key. Without auth it answers PERMISSION_DENIED.
 	ForceRelease(ctx context.Context, in *ForceReleaseRequest, opts ...grpc.CallOption) (*ForceReleaseResponse, error)
+	// Watch streams the lock events of one key or of keys with a prefix: a snapshot of their
+	// current holders and waiters, then every change as it happens. Roles: locker, viewer and
+	// admin of a tenant (keys without the tenant prefix); admin across tenants as Status.
+	//
+	// Stream: [CURSOR_TOO_OLD] snapshot events (snapshot = true: GRANTED for holders, QUEUED
+	// for waiters, keys ascending, each key in queue order) SNAPSHOT_END, then changes. With a
+	// resumable `cursor` there is no snapshot: the changes after it follow directly.
+	//
+	// Ordering: events carry the store's history position (`revision`: the etcd revision, or
+	// the embedded store's revision). Events arrive in revision order; those of one revision
+	// (e.g. every lock of a session whose lease lapsed) in one fixed order. So the events of one
+	// key arrive in the order they happened, and every replica sends the same events with the
+	// same cursors: an event written through replica A is seen by a watcher on replica B.
+	//
+	// Cursors: every event has one; Watch(cursor = the last one received) resumes right after
+	// that event, on any replica, with no gap and no duplicate. A cursor the store no longer
+	// has history for (etcd compacted it; beyond the embedded store's 100,000 recent changes;
+	// another etcd cluster; an embedded store since restarted) answers CURSOR_TOO_OLD and a
+	// fresh snapshot instead: drop what you knew and rebuild from it.
+	//
+	// Limits: at most --max-watchers (default 1000) watchers per replica, beyond that
+	// RESOURCE_EXHAUSTED "max_watchers: ..."; a watcher that falls --watch-buffer (default
+	// 10,000) events behind is ended with RESOURCE_EXHAUSTED "watch_buffer: ..." instead of
+	// growing the coordinator's memory: resume with its last cursor. While etcd is unreachable
+	// no events arrive (the stream stays open) and they follow, in order, once it returns.
+	// A malformed cursor is INVALID_ARGUMENT naming `cursor`.
+	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEvent], error)
 }
 
 type lockServiceClient struct {
@@ -246,6 +274,25 @@ func (c *lockServiceClient) ForceRelease(ctx context.Context, in *ForceReleaseRe
 	return out, nil
 }
 
+func (c *lockServiceClient) Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &LockService_ServiceDesc.Streams[0], LockService_Watch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchRequest, WatchEvent]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LockService_WatchClient = grpc.ServerStreamingClient[WatchEvent]
+
 // LockServiceServer is the server API for LockService service.
 // All implementations must embed UnimplementedLockServiceServer
 // for forward compatibility.
@@ -307,6 +354,33 @@ type LockServiceServer interface {
 	// and the next waiter is granted. Every call is written to the audit log with `reason`.
 	// NOT_FOUND if nobody holds the key. Without auth it answers PERMISSION_DENIED.
 	ForceRelease(context.Context, *ForceReleaseRequest) (*ForceReleaseResponse, error)
+	// Watch streams the lock events of one key or of keys with a prefix: a snapshot of their
+	// current holders and waiters, then every change as it happens. Roles: locker, viewer and
+	// admin of a tenant (keys without the tenant prefix); admin across tenants as Status.
+	//
+	// Stream: [CURSOR_TOO_OLD] snapshot events (snapshot = true: GRANTED for holders, QUEUED
+	// for waiters, keys ascending, each key in queue order) SNAPSHOT_END, then changes. With a
+	// resumable `cursor` there is no snapshot: the changes after it follow directly.
+	//
+	// Ordering: events carry the store's history position (`revision`: the etcd revision, or
+	// the embedded store's revision). Events arrive in revision order; those of one revision
+	// (e.g. every lock of a session whose lease lapsed) in one fixed order. So the events of one
+	// key arrive in the order they happened, and every replica sends the same events with the
+	// same cursors: an event written through replica A is seen by a watcher on replica B.
+	//
+	// Cursors: every event has one; Watch(cursor = the last one received) resumes right after
+	// that event, on any replica, with no gap and no duplicate. A cursor the store no longer
+	// has history for (etcd compacted it; beyond the embedded store's 100,000 recent changes;
+	// another etcd cluster; an embedded store since restarted) answers CURSOR_TOO_OLD and a
+	// fresh snapshot instead: drop what you knew and rebuild from it.
+	//
+	// Limits: at most --max-watchers (default 1000) watchers per replica, beyond that
+	// RESOURCE_EXHAUSTED "max_watchers: ..."; a watcher that falls --watch-buffer (default
+	// 10,000) events behind is ended with RESOURCE_EXHAUSTED "watch_buffer: ..." instead of
+	// growing the coordinator's memory: resume with its last cursor. While etcd is unreachable
+	// no events arrive (the stream stays open) and they follow, in order, once it returns.
+	// A malformed cursor is INVALID_ARGUMENT naming `cursor`.
+	Watch(*WatchRequest, grpc.ServerStreamingServer[WatchEvent]) error
 	mustEmbedUnimplementedLockServiceServer()
 }
 
@@ -337,6 +411,9 @@ func (UnimplementedLockServiceServer) Status(context.Context, *StatusRequest) (*
 }
 func (UnimplementedLockServiceServer) ForceRelease(context.Context, *ForceReleaseRequest) (*ForceReleaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ForceRelease not implemented")
+}
+func (UnimplementedLockServiceServer) Watch(*WatchRequest, grpc.ServerStreamingServer[WatchEvent]) error {
+	return status.Error(codes.Unimplemented, "method Watch not implemented")
 }
 func (UnimplementedLockServiceServer) mustEmbedUnimplementedLockServiceServer() {}
 func (UnimplementedLockServiceServer) testEmbeddedByValue()                     {}
@@ -485,6 +562,17 @@ func _LockService_ForceRelease_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LockService_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(LockServiceServer).Watch(m, &grpc.GenericServerStream[WatchRequest, WatchEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LockService_WatchServer = grpc.ServerStreamingServer[WatchEvent]
+
 // LockService_ServiceDesc is the grpc.ServiceDesc for LockService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -521,6 +609,12 @@ var LockService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _LockService_ForceRelease_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Watch",
+			Handler:       _LockService_Watch_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "threadlock/v1/lock.proto",
 }

@@ -79,8 +79,8 @@
 // @generated from file threadlock/v1/lock.proto (package threadlock.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -89,7 +89,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file threadlock/v1/lock.proto.
  */
 export const file_threadlock_v1_lock: GenFile = /*@__PURE__*/
-  fileDesc("Chh0aHJlYWRsb2NrL3YxL2xvY2sucHJvdG8SDXRocmVhZGxvY2sudjEimwIKDkFjcXVpcmVSZXF1ZXN0EgsKA2tleRgBIAEoCRINCgVvd25lchgCIAEoCRImCgN0dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJwoEd2FpdBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhISCgpyZXF1ZXN0X2lkGAUgASgJEj0KCG1ldGFkYXRhGAYgAygLMisudGhyZWFkbG9jay52MS5BY3F1aXJlUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhIKCnNlc3Npb25faWQYByABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBSgQIMhA8ImcKD0FjcXVpcmVSZXNwb25zZRIlCgVsZWFzZRgBIAEoCzIULnRocmVhZGxvY2sudjEuTGVhc2VIABIjCgRidXN5GAIgASgLMhMudGhyZWFkbG9jay52MS5CdXN5SABCCAoGcmVzdWx0ItMCCgVMZWFzZRILCgNrZXkYASABKAkSDQoFb3duZXIYAiABKAkSEwoLbGVhc2VfdG9rZW4YAyABKAkSFQoNZmVuY2luZ190b2tlbhgEIAEoAxIvCgthY3F1aXJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoDdHRsGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjQKCG1ldGFkYXRhGAggAygLMiIudGhyZWFkbG9jay52MS5MZWFzZS5NZXRhZGF0YUVudHJ5EhIKCnNlc3Npb25faWQYCSABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIocBCgRCdXN5EgsKA2tleRgBIAEoCRIlCgZob2xkZXIYAiABKAsyFS50aHJlYWRsb2NrLnYxLkhvbGRlchIPCgd3YWl0ZXJzGAMgASgFEikKBndhaXRlZBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIPCgdtZXNzYWdlGAUgASgJItMCCgZIb2xkZXISDQoFb3duZXIYASABKAkSFQoNZmVuY2luZ190b2tlbhgCIAEoAxIvCgthY3F1aXJlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKwoIaGVsZF9mb3IYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLQoKZXhwaXJlc19pbhgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI1CghtZXRhZGF0YRgHIAMoCzIjLnRocmVhZGxvY2sudjEuSG9sZGVyLk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIsABCgZXYWl0ZXISDQoFb3duZXIYASABKAkSEAoIcG9zaXRpb24YAiABKAUSLQoJcXVldWVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1CghtZXRhZGF0YRgEIAMoCzIjLnRocmVhZGxvY2sudjEuV2FpdGVyLk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIsEBChBLZWVwQWxpdmVSZXF1ZXN0EhUKC2xlYXNlX3Rva2VuGAEgASgJSAASFAoKc2Vzc2lvbl9pZBgCIAEoCUgAEj8KCG1ldGFkYXRhGAMgAygLMi0udGhyZWFkbG9jay52MS5LZWVwQWxpdmVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQggKBnRhcmdldEoECDIQPCJrChFLZWVwQWxpdmVSZXNwb25zZRIuCgpleHBpcmVzX2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgN0dGwYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iKwoOUmVsZWFzZVJlcXVlc3QSEwoLbGVhc2VfdG9rZW4YASABKAlKBAgyEDwiIwoPUmVsZWFzZVJlc3BvbnNlEhAKCHJlbGVhc2VkGAEgASgIIlEKEk9wZW5TZXNzaW9uUmVxdWVzdBINCgVvd25lchgBIAEoCRImCgN0dGwYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25KBAgyEDwigQEKE09wZW5TZXNzaW9uUmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgN0dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iLwoTQ2xvc2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJSgQIMhA8IiYKFENsb3NlU2Vzc2lvblJlc3BvbnNlEg4KBmNsb3NlZBgBIAEoCCJpCg1TdGF0dXNSZXF1ZXN0Eg0KA2tleRgBIAEoCUgAEhAKBnByZWZpeBgCIAEoCUgAEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJQgoKCHNlbGVjdG9ySgQIMhA8IlIKDlN0YXR1c1Jlc3BvbnNlEicKBWxvY2tzGAEgAygLMhgudGhyZWFkbG9jay52MS5Mb2NrU3RhdGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImcKCUxvY2tTdGF0ZRILCgNrZXkYASABKAkSJQoGaG9sZGVyGAIgASgLMhUudGhyZWFkbG9jay52MS5Ib2xkZXISJgoHd2FpdGVycxgDIAMoCzIVLnRocmVhZGxvY2sudjEuV2FpdGVyIkIKE0ZvcmNlUmVsZWFzZVJlcXVlc3QSCwoDa2V5GAEgASgJEg4KBnRlbmFudBgCIAEoCRIOCgZyZWFzb24YAyABKAkiTgoURm9yY2VSZWxlYXNlUmVzcG9uc2USEAoIcmVsZWFzZWQYASABKAgSDQoFb3duZXIYAiABKAkSFQoNZmVuY2luZ190b2tlbhgDIAEoAzLABAoLTG9ja1NlcnZpY2USSAoHQWNxdWlyZRIdLnRocmVhZGxvY2sudjEuQWNxdWlyZVJlcXVlc3QaHi50aHJlYWRsb2NrLnYxLkFjcXVpcmVSZXNwb25zZRJOCglLZWVwQWxpdmUSHy50aHJlYWRsb2NrLnYxLktlZXBBbGl2ZVJlcXVlc3QaIC50aHJlYWRsb2NrLnYxLktlZXBBbGl2ZVJlc3BvbnNlEkgKB1JlbGVhc2USHS50aHJlYWRsb2NrLnYxLlJlbGVhc2VSZXF1ZXN0Gh4udGhyZWFkbG9jay52MS5SZWxlYXNlUmVzcG9uc2USVAoLT3BlblNlc3Npb24SIS50aHJlYWRsb2NrLnYxLk9wZW5TZXNzaW9uUmVxdWVzdBoiLnRocmVhZGxvY2sudjEuT3BlblNlc3Npb25SZXNwb25zZRJXCgxDbG9zZVNlc3Npb24SIi50aHJlYWRsb2NrLnYxLkNsb3NlU2Vzc2lvblJlcXVlc3QaIy50aHJlYWRsb2NrLnYxLkNsb3NlU2Vzc2lvblJlc3BvbnNlEkUKBlN0YXR1cxIcLnRocmVhZGxvY2sudjEuU3RhdHVzUmVxdWVzdBodLnRocmVhZGxvY2sudjEuU3RhdHVzUmVzcG9uc2USVwoMRm9yY2VSZWxlYXNlEiIudGhyZWFkbG9jay52MS5Gb3JjZVJlbGVhc2VSZXF1ZXN0GiMudGhyZWFkbG9jay52MS5Gb3JjZVJlbGVhc2VSZXNwb25zZUJpChFkZXYudGhyZWFkbG9jay52MVABWkJnaXRodWIuY29tL3RocmVhZGxvY2svdGhyZWFkbG9jay9nZW4vZ28vdGhyZWFkbG9jay92MTt0aHJlYWRsb2NrdjHKAg1UaHJlYWRsb2NrXFYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Chh0aHJlYWRsb2NrL3YxL2xvY2sucHJvdG8SDXRocmVhZGxvY2sudjEimwIKDkFjcXVpcmVSZXF1ZXN0EgsKA2tleRgBIAEoCRINCgVvd25lchgCIAEoCRImCgN0dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJwoEd2FpdBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhISCgpyZXF1ZXN0X2lkGAUgASgJEj0KCG1ldGFkYXRhGAYgAygLMisudGhyZWFkbG9jay52MS5BY3F1aXJlUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhIKCnNlc3Npb25faWQYByABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBSgQIMhA8ImcKD0FjcXVpcmVSZXNwb25zZRIlCgVsZWFzZRgBIAEoCzIULnRocmVhZGxvY2sudjEuTGVhc2VIABIjCgRidXN5GAIgASgLMhMudGhyZWFkbG9jay52MS5CdXN5SABCCAoGcmVzdWx0ItMCCgVMZWFzZRILCgNrZXkYASABKAkSDQoFb3duZXIYAiABKAkSEwoLbGVhc2VfdG9rZW4YAyABKAkSFQoNZmVuY2luZ190b2tlbhgEIAEoAxIvCgthY3F1aXJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoDdHRsGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjQKCG1ldGFkYXRhGAggAygLMiIudGhyZWFkbG9jay52MS5MZWFzZS5NZXRhZGF0YUVudHJ5EhIKCnNlc3Npb25faWQYCSABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIocBCgRCdXN5EgsKA2tleRgBIAEoCRIlCgZob2xkZXIYAiABKAsyFS50aHJlYWRsb2NrLnYxLkhvbGRlchIPCgd3YWl0ZXJzGAMgASgFEikKBndhaXRlZBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIPCgdtZXNzYWdlGAUgASgJItMCCgZIb2xkZXISDQoFb3duZXIYASABKAkSFQoNZmVuY2luZ190b2tlbhgCIAEoAxIvCgthY3F1aXJlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKwoIaGVsZF9mb3IYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLQoKZXhwaXJlc19pbhgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI1CghtZXRhZGF0YRgHIAMoCzIjLnRocmVhZGxvY2sudjEuSG9sZGVyLk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIsABCgZXYWl0ZXISDQoFb3duZXIYASABKAkSEAoIcG9zaXRpb24YAiABKAUSLQoJcXVldWVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1CghtZXRhZGF0YRgEIAMoCzIjLnRocmVhZGxvY2sudjEuV2FpdGVyLk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIsEBChBLZWVwQWxpdmVSZXF1ZXN0EhUKC2xlYXNlX3Rva2VuGAEgASgJSAASFAoKc2Vzc2lvbl9pZBgCIAEoCUgAEj8KCG1ldGFkYXRhGAMgAygLMi0udGhyZWFkbG9jay52MS5LZWVwQWxpdmVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQggKBnRhcmdldEoECDIQPCJrChFLZWVwQWxpdmVSZXNwb25zZRIuCgpleHBpcmVzX2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgN0dGwYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iKwoOUmVsZWFzZVJlcXVlc3QSEwoLbGVhc2VfdG9rZW4YASABKAlKBAgyEDwiIwoPUmVsZWFzZVJlc3BvbnNlEhAKCHJlbGVhc2VkGAEgASgIIlEKEk9wZW5TZXNzaW9uUmVxdWVzdBINCgVvd25lchgBIAEoCRImCgN0dGwYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25KBAgyEDwigQEKE09wZW5TZXNzaW9uUmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgN0dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iLwoTQ2xvc2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJSgQIMhA8IiYKFENsb3NlU2Vzc2lvblJlc3BvbnNlEg4KBmNsb3NlZBgBIAEoCCJpCg1TdGF0dXNSZXF1ZXN0Eg0KA2tleRgBIAEoCUgAEhAKBnByZWZpeBgCIAEoCUgAEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJQgoKCHNlbGVjdG9ySgQIMhA8IlIKDlN0YXR1c1Jlc3BvbnNlEicKBWxvY2tzGAEgAygLMhgudGhyZWFkbG9jay52MS5Mb2NrU3RhdGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImcKCUxvY2tTdGF0ZRILCgNrZXkYASABKAkSJQoGaG9sZGVyGAIgASgLMhUudGhyZWFkbG9jay52MS5Ib2xkZXISJgoHd2FpdGVycxgDIAMoCzIVLnRocmVhZGxvY2sudjEuV2FpdGVyIkIKE0ZvcmNlUmVsZWFzZVJlcXVlc3QSCwoDa2V5GAEgASgJEg4KBnRlbmFudBgCIAEoCRIOCgZyZWFzb24YAyABKAkiTgoURm9yY2VSZWxlYXNlUmVzcG9uc2USEAoIcmVsZWFzZWQYASABKAgSDQoFb3duZXIYAiABKAkSFQoNZmVuY2luZ190b2tlbhgDIAEoAyJRCgxXYXRjaFJlcXVlc3QSDQoDa2V5GAEgASgJSAASEAoGcHJlZml4GAIgASgJSAASDgoGY3Vyc29yGAMgASgJQgoKCHNlbGVjdG9ySgQIMhA8IvMECgpXYXRjaEV2ZW50EiwKBGtpbmQYASABKA4yHi50aHJlYWRsb2NrLnYxLldhdGNoRXZlbnQuS2luZBILCgNrZXkYAiABKAkSDQoFb3duZXIYAyABKAkSFQoNZmVuY2luZ190b2tlbhgEIAEoAxI5CghtZXRhZGF0YRgFIAMoCzInLnRocmVhZGxvY2sudjEuV2F0Y2hFdmVudC5NZXRhZGF0YUVudHJ5EigKBHRpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmN1cnNvchgHIAEoCRIQCghyZXZpc2lvbhgIIAEoAxIQCghzbmFwc2hvdBgJIAEoCBITCgt0dGxfc2Vjb25kcxgKIAEoAxItCglxdWV1ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2FjcXVpcmVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEixAEKBEtpbmQSFAoQS0lORF9VTlNQRUNJRklFRBAAEhAKDEtJTkRfR1JBTlRFRBABEhEKDUtJTkRfUkVMRUFTRUQQAhIQCgxLSU5EX0VYUElSRUQQAxIPCgtLSU5EX1FVRVVFRBAEEhMKD0tJTkRfTEVGVF9RVUVVRRAFEhkKFUtJTkRfTUVUQURBVEFfQ0hBTkdFRBAGEhUKEUtJTkRfU05BUFNIT1RfRU5EEAcSFwoTS0lORF9DVVJTT1JfVE9PX09MRBAIMoMFCgtMb2NrU2VydmljZRJICgdBY3F1aXJlEh0udGhyZWFkbG9jay52MS5BY3F1aXJlUmVxdWVzdBoeLnRocmVhZGxvY2sudjEuQWNxdWlyZVJlc3BvbnNlEk4KCUtlZXBBbGl2ZRIfLnRocmVhZGxvY2sudjEuS2VlcEFsaXZlUmVxdWVzdBogLnRocmVhZGxvY2sudjEuS2VlcEFsaXZlUmVzcG9uc2USSAoHUmVsZWFzZRIdLnRocmVhZGxvY2sudjEuUmVsZWFzZVJlcXVlc3QaHi50aHJlYWRsb2NrLnYxLlJlbGVhc2VSZXNwb25zZRJUCgtPcGVuU2Vzc2lvbhIhLnRocmVhZGxvY2sudjEuT3BlblNlc3Npb25SZXF1ZXN0GiIudGhyZWFkbG9jay52MS5PcGVuU2Vzc2lvblJlc3BvbnNlElcKDENsb3NlU2Vzc2lvbhIiLnRocmVhZGxvY2sudjEuQ2xvc2VTZXNzaW9uUmVxdWVzdBojLnRocmVhZGxvY2sudjEuQ2xvc2VTZXNzaW9uUmVzcG9uc2USRQoGU3RhdHVzEhwudGhyZWFkbG9jay52MS5TdGF0dXNSZXF1ZXN0Gh0udGhyZWFkbG9jay52MS5TdGF0dXNSZXNwb25zZRJXCgxGb3JjZVJlbGVhc2USIi50aHJlYWRsb2NrLnYxLkZvcmNlUmVsZWFzZVJlcXVlc3QaIy50aHJlYWRsb2NrLnYxLkZvcmNlUmVsZWFzZVJlc3BvbnNlEkEKBVdhdGNoEhsudGhyZWFkbG9jay52MS5XYXRjaFJlcXVlc3QaGS50aHJlYWRsb2NrLnYxLldhdGNoRXZlbnQwAUJpChFkZXYudGhyZWFkbG9jay52MVABWkJnaXRodWIuY29tL3RocmVhZGxvY2svdGhyZWFkbG9jay9nZW4vZ28vdGhyZWFkbG9jay92MTt0aHJlYWRsb2NrdjHKAg1UaHJlYWRsb2NrXFYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message threadlock.v1.AcquireRequest
@@ -746,6 +746,215 @@ export const ForceReleaseResponseSchema: GenMessage<ForceReleaseResponse> = /*@_
   messageDesc(file_threadlock_v1_lock, 18);
 
 /**
+ * @generated from message threadlock.v1.WatchRequest
+ */
+export type WatchRequest = Message<"threadlock.v1.WatchRequest"> & {
+  /**
+   * @generated from oneof threadlock.v1.WatchRequest.selector
+   */
+  selector: {
+    /**
+     * Exactly this key.
+     *
+     * @generated from field: string key = 1;
+     */
+    value: string;
+    case: "key";
+  } | {
+    /**
+     * Every key that starts with this prefix; "" watches everything.
+     *
+     * @generated from field: string prefix = 2;
+     */
+    value: string;
+    case: "prefix";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * Resume after the event that carried this cursor; empty: start with a snapshot.
+   *
+   * @generated from field: string cursor = 3;
+   */
+  cursor: string;
+};
+
+/**
+ * Describes the message threadlock.v1.WatchRequest.
+ * Use `create(WatchRequestSchema)` to create a new message.
+ */
+export const WatchRequestSchema: GenMessage<WatchRequest> = /*@__PURE__*/
+  messageDesc(file_threadlock_v1_lock, 19);
+
+/**
+ * @generated from message threadlock.v1.WatchEvent
+ */
+export type WatchEvent = Message<"threadlock.v1.WatchEvent"> & {
+  /**
+   * @generated from field: threadlock.v1.WatchEvent.Kind kind = 1;
+   */
+  kind: WatchEvent_Kind;
+
+  /**
+   * @generated from field: string key = 2;
+   */
+  key: string;
+
+  /**
+   * @generated from field: string owner = 3;
+   */
+  owner: string;
+
+  /**
+   * The contender's fencing token (its create revision): identifies it across its events.
+   *
+   * @generated from field: int64 fencing_token = 4;
+   */
+  fencingToken: bigint;
+
+  /**
+   * The contender's metadata (after the change, for METADATA_CHANGED).
+   *
+   * @generated from field: map<string, string> metadata = 5;
+   */
+  metadata: { [key: string]: string };
+
+  /**
+   * GRANTED: when it was granted. QUEUED: when it queued. Others: when this replica saw the
+   * change (the store keeps no time of a deletion).
+   *
+   * @generated from field: google.protobuf.Timestamp time = 6;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * Pass as WatchRequest.cursor to resume after this event. Opaque.
+   *
+   * @generated from field: string cursor = 7;
+   */
+  cursor: string;
+
+  /**
+   * The store revision of the change (of the snapshot, for snapshot events).
+   *
+   * @generated from field: int64 revision = 8;
+   */
+  revision: bigint;
+
+  /**
+   * Part of a snapshot, not a change.
+   *
+   * @generated from field: bool snapshot = 9;
+   */
+  snapshot: boolean;
+
+  /**
+   * The contender's TTL in seconds (0 when it lives under a session).
+   *
+   * @generated from field: int64 ttl_seconds = 10;
+   */
+  ttlSeconds: bigint;
+
+  /**
+   * When it queued, and when it was granted (unset while waiting).
+   *
+   * @generated from field: google.protobuf.Timestamp queued_at = 11;
+   */
+  queuedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp acquired_at = 12;
+   */
+  acquiredAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message threadlock.v1.WatchEvent.
+ * Use `create(WatchEventSchema)` to create a new message.
+ */
+export const WatchEventSchema: GenMessage<WatchEvent> = /*@__PURE__*/
+  messageDesc(file_threadlock_v1_lock, 20);
+
+/**
+ * @generated from enum threadlock.v1.WatchEvent.Kind
+ */
+export enum WatchEvent_Kind {
+  /**
+   * @generated from enum value: KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A contender holds the key now: granted at once, or first in the queue and claimed.
+   * Snapshot: a current holder.
+   *
+   * @generated from enum value: KIND_GRANTED = 1;
+   */
+  GRANTED = 1,
+
+  /**
+   * The holder gave the key back with Release (or an admin's ForceRelease).
+   *
+   * @generated from enum value: KIND_RELEASED = 2;
+   */
+  RELEASED = 2,
+
+  /**
+   * The holder's lease ended without a Release: its TTL lapsed, its session was closed or
+   * lapsed, or its Acquire was abandoned right after the grant. On etcd a Release deletes
+   * the lock and writes a release marker (a tombstone) in one transaction; a deletion with
+   * no marker in the same revision is an expiry, so every replica tells them apart alike.
+   *
+   * @generated from enum value: KIND_EXPIRED = 3;
+   */
+  EXPIRED = 3,
+
+  /**
+   * A contender joined the key's queue. Snapshot: a current waiter. A session's queued
+   * Acquire shows as QUEUED until it is moved onto its session's lease (then GRANTED), even
+   * when it was first in line.
+   *
+   * @generated from enum value: KIND_QUEUED = 4;
+   */
+  QUEUED = 4,
+
+  /**
+   * A waiter left the queue without being granted: cancelled, timed out, disconnected, or
+   * its lease lapsed.
+   *
+   * @generated from enum value: KIND_LEFT_QUEUE = 5;
+   */
+  LEFT_QUEUE = 5,
+
+  /**
+   * The holder's metadata changed (KeepAlive with metadata): `metadata` is the new value.
+   *
+   * @generated from enum value: KIND_METADATA_CHANGED = 6;
+   */
+  METADATA_CHANGED = 6,
+
+  /**
+   * The snapshot is complete; changes follow. Carries no key.
+   *
+   * @generated from enum value: KIND_SNAPSHOT_END = 7;
+   */
+  SNAPSHOT_END = 7,
+
+  /**
+   * The request's cursor cannot be resumed (see Watch): a fresh snapshot follows. Carries
+   * no key.
+   *
+   * @generated from enum value: KIND_CURSOR_TOO_OLD = 8;
+   */
+  CURSOR_TOO_OLD = 8,
+}
+
+/**
+ * Describes the enum threadlock.v1.WatchEvent.Kind.
+ */
+export const WatchEvent_KindSchema: GenEnum<WatchEvent_Kind> = /*@__PURE__*/
+  enumDesc(file_threadlock_v1_lock, 20, 0);
+
+/**
  * LockService grants per-key locks backed by leases with TTLs. Any replica serves any call:
  * replicas keep no lock state.
  *
@@ -858,6 +1067,41 @@ export const LockService: GenService<{
     methodKind: "unary";
     input: typeof ForceReleaseRequestSchema;
     output: typeof ForceReleaseResponseSchema;
+  },
+  /**
+   * Watch streams the lock events of one key or of keys with a prefix: a snapshot of their
+   * current holders and waiters, then every change as it happens. Roles: locker, viewer and
+   * admin of a tenant (keys without the tenant prefix); admin across tenants as Status.
+   *
+   * Stream: [CURSOR_TOO_OLD] snapshot events (snapshot = true: GRANTED for holders, QUEUED
+   * for waiters, keys ascending, each key in queue order) SNAPSHOT_END, then changes. With a
+   * resumable `cursor` there is no snapshot: the changes after it follow directly.
+   *
+   * Ordering: events carry the store's history position (`revision`: the etcd revision, or
+   * the embedded store's revision). Events arrive in revision order; those of one revision
+   * (e.g. every lock of a session whose lease lapsed) in one fixed order. So the events of one
+   * key arrive in the order they happened, and every replica sends the same events with the
+   * same cursors: an event written through replica A is seen by a watcher on replica B.
+   *
+   * Cursors: every event has one; Watch(cursor = the last one received) resumes right after
+   * that event, on any replica, with no gap and no duplicate. A cursor the store no longer
+   * has history for (etcd compacted it; beyond the embedded store's 100,000 recent changes;
+   * another etcd cluster; an embedded store since restarted) answers CURSOR_TOO_OLD and a
+   * fresh snapshot instead: drop what you knew and rebuild from it.
+   *
+   * Limits: at most --max-watchers (default 1000) watchers per replica, beyond that
+   * RESOURCE_EXHAUSTED "max_watchers: ..."; a watcher that falls --watch-buffer (default
+   * 10,000) events behind is ended with RESOURCE_EXHAUSTED "watch_buffer: ..." instead of
+   * growing the coordinator's memory: resume with its last cursor. While etcd is unreachable
+   * no events arrive (the stream stays open) and they follow, in order, once it returns.
+   * A malformed cursor is INVALID_ARGUMENT naming `cursor`.
+   *
+   * @generated from rpc threadlock.v1.LockService.Watch
+   */
+  watch: {
+    methodKind: "server_streaming";
+    input: typeof WatchRequestSchema;
+    output: typeof WatchEventSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_threadlock_v1_lock, 0);
