@@ -15,7 +15,7 @@ import dataclasses
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 
 import pytest
@@ -123,8 +123,8 @@ async def test_a_grpc_lock_appears_with_its_waiters_and_disappears_when_released
     assert key not in await shown_keys(page)
 
 
-async def _equal(value: object, want: object) -> bool:
-    return await value == want  # type: ignore[misc]
+async def _equal(value: Awaitable[object], want: object) -> bool:
+    return await value == want
 
 
 async def test_the_prefix_filter_shows_only_matching_keys(

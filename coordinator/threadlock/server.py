@@ -207,9 +207,9 @@ class Server:
         if self.metrics is not None:
             try:
                 if cfg.status_page:  # then aiohttp serves /metrics and the page
-                    assert self.manager is not None
+                    assert self.manager is not None and self.hub is not None
                     self._page = await StatusPage.start_with_feed(
-                        cfg.metrics_listen, self.metrics, self.manager,
+                        cfg.metrics_listen, self.metrics, self.hub, self.manager,
                         self.auth.authenticator if self.auth else None, cfg.etcd_timeout)
                     self.metrics_port = self._page.port
                 else:

@@ -1,12 +1,18 @@
-"""Where the status board (status_board.py) learns the store's lock states.
+"""Where the status board (status_board.py) learns the lock states: the replica's Watch hub
+(threadlock.watch.EventHub), one subscription for every page viewer together.
 
-`PollFeed` reads every held key through the LockManager's Status path every `interval`
-seconds and hands the board the whole picture (`board.replace`), which works out what changed.
-It serves both backends the same way and sees locks taken through any replica, because it reads
-the store itself. Errors (etcd down) keep the last picture and are retried next round; the
-board's `feed_error` tells the page.
+`HubFeed` keeps, per key, the contenders the hub reported (by fencing token = queue order: the
+lowest holds, the rest wait) and tells the board each key's new state as events arrive: a
+snapshot first (`board.replace` at SNAPSHOT_END, and again after CURSOR_TOO_OLD or a hub
+reload), then one `board.update` per change. Both backends, and locks taken on any replica
+(the hub follows the store itself).
 
-    feed = PollFeed(manager, interval=0.25, timeout=5.0)
+Events carry no lease renewals, so the time left is estimated as grant + TTL and corrected by
+`refresh`: while anyone views the page, every `refresh_every` seconds up to `refresh_batch` held
+keys (round-robin) are read through the Status path for their lease's real expiry. Errors
+(etcd down) keep the last picture, are shown on the page (`board.feed_error`) and retried.
+
+    feed = HubFeed(hub, manager, timeout=5.0)
     task = asyncio.create_task(feed.run(board))
 """
 
@@ -17,41 +23,116 @@ import logging
 import time
 
 from threadlock.locks import LockManager
-from threadlock.model import LockState
+from threadlock.model import HolderInfo, LockState, WaiterInfo
 from threadlock.status_board import StatusBoard
+from threadlock.watch import EventHub, Kind, LockEvent
 
 log = logging.getLogger("threadlock.status")
 
-PAGE = 1000  # keys per Status page (its maximum)
+RETRY_MAX = 2.0  # seconds between resubscriptions after the hub failed us, at most
+GONE = (Kind.RELEASED, Kind.EXPIRED, Kind.LEFT_QUEUE)
+
+Table = dict[str, dict[int, LockEvent]]  # key -> fencing token -> its latest event
 
 
-class PollFeed:
-    def __init__(self, manager: LockManager, *, interval: float = 0.25,
-                 timeout: float = 5.0) -> None:
+def state_of(key: str, group: dict[int, LockEvent],
+             expiries: dict[tuple[str, int], float]) -> LockState | None:
+    """The key as Status shows it: the lowest fencing token holds (granted, or about to be),
+    the others wait in token order."""
+    if not group:
+        return None
+    first, *rest = (group[t] for t in sorted(group))
+    expires = expiries.get((key, first.fencing_token))
+    if expires is None:  # no renewal seen: as granted
+        start = first.acquired_at or first.queued_at
+        expires = start + first.ttl_seconds if first.ttl_seconds else 0.0
+    holder = HolderInfo(first.owner, first.fencing_token, first.acquired_at or first.queued_at,
+                        expires, dict(first.metadata))
+    return LockState(key, holder, [WaiterInfo(e.owner, i, e.queued_at, dict(e.metadata))
+                                   for i, e in enumerate(rest, 1)])
+
+
+class HubFeed:
+    def __init__(self, hub: EventHub, manager: LockManager, *, timeout: float = 5.0,
+                 refresh_every: float = 1.0, refresh_batch: int = 50) -> None:
+        self.hub = hub
         self.manager = manager
-        self.interval = interval
         self.timeout = timeout
-
-    async def read_all(self) -> list[LockState]:
-        """Every held key, all pages, as Status lists them."""
-        states: list[LockState] = []
-        token = ""
-        while True:
-            page, token = await self.manager.status(None, "", PAGE, token, self.timeout)
-            states.extend(page)
-            if not token:
-                return states
+        self.refresh_every = refresh_every
+        self.refresh_batch = refresh_batch
+        self.table: Table = {}
+        self.loading: Table | None = None  # a snapshot being received
+        self.expiries: dict[tuple[str, int], float] = {}  # (key, token) -> lease's expiry
+        self._turn = 0  # round-robin position of `refresh`
 
     async def run(self, board: StatusBoard) -> None:
-        """Until cancelled: refresh the board every `interval` seconds."""
+        """Until cancelled: follow the hub, and refresh expiries while someone looks."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.follow(board))
+            group.create_task(self.refresh(board))
+
+    async def follow(self, board: StatusBoard) -> None:
+        delay = 0.05
         while True:
+            self.loading = {}  # a fresh subscription starts with a snapshot
             try:
-                states = await self.read_all()
-            except Exception as exc:  # keep the last picture; say so on the page
+                async for event in self.hub.subscribe(""):
+                    self.apply(event, board, time.time())
+                    delay = 0.05
+            except Exception as exc:  # Unavailable, SlowWatcher, ...: start over
                 if not board.feed_error:
-                    log.warning("status page: reading the locks failed: %s", exc)
+                    log.warning("status page: watching the locks failed: %s", exc)
                 board.feed_error = str(exc) or type(exc).__name__
-            else:
-                board.feed_error = ""
-                board.replace(states, time.time())
-            await asyncio.sleep(self.interval)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX)
+
+    def apply(self, e: LockEvent, board: StatusBoard, now: float) -> None:
+        if e.kind is Kind.CURSOR_TOO_OLD:
+            self.loading = {}
+        elif e.kind is Kind.SNAPSHOT_END:
+            self.table, self.loading = self.loading or {}, None
+            self.expiries = {k: v for k, v in self.expiries.items()
+                             if k[1] in self.table.get(k[0], {})}
+            board.feed_error = ""
+            board.replace((s for key, group in self.table.items()
+                           if (s := state_of(key, group, self.expiries)) is not None), now)
+        elif e.snapshot and self.loading is not None:
+            self.loading.setdefault(e.key, {})[e.fencing_token] = e
+        elif self.loading is None:  # a change, live
+            group = self.table.setdefault(e.key, {})
+            if e.kind in GONE:
+                group.pop(e.fencing_token, None)
+                self.expiries.pop((e.key, e.fencing_token), None)
+                if not group:
+                    del self.table[e.key]
+            else:  # GRANTED, QUEUED, METADATA_CHANGED: the contender as it is now
+                group[e.fencing_token] = e
+            board.update(e.key, state_of(e.key, self.table.get(e.key, {}), self.expiries),
+                         now)
+
+    async def refresh(self, board: StatusBoard) -> None:
+        while True:
+            await asyncio.sleep(self.refresh_every)
+            if board.viewers:
+                await self.refresh_once(board)
+
+    async def refresh_once(self, board: StatusBoard) -> None:
+        """Read the real expiry of up to `refresh_batch` held keys' leases."""
+        keys = sorted(self.table)
+        if not keys:
+            return
+        start = self._turn % len(keys)
+        batch = (keys[start:] + keys[:start])[:self.refresh_batch]
+        self._turn = start + len(batch)
+        for key in batch:
+            try:
+                states, _ = await self.manager.status(key, None, 1, "", self.timeout)
+            except Exception as exc:  # the hub's own errors tell the page; try next round
+                log.debug("status page: reading %s failed: %s", key, exc)
+                return
+            group = self.table.get(key, {})
+            if states and states[0].holder.fencing_token in group:
+                token = states[0].holder.fencing_token
+                if states[0].holder.expires_at:
+                    self.expiries[(key, token)] = states[0].holder.expires_at
+                board.update(key, state_of(key, group, self.expiries), time.time())

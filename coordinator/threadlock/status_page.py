@@ -35,7 +35,8 @@ from threadlock.errors import InvalidArgument, LockError, PermissionDenied, stat
 from threadlock.locks import LockManager
 from threadlock.metrics import Metrics, split_address
 from threadlock.status_board import Json, Scope, StatusBoard, Viewer
-from threadlock.status_feed import PollFeed
+from threadlock.status_feed import HubFeed
+from threadlock.watch import EventHub
 
 log = logging.getLogger("threadlock.status")
 
@@ -96,15 +97,15 @@ class StatusPage:
         return self.port
 
     @classmethod
-    async def start_with_feed(cls, listen: str, metrics: Metrics, manager: LockManager,
-                              authenticator: Authenticator | None,
+    async def start_with_feed(cls, listen: str, metrics: Metrics, hub: EventHub,
+                              manager: LockManager, authenticator: Authenticator | None,
                               timeout: float) -> StatusPage:
-        """The page on `listen` and the feed that keeps its board current (stop both with
-        `stop_feed` before the store closes, then `stop`)."""
+        """The page on `listen` and the feed that keeps its board current from `hub` (stop
+        the feed with `stop_feed` before the hub and the store close, then `stop`)."""
         page = cls(StatusBoard(), metrics, authenticator)
         await page.start(listen)
-        page.feed = asyncio.create_task(PollFeed(manager, timeout=timeout).run(page.board),
-                                        name="threadlock-status-feed")
+        feed = HubFeed(hub, manager, timeout=timeout)
+        page.feed = asyncio.create_task(feed.run(page.board), name="threadlock-status-feed")
         return page
 
     async def stop_feed(self) -> None:
