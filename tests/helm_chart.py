@@ -60,6 +60,7 @@ VALUE_SETS: dict[str, Doc] = {
                               "app.kubernetes.io/name": "prometheus"}}}]},
         "autoscaling": {"enabled": True, "minReplicas": 3, "maxReplicas": 9},
         "tls": {"enabled": True, "secretName": "tl-server-tls"},
+        "statusPage": {"enabled": True},
     },
 }
 
