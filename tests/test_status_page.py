@@ -173,6 +173,30 @@ async def test_an_expired_lock_leaves_the_page(paged: Coordinator, browser: Brow
     await wait_no_row(page, key, timeout=20)
 
 
+async def test_time_left_follows_lease_renewals(paged: Coordinator, sdk: AsyncLockClient,
+                                               browser: Browser) -> None:
+    """Renewals are not events: the page re-reads the expiry while it is open. The SDK renews a
+    6 s lease every few seconds, so the shown expiry moves later and never runs out."""
+    key = f"renewed-{uuid.uuid4().hex[:8]}"
+    page = await open_page(browser, paged)
+    await wait_live(page)
+    lease = await sdk.acquire(key, ttl=6, owner="long-job")
+    await wait_row(page, key)
+    first = float(await page.get_attribute(f"{row(key)} td.time-left", "data-until") or 0)
+    assert first > 0
+
+    async def moved() -> bool:
+        until = float(await page.get_attribute(f"{row(key)} td.time-left", "data-until") or 0)
+        return until >= first + 1.0
+
+    await eventually(moved, timeout=15)
+    await asyncio.sleep(6)  # past the first expiry: still held, still time left
+    assert await holder(page, key) == "long-job"
+    assert await seconds(page, key, "time-left") > 0
+    await lease.release()
+    await wait_no_row(page, key)
+
+
 @pytest.mark.etcd
 async def test_a_lock_taken_through_another_replica_appears(
         etcd: EtcdServer, key_prefix: str, coordinators: list[Coordinator],
@@ -228,6 +252,7 @@ async def _screenshot(paged: Coordinator, sdk: AsyncLockClient, browser: Browser
         await wait_row(page, key)
     await eventually(lambda: _equal(waiters(page, keys[0]), [f"queued-2a-{j}" for j in (1, 2, 3)]))
     await asyncio.sleep(1.0)  # let held-for tick past zero
+    await page.set_viewport_size({"width": 1280, "height": 400})  # the table, little else
     shot = tmp_path / "status-page.png"
     await page.screenshot(path=str(shot), full_page=True)
     data = shot.read_bytes()

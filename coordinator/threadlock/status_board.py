@@ -8,14 +8,13 @@ then sends it a fresh snapshot instead of an unbounded backlog. Example:
 
     board = StatusBoard(max_keys=1000, history=50)
     viewer = board.subscribe(scope=Scope(prefix="team-a/", strip="team-a/"), filter="chat-")
-    board.update("team-a/chat-1", state, now=time.time())
+    board.update("team-a/chat-1", state)
     change = viewer.changes.get_nowait()        # {"key": "chat-1", "lock": {...}}
 
-Charts: a holder that goes away (or changes: a new fencing token) adds its hold time
-(now - acquired_at) to its key's history; a new holder adds its wait time (acquired_at - the
-queued_at it had as a waiter, or 0 when it took a free key without queuing). Memory is bounded:
-`history` values per series in a ring buffer, for at most `max_keys` keys (least recently
-changed dropped first). The live states themselves mirror the store's held keys.
+Charts: the feed reports each grant's wait (queued -> granted) and each release's or expiry's
+hold (granted -> gone) with `record`, before the `update` that shows the new state. Memory is
+bounded: `history` values per series in a ring buffer, for at most `max_keys` keys (least
+recently recorded dropped first). The live states themselves mirror the store's held keys.
 """
 
 from __future__ import annotations
@@ -87,23 +86,22 @@ class StatusBoard:
         self.feed_error = ""  # the feed's last error; "" while it works
 
     # Feed side ------------------------------------------------------------------------------
-    def replace(self, states: Iterable[LockState], now: float) -> None:
+    def replace(self, states: Iterable[LockState]) -> None:
         """The whole store as it is now: every key not listed has no holder."""
         fresh = {s.key: s for s in states}
         for key in [k for k in self.states if k not in fresh]:
-            self.update(key, None, now)
+            self.update(key, None)
         for key, state in fresh.items():
-            self.update(key, state, now)
+            self.update(key, state)
         self.synced = True
 
-    def update(self, key: str, state: LockState | None, now: float) -> None:
+    def update(self, key: str, state: LockState | None) -> None:
         """`key` now looks like `state` (None: nobody holds it)."""
         old = self.states.get(key)
         if state is None and old is None:
             return
         if old is not None and state is not None and _same(old, state):
             return
-        self._record(key, old, state, now)
         if state is None:
             del self.states[key]
         else:
@@ -111,21 +109,15 @@ class StatusBoard:
         for viewer in self.viewers:
             self._send(viewer, key)
 
-    def _record(self, key: str, old: LockState | None, new: LockState | None,
-                now: float) -> None:
-        old_token = old.holder.fencing_token if old is not None else None
-        new_token = new.holder.fencing_token if new is not None else None
-        if old_token == new_token:
-            return  # the same grant (renewed, or its queue changed)
-        if old is not None:
-            self._history(key).holds.append(max(0.0, now - old.holder.acquired_at))
-        if new is not None:
-            queued = next((w.queued_at for w in (old.waiters if old else [])
-                           if w.owner == new.holder.owner), None)
-            if queued is not None:
-                self._history(key).waits.append(max(0.0, new.holder.acquired_at - queued))
-            elif old is None:
-                self._history(key).waits.append(0.0)  # took a free key (or queued unseen)
+    def record(self, key: str, *, wait: float | None = None,
+               hold: float | None = None) -> None:
+        """A grant on `key` after `wait` seconds queued, or a hold of `hold` seconds ended
+        (shown with the key's next update)."""
+        history = self._history(key)
+        if wait is not None:
+            history.waits.append(max(0.0, wait))
+        if hold is not None:
+            history.holds.append(max(0.0, hold))
 
     def _history(self, key: str) -> History:
         found = self.histories.get(key)

@@ -52,6 +52,46 @@ def state_of(key: str, group: dict[int, LockEvent],
                                    for i, e in enumerate(rest, 1)])
 
 
+class EventTable:
+    """The contenders the hub reported, per key; `apply` turns each event into board calls
+    (I/O-free: the feed below does the waiting)."""
+
+    def __init__(self) -> None:
+        self.table: Table = {}
+        self.loading: Table | None = {}  # a snapshot being received (every stream starts so)
+        self.expiries: dict[tuple[str, int], float] = {}  # (key, token) -> lease's expiry
+
+    def state(self, key: str) -> LockState | None:
+        return state_of(key, self.table.get(key, {}), self.expiries)
+
+    def apply(self, e: LockEvent, board: StatusBoard, now: float) -> None:
+        if e.kind is Kind.CURSOR_TOO_OLD:
+            self.loading = {}
+        elif e.kind is Kind.SNAPSHOT_END:
+            self.table, self.loading = self.loading or {}, None
+            self.expiries = {k: v for k, v in self.expiries.items()
+                             if k[1] in self.table.get(k[0], {})}
+            board.feed_error = ""
+            board.replace(s for key in self.table if (s := self.state(key)) is not None)
+        elif e.snapshot and self.loading is not None:
+            self.loading.setdefault(e.key, {})[e.fencing_token] = e
+        elif self.loading is None:  # a change, live
+            group = self.table.setdefault(e.key, {})
+            if e.kind is Kind.GRANTED:
+                # No queued_at: granted at arrival (nothing to wait for).
+                board.record(e.key, wait=e.acquired_at - (e.queued_at or e.acquired_at))
+            elif e.kind in (Kind.RELEASED, Kind.EXPIRED) and e.acquired_at:
+                board.record(e.key, hold=now - e.acquired_at)
+            if e.kind in GONE:
+                group.pop(e.fencing_token, None)
+                self.expiries.pop((e.key, e.fencing_token), None)
+                if not group:
+                    del self.table[e.key]
+            else:  # GRANTED, QUEUED, METADATA_CHANGED: the contender as it is now
+                group[e.fencing_token] = e
+            board.update(e.key, self.state(e.key))
+
+
 class HubFeed:
     def __init__(self, hub: EventHub, manager: LockManager, *, timeout: float = 5.0,
                  refresh_every: float = 1.0, refresh_batch: int = 50) -> None:
@@ -60,9 +100,7 @@ class HubFeed:
         self.timeout = timeout
         self.refresh_every = refresh_every
         self.refresh_batch = refresh_batch
-        self.table: Table = {}
-        self.loading: Table | None = None  # a snapshot being received
-        self.expiries: dict[tuple[str, int], float] = {}  # (key, token) -> lease's expiry
+        self.events = EventTable()
         self._turn = 0  # round-robin position of `refresh`
 
     async def run(self, board: StatusBoard) -> None:
@@ -74,10 +112,10 @@ class HubFeed:
     async def follow(self, board: StatusBoard) -> None:
         delay = 0.05
         while True:
-            self.loading = {}  # a fresh subscription starts with a snapshot
+            self.events.loading = {}  # a fresh subscription starts with a snapshot
             try:
                 async for event in self.hub.subscribe(""):
-                    self.apply(event, board, time.time())
+                    self.events.apply(event, board, time.time())
                     delay = 0.05
             except Exception as exc:  # Unavailable, SlowWatcher, ...: start over
                 if not board.feed_error:
@@ -85,30 +123,6 @@ class HubFeed:
                 board.feed_error = str(exc) or type(exc).__name__
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX)
-
-    def apply(self, e: LockEvent, board: StatusBoard, now: float) -> None:
-        if e.kind is Kind.CURSOR_TOO_OLD:
-            self.loading = {}
-        elif e.kind is Kind.SNAPSHOT_END:
-            self.table, self.loading = self.loading or {}, None
-            self.expiries = {k: v for k, v in self.expiries.items()
-                             if k[1] in self.table.get(k[0], {})}
-            board.feed_error = ""
-            board.replace((s for key, group in self.table.items()
-                           if (s := state_of(key, group, self.expiries)) is not None), now)
-        elif e.snapshot and self.loading is not None:
-            self.loading.setdefault(e.key, {})[e.fencing_token] = e
-        elif self.loading is None:  # a change, live
-            group = self.table.setdefault(e.key, {})
-            if e.kind in GONE:
-                group.pop(e.fencing_token, None)
-                self.expiries.pop((e.key, e.fencing_token), None)
-                if not group:
-                    del self.table[e.key]
-            else:  # GRANTED, QUEUED, METADATA_CHANGED: the contender as it is now
-                group[e.fencing_token] = e
-            board.update(e.key, state_of(e.key, self.table.get(e.key, {}), self.expiries),
-                         now)
 
     async def refresh(self, board: StatusBoard) -> None:
         while True:
@@ -118,7 +132,7 @@ class HubFeed:
 
     async def refresh_once(self, board: StatusBoard) -> None:
         """Read the real expiry of up to `refresh_batch` held keys' leases."""
-        keys = sorted(self.table)
+        keys = sorted(self.events.table)
         if not keys:
             return
         start = self._turn % len(keys)
@@ -130,9 +144,9 @@ class HubFeed:
             except Exception as exc:  # the hub's own errors tell the page; try next round
                 log.debug("status page: reading %s failed: %s", key, exc)
                 return
-            group = self.table.get(key, {})
-            if states and states[0].holder.fencing_token in group:
-                token = states[0].holder.fencing_token
-                if states[0].holder.expires_at:
-                    self.expiries[(key, token)] = states[0].holder.expires_at
-                board.update(key, state_of(key, group, self.expiries), time.time())
+            holder = states[0].holder if states else None
+            # The table may have been replaced (a new snapshot) while we read: look it up now.
+            if holder is not None and holder.fencing_token in self.events.table.get(key, {}):
+                if holder.expires_at:
+                    self.events.expiries[(key, holder.fencing_token)] = holder.expires_at
+                board.update(key, self.events.state(key))
