@@ -1,7 +1,7 @@
 """The benchmark run: start the stack once (stack.py), run the phases asked for on it, write
 the results (report.py) and print the Markdown. Each phase's CPU per process is recorded too.
 
-    python bench/run.py [--quick] [--only uncontended,contended,scale,crash] [--seconds S]
+    python bench/run.py [--quick] [--only uncontended,contended,scale,crash,watch] [--seconds S]
                         [--out bench/results] [--no-fsync] [--profile]
 """
 
@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import contended, crash, profile, report, scale, uncontended
+from bench import contended, crash, profile, report, scale, uncontended, watch
 from bench.procs import CpuMeter
 from bench.stack import ROOT, Stack
 from bench.systems import SYSTEMS
 
-PHASES = ("uncontended", "contended", "scale", "crash")
+PHASES = ("uncontended", "contended", "scale", "crash", "watch")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -43,6 +43,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--status-samples", type=int, help="Status(key) calls (3000; quick 200)")
     p.add_argument("--crash-repeats", type=int, help="crash repetitions (5; quick 2)")
     p.add_argument("--crash-ttl", type=int, default=2, help="holder TTL in the crash phase")
+    p.add_argument("--watchers", type=int, help="Watch streams in the watch phase (100; "
+                                                "quick 10)")
+    p.add_argument("--watch-rate", type=float,
+                   help="lock events/s in the watch phase (1000; quick 200)")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     p.add_argument("--fsync", action=argparse.BooleanOptionalAction, default=True,
                    help="etcd fsyncs its WAL (its real write path; default on)")
@@ -59,6 +63,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     a.scale = a.scale or ("10x200" if q else "100x1000")
     a.status_samples = a.status_samples or (200 if q else 3000)
     a.crash_repeats = a.crash_repeats or (2 if q else 5)
+    a.watchers = a.watchers or (10 if q else 100)
+    a.watch_rate = a.watch_rate or (200.0 if q else 1000.0)
     a.phases = [x for x in a.only.split(",") if x]
     unknown = set(a.phases) - set(PHASES)
     if unknown:
@@ -94,6 +100,8 @@ async def phases(stack: Stack, a: argparse.Namespace, res: dict[str, Any]) -> No
         meter.start()
         res["crash"] = await crash.run(stack, a.crash_ttl, a.crash_repeats)
         cpu["crash"] = meter.stop().per_wall()
+    if "watch" in a.phases:  # CPU per scenario inside (watcher processes included)
+        res["watch"] = await watch.run(stack, a.watchers, a.watch_rate, a.seconds * a.rounds)
 
 
 def _profiler(stack: Stack, a: argparse.Namespace, res: dict[str, Any],

@@ -224,6 +224,33 @@ def markdown(res: dict[str, Any]) -> str:
                   _row(["run", *range(1, len(cr["handover_s"]) + 1), "max", "target"]),
                   _row(["---"] * (len(cr["handover_s"]) + 3)),
                   _row(["seconds", *cr["handover_s"], cr["max_s"], cr["target_s"]]), ""]
+    wa = res.get("watch")
+    if wa:
+        lines += [f"## Watch: {wa['watchers']} watchers, lock events at {wa['rate']:g}/s "
+                  f"for {wa['seconds']:g} s", "",
+                  "spread: each watcher on its own prefix (the coordinator delivers the rate); "
+                  "fanout: every watcher on every event (watchers x rate). Lag: GRANTED "
+                  "events, from the grant's write to receipt; delivery: RELEASED events, from "
+                  "when the coordinator saw the change to receipt. CPU: seconds per wall "
+                  "second.",
+                  "", _row(["scenario", "events/s written", "delivered / expected",
+                            "delivered/s", "lag p50 ms", "lag p99 ms", "lag max ms",
+                            "delivery p50 / p99 ms", "cut off", "CPU coord", "CPU etcd",
+                            "CPU watchers"]),
+                  _row(["---"] * 12)]
+        for r in wa["results"]:
+            cpu = r["cpu_per_wall"]
+            watchers_cpu = cpu.get("watchers", "-")
+            lines.append(_row([r["scenario"], r["load"]["events_per_s"],
+                               f"{r['delivered']} / {r['expected_deliveries']}",
+                               r["delivered_per_s"], r["lag_p50_ms"], r["lag_p99_ms"],
+                               r["lag_max_ms"],
+                               f"{r.get('delivery_p50_ms', '-')} / "
+                               f"{r.get('delivery_p99_ms', '-')}",
+                               sum(r["cut_off"].values()) or 0,
+                               cpu.get("coordinator", "-"), cpu.get("etcd", "-"),
+                               watchers_cpu]))
+        lines.append("")
     phase = res.get("phase_cpu_per_wall") or {}
     if phase:
         names = sorted({k for v in phase.values() for k in v})

@@ -22,8 +22,9 @@ def test_quick_bench_runs_and_reports(tmp_path: Path) -> None:
     out = tmp_path / "results"
     cmd = [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--seconds", "0.4",
            "--warmup", "0.2", "--clients", "1,2", "--workers", "4", "--scale", "3x20",
-           "--status-samples", "20", "--crash-repeats", "1", "--out", str(out)]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=100, check=False)
+           "--status-samples", "20", "--crash-repeats", "1", "--watchers", "4",
+           "--watch-rate", "40", "--out", str(out)]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=160, check=False)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     for name in ("latest.json", "latest.md", "throughput.png"):
         assert (out / name).stat().st_size > 0, name
@@ -53,6 +54,12 @@ def test_quick_bench_runs_and_reports(tmp_path: Path) -> None:
     assert scale["granted"] == scale["locks"] == 60
     assert scale["status"]["missing"] == 0
     assert scale["keepalive"]["all_sessions"]["etcd_keepalives"] > 0
+
+    for r in res["watch"]["results"]:  # every event written reached its watchers
+        assert r["load"]["errors"] == 0 and r["load"]["cycles"] > 0, r
+        assert r["delivered"] == r["expected_deliveries"] and not r["cut_off"], r
+        assert r["lag_p50_ms"] > 0, r
+    assert "## Watch: 4 watchers" in (out / "latest.md").read_text()
 
     crash = res["crash"]
     assert 0 < crash["max_s"] <= crash["ttl"] + 2.0, crash  # generous: a loaded CI machine

@@ -7,9 +7,11 @@ import asyncio
 import dataclasses
 import uuid
 
+import aiohttp
 import grpc
 import pytest
 from harness import Coordinator, dur, memory_config, rpc_error
+from http_harness import base_url, post, with_http
 from watch_helpers import K, Watcher, rebuild, without_tokens
 
 from threadlock.v1 import lock_pb2 as pb
@@ -166,7 +168,15 @@ async def test_watchers_end_unavailable_when_the_replica_stops(
 
 
 async def _first(coord: Coordinator, request: pb.WatchRequest) -> pb.WatchEvent:
-    async for e in coord.stub.Watch(request, timeout=10):
-        event: pb.WatchEvent = e
+    async for resp in coord.stub.Watch(request, timeout=10):
+        event: pb.WatchEvent = resp.events[0]
         return event
     raise AssertionError("the stream ended without an event")
+
+
+async def test_the_http_face_does_not_serve_watch(coordinators: list[Coordinator]) -> None:
+    c = await Coordinator(with_http(memory_config())).start()
+    coordinators.append(c)
+    async with aiohttp.ClientSession() as session:
+        answer = await post(session, base_url(c), "Watch", {"prefix": ""})
+    assert answer.status == 404 and "no such procedure" in answer.message

@@ -36,8 +36,8 @@ class Watcher:
     async def _run(self) -> None:
         call = self.stub.Watch(self.request, metadata=self.metadata or None)
         try:
-            async for e in call:
-                self.events.append(e)
+            async for resp in call:
+                self.events.extend(resp.events)
         except grpc.aio.AioRpcError as exc:
             self.error = exc
 

@@ -1,4 +1,4 @@
-"""The `threadlock` command: run the coordinator (`serve`) or talk to one (`status`,
+"""The `threadlock` command: run the coordinator (`serve`) or talk to one (`status`, `watch`,
 `acquire`, `keepalive`, `release`) from a shell, e.g. to see who holds a conversation or to
 take a lock around a script:
 
@@ -38,6 +38,7 @@ import grpc
 from google.protobuf import duration_pb2, json_format
 from google.protobuf.message import Message
 
+from threadlock import cli_watch
 from threadlock import config as config_mod
 from threadlock import stress as stress_mod
 from threadlock.logs import setup_logging
@@ -104,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--page-size", type=int, default=0, help="keys per page (server default)")
     st.add_argument("--page-token", default="", help="continue from a previous page")
     st.add_argument("--all-pages", action="store_true", help="fetch every page")
+
+    cli_watch.add_parser(sub, client)
 
     ac = sub.add_parser("acquire", parents=[client], help="take a lock; prints its token")
     ac.add_argument("key")
@@ -176,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               else grpc.secure_channel(args.address, credentials)) as channel:
             calls = channel if bearer is None else grpc.intercept_channel(channel, bearer)
             stub = lock_pb2_grpc.LockServiceStub(calls)
-            handler = {"status": _status, "acquire": _acquire,
+            handler = {"status": _status, "watch": cli_watch.run, "acquire": _acquire,
                        "keepalive": _keepalive, "release": _release}[args.command]
             return handler(stub, args)
     except grpc.RpcError as exc:
@@ -196,7 +199,7 @@ def _tls_file(args: argparse.Namespace, dest: str, env: str) -> tuple[str | None
     return os.environ.get(env, "").strip() or None, f"{flag} (from {env})"
 
 
-class _Bearer(grpc.UnaryUnaryClientInterceptor):
+class _Bearer(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
     """Adds `authorization: Bearer <credential>` to every call, as every SDK sends it."""
 
     def __init__(self, credential: str) -> None:
@@ -205,6 +208,9 @@ class _Bearer(grpc.UnaryUnaryClientInterceptor):
     def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
         metadata = (*(details.metadata or ()), *self._metadata)
         return continuation(details._replace(metadata=metadata), request)
+
+    def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return self.intercept_unary_unary(continuation, details, request)  # Watch
 
 
 def _bearer(args: argparse.Namespace) -> _Bearer | None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from threadlock.internal import state_pb2
 from threadlock.store import Ahead, Contender, Enqueued, LeaseGone, Outcome, Removed
 from threadlock.watch.events import Delete, Put, Tombstone
-from threadlock.watch.memory_source import ChangeFeed
+from threadlock.watch.memory_source import DEFAULT_CAPACITY, ChangeFeed
 
 
 @dataclass
@@ -40,7 +40,7 @@ def _copy(c: Contender) -> Contender:
 class MemoryStore:
     """A `threadlock.store.Store` held in dicts on the running event loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, feed_capacity: int = DEFAULT_CAPACITY) -> None:
         # Revisions are fencing tokens: seeded from the clock (microseconds) so that they keep
         # increasing across restarts of this process, as etcd's do across its restarts (as
         # long as the wall clock does not step back by more than the downtime).
@@ -54,7 +54,7 @@ class MemoryStore:
         self._waiters: dict[tuple[str, str], set[asyncio.Future[None]]] = {}
         self._closed = False
         # Every contender change, for Watch (threadlock.watch): recorded in the same step.
-        self.feed = ChangeFeed()
+        self.feed = ChangeFeed(feed_capacity)
         self.feed.attach(lambda: [c for q in self._keys.values() for c in q.values()],
                          lambda: self._revision)
 

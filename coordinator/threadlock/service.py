@@ -178,7 +178,7 @@ class LockRpcs:
                           metadata=w.metadata) for w in s.waiters])
             for s in states])
 
-    def Watch(self, request: pb.WatchRequest) -> AsyncIterator[pb.WatchEvent]:
+    def Watch(self, request: pb.WatchRequest) -> AsyncIterator[pb.WatchResponse]:
         prefix, exact = selector(request)
         return watch(self._hub(), prefix, exact, request.cursor)
 
@@ -225,7 +225,7 @@ class LockServicer(lock_pb2_grpc.LockServiceServicer):
         return await _run(context, self.rpcs.ForceRelease(request, context.time_remaining()))
 
     async def Watch(self, request: pb.WatchRequest,
-                    context: Ctx) -> AsyncIterator[pb.WatchEvent]:
+                    context: Ctx) -> AsyncIterator[pb.WatchResponse]:
         try:
             async for event in self.rpcs.Watch(request):
                 yield event

@@ -9,6 +9,7 @@ asyncio: `threadlock_client.aio.AsyncLockClient`. Errors: `threadlock_client.err
 """
 
 from threadlock_client._common import Tls
+from threadlock_client._watch import WatchEvent
 from threadlock_client.client import Lease, LockClient
 from threadlock_client.errors import (
     Conflict,
@@ -24,6 +25,7 @@ from threadlock_client.errors import (
     Unauthenticated,
     Unavailable,
 )
+from threadlock_client.watching import Watch
 
 __all__ = [
     "Conflict",
@@ -41,4 +43,6 @@ __all__ = [
     "Tls",
     "Unauthenticated",
     "Unavailable",
+    "Watch",
+    "WatchEvent",
 ]

@@ -38,6 +38,8 @@ from threadlock_client._common import (
 )
 from threadlock_client._proto import lock_pb2 as pb
 from threadlock_client._proto import lock_pb2_grpc
+from threadlock_client._watch import WatchPolicy
+from threadlock_client.watching import AsyncWatch
 
 T = TypeVar("T")
 log = logging.getLogger("threadlock_client")
@@ -118,6 +120,14 @@ class AsyncLockClient:
     async def status(self, key: str | None = None, prefix: str = "") -> list[pb.LockState]:
         return await self.run(proto.status(self._targets, key, prefix,
                                            self.settings.call_timeout))
+
+    def watch(self, *, prefix: str = "", key: str | None = None, cursor: str = "",
+              retry_for: float = 60.0) -> AsyncWatch:
+        """Lock events as an async iterator (see the sync `LockClient.watch`)."""
+        return AsyncWatch(self._stubs, WatchPolicy(proto.Targets(len(self._stubs),
+                                                                 self._targets.current),
+                                                   key=key, prefix=prefix, cursor=cursor,
+                                                   retry_for=retry_for))
 
     async def close(self) -> None:
         self._closing.set()

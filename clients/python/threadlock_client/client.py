@@ -44,6 +44,8 @@ from threadlock_client._common import (
 )
 from threadlock_client._proto import lock_pb2 as pb
 from threadlock_client._proto import lock_pb2_grpc
+from threadlock_client._watch import WatchPolicy
+from threadlock_client.watching import Watch
 
 T = TypeVar("T")
 log = logging.getLogger("threadlock_client")
@@ -117,6 +119,16 @@ class LockClient:
     def status(self, key: str | None = None, prefix: str = "") -> list[pb.LockState]:
         """Holders and waiters of `key`, or of every key starting with `prefix`."""
         return self.run(proto.status(self._targets, key, prefix, self.settings.call_timeout))
+
+    def watch(self, *, prefix: str = "", key: str | None = None, cursor: str = "",
+              retry_for: float = 60.0) -> Watch:
+        """Lock events of `key`, or of every key starting with `prefix`: a snapshot (unless
+        `cursor` resumes), then changes, resumed on UNAVAILABLE with the last cursor on the
+        next address. Iterate it; `close()` ends it. See threadlock_client.watching."""
+        return Watch(self._stubs, WatchPolicy(proto.Targets(len(self._stubs),
+                                                            self._targets.current),
+                                              key=key, prefix=prefix, cursor=cursor,
+                                              retry_for=retry_for))
 
     def close(self) -> None:
         """Close the session (its locks are freed at once) and the channels."""

@@ -144,7 +144,7 @@ class GuardedRpcs(LockRpcs):
             return resp
         return await self._guard("Status", run)
 
-    async def Watch(self, request: pb.WatchRequest) -> AsyncIterator[pb.WatchEvent]:
+    async def Watch(self, request: pb.WatchRequest) -> AsyncIterator[pb.WatchResponse]:
         p = await self._guard("Watch", self._principal)
         prefix, exact = selector(request)
         if p.role == "admin":  # across tenants, keys as stored, as in Status

@@ -258,6 +258,12 @@ class WatchRequest(_message.Message):
     cursor: str
     def __init__(self, key: _Optional[str] = ..., prefix: _Optional[str] = ..., cursor: _Optional[str] = ...) -> None: ...
 
+class WatchResponse(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[WatchEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[WatchEvent, _Mapping]]] = ...) -> None: ...
+
 class WatchEvent(_message.Message):
     __slots__ = ("kind", "key", "owner", "fencing_token", "metadata", "time", "cursor", "revision", "snapshot", "ttl_seconds", "queued_at", "acquired_at")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):

@@ -74,7 +74,7 @@ class LockServiceStub:
         self.Watch = channel.unary_stream(
                 '/threadlock.v1.LockService/Watch',
                 request_serializer=threadlock_dot_v1_dot_lock__pb2.WatchRequest.SerializeToString,
-                response_deserializer=threadlock_dot_v1_dot_lock__pb2.WatchEvent.FromString,
+                response_deserializer=threadlock_dot_v1_dot_lock__pb2.WatchResponse.FromString,
                 _registered_method=True)
 
 
@@ -196,6 +196,10 @@ class LockServiceServicer:
         growing the coordinator's memory: resume with its last cursor. While etcd is unreachable
         no events arrive (the stream stays open) and they follow, in order, once it returns.
         A malformed cursor is INVALID_ARGUMENT naming `cursor`.
+
+        Each WatchResponse carries one or more events (a snapshot in chunks; changes as many as
+        were ready when the message was sent): batching keeps the cost per event low when many
+        watchers follow busy keys. Treat the stream as one sequence of events.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -242,7 +246,7 @@ def add_LockServiceServicer_to_server(servicer, server):
             'Watch': grpc.unary_stream_rpc_method_handler(
                     servicer.Watch,
                     request_deserializer=threadlock_dot_v1_dot_lock__pb2.WatchRequest.FromString,
-                    response_serializer=threadlock_dot_v1_dot_lock__pb2.WatchEvent.SerializeToString,
+                    response_serializer=threadlock_dot_v1_dot_lock__pb2.WatchResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -462,7 +466,7 @@ class LockService:
             target,
             '/threadlock.v1.LockService/Watch',
             threadlock_dot_v1_dot_lock__pb2.WatchRequest.SerializeToString,
-            threadlock_dot_v1_dot_lock__pb2.WatchEvent.FromString,
+            threadlock_dot_v1_dot_lock__pb2.WatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -18,6 +18,9 @@ Internal API (also used by the admin port's live status page):
     async for event in hub.subscribe(prefix="conv_", cursor=""):   # or exact=True for a key
         ...  # snapshot events (event.snapshot), SNAPSHOT_END, then changes
 
+`subscribe_batches` is the same stream in lists of the events ready at once (Watch sends one
+WatchResponse per list).
+
 `subscribe` is an async generator of `LockEvent`s (threadlock.watch.events); it ends only by
 raising (Unavailable when the store cannot be read at the start or the hub closes,
 SlowWatcher, ResourceExhausted) or when the caller stops iterating (aclose / break).
@@ -55,6 +58,7 @@ log = logging.getLogger("threadlock.watch")
 DEFAULT_HISTORY = 10_000
 DEFAULT_MAX_WATCHERS = 1_000
 DEFAULT_BUFFER = 10_000
+MAX_BATCH = 500  # events per list from subscribe_batches (per WatchResponse)
 
 
 class SlowWatcher(ResourceExhausted):
@@ -95,7 +99,8 @@ class _Sub:
             self.items.append(item)
         self.wake.set()
 
-    async def next(self) -> Item:
+    async def next_batch(self, limit: int) -> list[Item]:
+        """The queued items (at least one, at most `limit`), waiting for one if need be."""
         while not self.items and not self.overflowed:
             self.wake.clear()
             await self.wake.wait()
@@ -103,7 +108,10 @@ class _Sub:
             raise SlowWatcher("watch_buffer", f"this watcher fell {self.limit} events behind "
                               "(--watch-buffer) and was disconnected; resume with its last "
                               "cursor")
-        return self.items.popleft()
+        out: list[Item] = []
+        while self.items and len(out) < limit:
+            out.append(self.items.popleft())
+        return out
 
 
 class EventHub:
@@ -193,6 +201,15 @@ class EventHub:
         """Events of the key `prefix` (`exact`) or of every key starting with it: after
         `cursor` if given and still resumable, else a snapshot (after CURSOR_TOO_OLD when a
         cursor was given) ending with SNAPSHOT_END; then changes as they happen."""
+        async for batch in self.subscribe_batches(prefix, exact=exact, cursor=cursor):
+            for e in batch:
+                yield e
+
+    async def subscribe_batches(self, prefix: str = "", *, exact: bool = False,
+                                cursor: str = "",
+                                max_batch: int = MAX_BATCH) -> AsyncIterator[list[LockEvent]]:
+        """`subscribe`, in lists of up to `max_batch` events (never empty): each list holds
+        what was ready at once, so a busy stream costs one message per list, not per event."""
         want = decode_cursor(cursor) if cursor else None  # INVALID_ARGUMENT before anything
         if len(self._subs) >= self.max_watchers:
             raise ResourceExhausted("max_watchers", f"this replica already serves "
@@ -205,8 +222,8 @@ class EventHub:
         try:
             self._ensure_running()
             await self._wait_ready()
-            async for e in self._serve(sub, want):
-                yield e
+            async for batch in self._serve(sub, want, max(1, max_batch)):
+                yield batch
         finally:
             self._subs.discard(sub)
 
@@ -217,41 +234,49 @@ class EventHub:
             raise Unavailable("watch: the lock store could not be read "
                               f"within {self.start_timeout:g}s") from None
 
-    async def _serve(self, sub: _Sub,
-                     want: tuple[str, Position] | None) -> AsyncIterator[LockEvent]:
+    async def _serve(self, sub: _Sub, want: tuple[str, Position] | None,
+                     limit: int) -> AsyncIterator[list[LockEvent]]:
         too_old = False
         while True:
             if want is None or want[0] != self.epoch:
-                if want is not None or too_old:
-                    yield self._too_old()
+                head = [self._too_old()] if want is not None or too_old else []
                 last = Position(self.revision, SNAPSHOT_INDEX)
                 sub.items.clear()  # no await since the mirror was read: the queue starts here
-                for e in snapshot_events(self._matching(sub), self.revision, self.epoch):
-                    yield e
+                snap = head + snapshot_events(self._matching(sub), self.revision, self.epoch)
+                for i in range(0, len(snap), limit):
+                    yield snap[i:i + limit]
             else:
                 last = want[1]
                 try:
-                    async for e in self._resume(sub, last):
-                        last = e.position
+                    async for e in self._resume(sub, last, limit):
+                        last = e[-1].position
                         yield e
                 except Compacted:
                     want, too_old = None, True
                     continue
             # Changes, live.
-            while True:
-                item = await sub.next()
-                if isinstance(item, _Closed):
-                    raise Unavailable("the coordinator is shutting down; resume elsewhere")
-                if isinstance(item, _Reset):
-                    await self._wait_ready()
-                    want, too_old = None, True
-                    break
-                if item.position.key() <= last.key():
-                    continue  # already delivered (a catch-up or a cursor ahead of us)
-                last = item.position
-                yield item
+            reset = False
+            while not reset:
+                out: list[LockEvent] = []
+                for item in await sub.next_batch(limit):
+                    if isinstance(item, _Closed):
+                        if out:
+                            yield out
+                        raise Unavailable("the coordinator is shutting down; resume elsewhere")
+                    if isinstance(item, _Reset):
+                        reset = True
+                        break
+                    if item.position.key() <= last.key():
+                        continue  # already delivered (a catch-up or a cursor ahead of us)
+                    last = item.position
+                    out.append(item)
+                if out:
+                    yield out
+            await self._wait_ready()
+            want, too_old = None, True
 
-    async def _resume(self, sub: _Sub, after: Position) -> AsyncIterator[LockEvent]:
+    async def _resume(self, sub: _Sub, after: Position,
+                      limit: int) -> AsyncIterator[list[LockEvent]]:
         """Every event after `after` up to the moment of the call (later ones queue in `sub`)."""
         floor = self._floor
         backlog = [e for e in self._ring
@@ -259,12 +284,13 @@ class EventHub:
         sub.items.clear()  # no await since the ring was read: later events queue from here
         if after.key() < floor.key():  # older than the ring: from the store's history
             async for batch in self.source.changes(after.revision, until=floor.revision):
-                for e in derive(batch.revision, batch.changes, self.epoch):
-                    if (after.key() < e.position.key() <= floor.key()
-                            and matches(e, sub.prefix, sub.exact)):
-                        yield e
-        for e in backlog:
-            yield e
+                found = [e for e in derive(batch.revision, batch.changes, self.epoch)
+                         if after.key() < e.position.key() <= floor.key()
+                         and matches(e, sub.prefix, sub.exact)]
+                if found:
+                    yield found
+        for i in range(0, len(backlog), limit):
+            yield backlog[i:i + limit]
 
     def _matching(self, sub: _Sub) -> list[Contender]:
         if sub.exact:

@@ -74,11 +74,12 @@ def selector(request: pb.WatchRequest) -> tuple[str, bool]:
 
 
 async def watch(hub: EventHub, prefix: str, exact: bool, cursor: str,
-                rename: Callable[[str], str] | None = None) -> AsyncIterator[pb.WatchEvent]:
-    """The hub's events of `prefix` as messages; `rename` maps stored keys to the caller's
-    (a tenant's keys without their tenant prefix)."""
-    async for e in hub.subscribe(prefix, exact=exact, cursor=cursor):
-        if rename is None or not e.key:
-            yield converted(e)
+                rename: Callable[[str], str] | None = None) -> AsyncIterator[pb.WatchResponse]:
+    """The hub's events of `prefix`, a message per batch; `rename` maps stored keys to the
+    caller's (a tenant's keys without their tenant prefix)."""
+    async for batch in hub.subscribe_batches(prefix, exact=exact, cursor=cursor):
+        if rename is None:
+            yield pb.WatchResponse(events=[converted(e) for e in batch])
         else:
-            yield event_pb(e, rename(e.key))
+            yield pb.WatchResponse(events=[event_pb(e, rename(e.key) if e.key else "")
+                                           for e in batch])

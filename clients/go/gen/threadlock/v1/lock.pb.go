@@ -180,7 +180,7 @@ func (x WatchEvent_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use WatchEvent_Kind.Descriptor instead.
 func (WatchEvent_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{20, 0}
+	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{21, 0}
 }
 
 type AcquireRequest struct {
@@ -1602,6 +1602,51 @@ func (*WatchRequest_Key) isWatchRequest_Selector() {}
 
 func (*WatchRequest_Prefix) isWatchRequest_Selector() {}
 
+type WatchResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// In order; never empty.
+	Events        []*WatchEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchResponse) Reset() {
+	*x = WatchResponse{}
+	mi := &file_threadlock_v1_lock_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchResponse) ProtoMessage() {}
+
+func (x *WatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_threadlock_v1_lock_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchResponse.ProtoReflect.Descriptor instead.
+func (*WatchResponse) Descriptor() ([]byte, []int) {
+	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *WatchResponse) GetEvents() []*WatchEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
 type WatchEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Kind  WatchEvent_Kind        `protobuf:"varint,1,opt,name=kind,proto3,enum=threadlock.v1.WatchEvent_Kind" json:"kind,omitempty"`
@@ -1631,7 +1676,7 @@ type WatchEvent struct {
 
 func (x *WatchEvent) Reset() {
 	*x = WatchEvent{}
-	mi := &file_threadlock_v1_lock_proto_msgTypes[20]
+	mi := &file_threadlock_v1_lock_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1643,7 +1688,7 @@ func (x *WatchEvent) String() string {
 func (*WatchEvent) ProtoMessage() {}
 
 func (x *WatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_threadlock_v1_lock_proto_msgTypes[20]
+	mi := &file_threadlock_v1_lock_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1656,7 +1701,7 @@ func (x *WatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEvent.ProtoReflect.Descriptor instead.
 func (*WatchEvent) Descriptor() ([]byte, []int) {
-	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{20}
+	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *WatchEvent) GetKind() WatchEvent_Kind {
@@ -1871,7 +1916,9 @@ const file_threadlock_v1_lock_proto_rawDesc = "" +
 	"\x06prefix\x18\x02 \x01(\tH\x00R\x06prefix\x12\x16\n" +
 	"\x06cursor\x18\x03 \x01(\tR\x06cursorB\n" +
 	"\n" +
-	"\bselectorJ\x04\b2\x10<\"\xed\x05\n" +
+	"\bselectorJ\x04\b2\x10<\"B\n" +
+	"\rWatchResponse\x121\n" +
+	"\x06events\x18\x01 \x03(\v2\x19.threadlock.v1.WatchEventR\x06events\"\xed\x05\n" +
 	"\n" +
 	"WatchEvent\x122\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1e.threadlock.v1.WatchEvent.KindR\x04kind\x12\x10\n" +
@@ -1901,7 +1948,7 @@ const file_threadlock_v1_lock_proto_rawDesc = "" +
 	"\x0fKIND_LEFT_QUEUE\x10\x05\x12\x19\n" +
 	"\x15KIND_METADATA_CHANGED\x10\x06\x12\x15\n" +
 	"\x11KIND_SNAPSHOT_END\x10\a\x12\x17\n" +
-	"\x13KIND_CURSOR_TOO_OLD\x10\b2\x83\x05\n" +
+	"\x13KIND_CURSOR_TOO_OLD\x10\b2\x86\x05\n" +
 	"\vLockService\x12H\n" +
 	"\aAcquire\x12\x1d.threadlock.v1.AcquireRequest\x1a\x1e.threadlock.v1.AcquireResponse\x12N\n" +
 	"\tKeepAlive\x12\x1f.threadlock.v1.KeepAliveRequest\x1a .threadlock.v1.KeepAliveResponse\x12H\n" +
@@ -1909,8 +1956,8 @@ const file_threadlock_v1_lock_proto_rawDesc = "" +
 	"\vOpenSession\x12!.threadlock.v1.OpenSessionRequest\x1a\".threadlock.v1.OpenSessionResponse\x12W\n" +
 	"\fCloseSession\x12\".threadlock.v1.CloseSessionRequest\x1a#.threadlock.v1.CloseSessionResponse\x12E\n" +
 	"\x06Status\x12\x1c.threadlock.v1.StatusRequest\x1a\x1d.threadlock.v1.StatusResponse\x12W\n" +
-	"\fForceRelease\x12\".threadlock.v1.ForceReleaseRequest\x1a#.threadlock.v1.ForceReleaseResponse\x12A\n" +
-	"\x05Watch\x12\x1b.threadlock.v1.WatchRequest\x1a\x19.threadlock.v1.WatchEvent0\x01B\xbf\x01\n" +
+	"\fForceRelease\x12\".threadlock.v1.ForceReleaseRequest\x1a#.threadlock.v1.ForceReleaseResponse\x12D\n" +
+	"\x05Watch\x12\x1b.threadlock.v1.WatchRequest\x1a\x1c.threadlock.v1.WatchResponse0\x01B\xbf\x01\n" +
 	"\x11com.threadlock.v1B\tLockProtoP\x01ZJgithub.com/threadlock/threadlock/clients/go/gen/threadlock/v1;threadlockv1\xa2\x02\x03TXX\xaa\x02\rThreadlock.V1\xca\x02\rThreadlock\\V1\xe2\x02\x19Threadlock\\V1\\GPBMetadata\xea\x02\x0eThreadlock::V1b\x06proto3"
 
 var (
@@ -1926,7 +1973,7 @@ func file_threadlock_v1_lock_proto_rawDescGZIP() []byte {
 }
 
 var file_threadlock_v1_lock_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_threadlock_v1_lock_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_threadlock_v1_lock_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_threadlock_v1_lock_proto_goTypes = []any{
 	(WatchEvent_Kind)(0),          // 0: threadlock.v1.WatchEvent.Kind
 	(*AcquireRequest)(nil),        // 1: threadlock.v1.AcquireRequest
@@ -1949,70 +1996,72 @@ var file_threadlock_v1_lock_proto_goTypes = []any{
 	(*ForceReleaseRequest)(nil),   // 18: threadlock.v1.ForceReleaseRequest
 	(*ForceReleaseResponse)(nil),  // 19: threadlock.v1.ForceReleaseResponse
 	(*WatchRequest)(nil),          // 20: threadlock.v1.WatchRequest
-	(*WatchEvent)(nil),            // 21: threadlock.v1.WatchEvent
-	nil,                           // 22: threadlock.v1.AcquireRequest.MetadataEntry
-	nil,                           // 23: threadlock.v1.Lease.MetadataEntry
-	nil,                           // 24: threadlock.v1.Holder.MetadataEntry
-	nil,                           // 25: threadlock.v1.Waiter.MetadataEntry
-	nil,                           // 26: threadlock.v1.KeepAliveRequest.MetadataEntry
-	nil,                           // 27: threadlock.v1.WatchEvent.MetadataEntry
-	(*durationpb.Duration)(nil),   // 28: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
+	(*WatchResponse)(nil),         // 21: threadlock.v1.WatchResponse
+	(*WatchEvent)(nil),            // 22: threadlock.v1.WatchEvent
+	nil,                           // 23: threadlock.v1.AcquireRequest.MetadataEntry
+	nil,                           // 24: threadlock.v1.Lease.MetadataEntry
+	nil,                           // 25: threadlock.v1.Holder.MetadataEntry
+	nil,                           // 26: threadlock.v1.Waiter.MetadataEntry
+	nil,                           // 27: threadlock.v1.KeepAliveRequest.MetadataEntry
+	nil,                           // 28: threadlock.v1.WatchEvent.MetadataEntry
+	(*durationpb.Duration)(nil),   // 29: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 30: google.protobuf.Timestamp
 }
 var file_threadlock_v1_lock_proto_depIdxs = []int32{
-	28, // 0: threadlock.v1.AcquireRequest.ttl:type_name -> google.protobuf.Duration
-	28, // 1: threadlock.v1.AcquireRequest.wait:type_name -> google.protobuf.Duration
-	22, // 2: threadlock.v1.AcquireRequest.metadata:type_name -> threadlock.v1.AcquireRequest.MetadataEntry
+	29, // 0: threadlock.v1.AcquireRequest.ttl:type_name -> google.protobuf.Duration
+	29, // 1: threadlock.v1.AcquireRequest.wait:type_name -> google.protobuf.Duration
+	23, // 2: threadlock.v1.AcquireRequest.metadata:type_name -> threadlock.v1.AcquireRequest.MetadataEntry
 	3,  // 3: threadlock.v1.AcquireResponse.lease:type_name -> threadlock.v1.Lease
 	4,  // 4: threadlock.v1.AcquireResponse.busy:type_name -> threadlock.v1.Busy
-	29, // 5: threadlock.v1.Lease.acquired_at:type_name -> google.protobuf.Timestamp
-	29, // 6: threadlock.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
-	28, // 7: threadlock.v1.Lease.ttl:type_name -> google.protobuf.Duration
-	23, // 8: threadlock.v1.Lease.metadata:type_name -> threadlock.v1.Lease.MetadataEntry
+	30, // 5: threadlock.v1.Lease.acquired_at:type_name -> google.protobuf.Timestamp
+	30, // 6: threadlock.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
+	29, // 7: threadlock.v1.Lease.ttl:type_name -> google.protobuf.Duration
+	24, // 8: threadlock.v1.Lease.metadata:type_name -> threadlock.v1.Lease.MetadataEntry
 	5,  // 9: threadlock.v1.Busy.holder:type_name -> threadlock.v1.Holder
-	28, // 10: threadlock.v1.Busy.waited:type_name -> google.protobuf.Duration
-	29, // 11: threadlock.v1.Holder.acquired_at:type_name -> google.protobuf.Timestamp
-	29, // 12: threadlock.v1.Holder.expires_at:type_name -> google.protobuf.Timestamp
-	28, // 13: threadlock.v1.Holder.held_for:type_name -> google.protobuf.Duration
-	28, // 14: threadlock.v1.Holder.expires_in:type_name -> google.protobuf.Duration
-	24, // 15: threadlock.v1.Holder.metadata:type_name -> threadlock.v1.Holder.MetadataEntry
-	29, // 16: threadlock.v1.Waiter.queued_at:type_name -> google.protobuf.Timestamp
-	25, // 17: threadlock.v1.Waiter.metadata:type_name -> threadlock.v1.Waiter.MetadataEntry
-	26, // 18: threadlock.v1.KeepAliveRequest.metadata:type_name -> threadlock.v1.KeepAliveRequest.MetadataEntry
-	29, // 19: threadlock.v1.KeepAliveResponse.expires_at:type_name -> google.protobuf.Timestamp
-	28, // 20: threadlock.v1.KeepAliveResponse.ttl:type_name -> google.protobuf.Duration
-	28, // 21: threadlock.v1.OpenSessionRequest.ttl:type_name -> google.protobuf.Duration
-	29, // 22: threadlock.v1.OpenSessionResponse.expires_at:type_name -> google.protobuf.Timestamp
-	28, // 23: threadlock.v1.OpenSessionResponse.ttl:type_name -> google.protobuf.Duration
+	29, // 10: threadlock.v1.Busy.waited:type_name -> google.protobuf.Duration
+	30, // 11: threadlock.v1.Holder.acquired_at:type_name -> google.protobuf.Timestamp
+	30, // 12: threadlock.v1.Holder.expires_at:type_name -> google.protobuf.Timestamp
+	29, // 13: threadlock.v1.Holder.held_for:type_name -> google.protobuf.Duration
+	29, // 14: threadlock.v1.Holder.expires_in:type_name -> google.protobuf.Duration
+	25, // 15: threadlock.v1.Holder.metadata:type_name -> threadlock.v1.Holder.MetadataEntry
+	30, // 16: threadlock.v1.Waiter.queued_at:type_name -> google.protobuf.Timestamp
+	26, // 17: threadlock.v1.Waiter.metadata:type_name -> threadlock.v1.Waiter.MetadataEntry
+	27, // 18: threadlock.v1.KeepAliveRequest.metadata:type_name -> threadlock.v1.KeepAliveRequest.MetadataEntry
+	30, // 19: threadlock.v1.KeepAliveResponse.expires_at:type_name -> google.protobuf.Timestamp
+	29, // 20: threadlock.v1.KeepAliveResponse.ttl:type_name -> google.protobuf.Duration
+	29, // 21: threadlock.v1.OpenSessionRequest.ttl:type_name -> google.protobuf.Duration
+	30, // 22: threadlock.v1.OpenSessionResponse.expires_at:type_name -> google.protobuf.Timestamp
+	29, // 23: threadlock.v1.OpenSessionResponse.ttl:type_name -> google.protobuf.Duration
 	17, // 24: threadlock.v1.StatusResponse.locks:type_name -> threadlock.v1.LockState
 	5,  // 25: threadlock.v1.LockState.holder:type_name -> threadlock.v1.Holder
 	6,  // 26: threadlock.v1.LockState.waiters:type_name -> threadlock.v1.Waiter
-	0,  // 27: threadlock.v1.WatchEvent.kind:type_name -> threadlock.v1.WatchEvent.Kind
-	27, // 28: threadlock.v1.WatchEvent.metadata:type_name -> threadlock.v1.WatchEvent.MetadataEntry
-	29, // 29: threadlock.v1.WatchEvent.time:type_name -> google.protobuf.Timestamp
-	29, // 30: threadlock.v1.WatchEvent.queued_at:type_name -> google.protobuf.Timestamp
-	29, // 31: threadlock.v1.WatchEvent.acquired_at:type_name -> google.protobuf.Timestamp
-	1,  // 32: threadlock.v1.LockService.Acquire:input_type -> threadlock.v1.AcquireRequest
-	7,  // 33: threadlock.v1.LockService.KeepAlive:input_type -> threadlock.v1.KeepAliveRequest
-	9,  // 34: threadlock.v1.LockService.Release:input_type -> threadlock.v1.ReleaseRequest
-	11, // 35: threadlock.v1.LockService.OpenSession:input_type -> threadlock.v1.OpenSessionRequest
-	13, // 36: threadlock.v1.LockService.CloseSession:input_type -> threadlock.v1.CloseSessionRequest
-	15, // 37: threadlock.v1.LockService.Status:input_type -> threadlock.v1.StatusRequest
-	18, // 38: threadlock.v1.LockService.ForceRelease:input_type -> threadlock.v1.ForceReleaseRequest
-	20, // 39: threadlock.v1.LockService.Watch:input_type -> threadlock.v1.WatchRequest
-	2,  // 40: threadlock.v1.LockService.Acquire:output_type -> threadlock.v1.AcquireResponse
-	8,  // 41: threadlock.v1.LockService.KeepAlive:output_type -> threadlock.v1.KeepAliveResponse
-	10, // 42: threadlock.v1.LockService.Release:output_type -> threadlock.v1.ReleaseResponse
-	12, // 43: threadlock.v1.LockService.OpenSession:output_type -> threadlock.v1.OpenSessionResponse
-	14, // 44: threadlock.v1.LockService.CloseSession:output_type -> threadlock.v1.CloseSessionResponse
-	16, // 45: threadlock.v1.LockService.Status:output_type -> threadlock.v1.StatusResponse
-	19, // 46: threadlock.v1.LockService.ForceRelease:output_type -> threadlock.v1.ForceReleaseResponse
-	21, // 47: threadlock.v1.LockService.Watch:output_type -> threadlock.v1.WatchEvent
-	40, // [40:48] is the sub-list for method output_type
-	32, // [32:40] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	22, // 27: threadlock.v1.WatchResponse.events:type_name -> threadlock.v1.WatchEvent
+	0,  // 28: threadlock.v1.WatchEvent.kind:type_name -> threadlock.v1.WatchEvent.Kind
+	28, // 29: threadlock.v1.WatchEvent.metadata:type_name -> threadlock.v1.WatchEvent.MetadataEntry
+	30, // 30: threadlock.v1.WatchEvent.time:type_name -> google.protobuf.Timestamp
+	30, // 31: threadlock.v1.WatchEvent.queued_at:type_name -> google.protobuf.Timestamp
+	30, // 32: threadlock.v1.WatchEvent.acquired_at:type_name -> google.protobuf.Timestamp
+	1,  // 33: threadlock.v1.LockService.Acquire:input_type -> threadlock.v1.AcquireRequest
+	7,  // 34: threadlock.v1.LockService.KeepAlive:input_type -> threadlock.v1.KeepAliveRequest
+	9,  // 35: threadlock.v1.LockService.Release:input_type -> threadlock.v1.ReleaseRequest
+	11, // 36: threadlock.v1.LockService.OpenSession:input_type -> threadlock.v1.OpenSessionRequest
+	13, // 37: threadlock.v1.LockService.CloseSession:input_type -> threadlock.v1.CloseSessionRequest
+	15, // 38: threadlock.v1.LockService.Status:input_type -> threadlock.v1.StatusRequest
+	18, // 39: threadlock.v1.LockService.ForceRelease:input_type -> threadlock.v1.ForceReleaseRequest
+	20, // 40: threadlock.v1.LockService.Watch:input_type -> threadlock.v1.WatchRequest
+	2,  // 41: threadlock.v1.LockService.Acquire:output_type -> threadlock.v1.AcquireResponse
+	8,  // 42: threadlock.v1.LockService.KeepAlive:output_type -> threadlock.v1.KeepAliveResponse
+	10, // 43: threadlock.v1.LockService.Release:output_type -> threadlock.v1.ReleaseResponse
+	12, // 44: threadlock.v1.LockService.OpenSession:output_type -> threadlock.v1.OpenSessionResponse
+	14, // 45: threadlock.v1.LockService.CloseSession:output_type -> threadlock.v1.CloseSessionResponse
+	16, // 46: threadlock.v1.LockService.Status:output_type -> threadlock.v1.StatusResponse
+	19, // 47: threadlock.v1.LockService.ForceRelease:output_type -> threadlock.v1.ForceReleaseResponse
+	21, // 48: threadlock.v1.LockService.Watch:output_type -> threadlock.v1.WatchResponse
+	41, // [41:49] is the sub-list for method output_type
+	33, // [33:41] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_threadlock_v1_lock_proto_init() }
@@ -2042,7 +2091,7 @@ func file_threadlock_v1_lock_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_threadlock_v1_lock_proto_rawDesc), len(file_threadlock_v1_lock_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -193,7 +193,11 @@ type LockServiceClient interface {
 	// growing the coordinator's memory: resume with its last cursor. While etcd is unreachable
 	// no events arrive (the stream stays open) and they follow, in order, once it returns.
 	// A malformed cursor is INVALID_ARGUMENT naming `cursor`.
-	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEvent], error)
+	//
+	// Each WatchResponse carries one or more events (a snapshot in chunks; changes as many as
+	// were ready when the message was sent): batching keeps the cost per event low when many
+	// watchers follow busy keys. Treat the stream as one sequence of events.
+	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchResponse], error)
 }
 
 type lockServiceClient struct {
@@ -274,13 +278,13 @@ func (c *lockServiceClient) ForceRelease(ctx context.Context, in *ForceReleaseRe
 	return out, nil
 }
 
-func (c *lockServiceClient) Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEvent], error) {
+func (c *lockServiceClient) Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &LockService_ServiceDesc.Streams[0], LockService_Watch_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
-	x := &grpc.GenericClientStream[WatchRequest, WatchEvent]{ClientStream: stream}
+	x := &grpc.GenericClientStream[WatchRequest, WatchResponse]{ClientStream: stream}
 	if err := x.ClientStream.SendMsg(in); err != nil {
 		return nil, err
 	}
@@ -291,7 +295,7 @@ func (c *lockServiceClient) Watch(ctx context.Context, in *WatchRequest, opts ..
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type LockService_WatchClient = grpc.ServerStreamingClient[WatchEvent]
+type LockService_WatchClient = grpc.ServerStreamingClient[WatchResponse]
 
 // LockServiceServer is the server API for LockService service.
 // All implementations must embed UnimplementedLockServiceServer
@@ -380,7 +384,11 @@ type LockServiceServer interface {
 	// growing the coordinator's memory: resume with its last cursor. While etcd is unreachable
 	// no events arrive (the stream stays open) and they follow, in order, once it returns.
 	// A malformed cursor is INVALID_ARGUMENT naming `cursor`.
-	Watch(*WatchRequest, grpc.ServerStreamingServer[WatchEvent]) error
+	//
+	// Each WatchResponse carries one or more events (a snapshot in chunks; changes as many as
+	// were ready when the message was sent): batching keeps the cost per event low when many
+	// watchers follow busy keys. Treat the stream as one sequence of events.
+	Watch(*WatchRequest, grpc.ServerStreamingServer[WatchResponse]) error
 	mustEmbedUnimplementedLockServiceServer()
 }
 
@@ -412,7 +420,7 @@ func (UnimplementedLockServiceServer) Status(context.Context, *StatusRequest) (*
 func (UnimplementedLockServiceServer) ForceRelease(context.Context, *ForceReleaseRequest) (*ForceReleaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ForceRelease not implemented")
 }
-func (UnimplementedLockServiceServer) Watch(*WatchRequest, grpc.ServerStreamingServer[WatchEvent]) error {
+func (UnimplementedLockServiceServer) Watch(*WatchRequest, grpc.ServerStreamingServer[WatchResponse]) error {
 	return status.Error(codes.Unimplemented, "method Watch not implemented")
 }
 func (UnimplementedLockServiceServer) mustEmbedUnimplementedLockServiceServer() {}
@@ -567,11 +575,11 @@ func _LockService_Watch_Handler(srv interface{}, stream grpc.ServerStream) error
 	if err := stream.RecvMsg(m); err != nil {
 		return err
 	}
-	return srv.(LockServiceServer).Watch(m, &grpc.GenericServerStream[WatchRequest, WatchEvent]{ServerStream: stream})
+	return srv.(LockServiceServer).Watch(m, &grpc.GenericServerStream[WatchRequest, WatchResponse]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type LockService_WatchServer = grpc.ServerStreamingServer[WatchEvent]
+type LockService_WatchServer = grpc.ServerStreamingServer[WatchResponse]
 
 // LockService_ServiceDesc is the grpc.ServiceDesc for LockService service.
 // It's only intended for direct use with grpc.RegisterService,
