@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 import pytest_asyncio
 from authkit import new_api_key, write_auth
@@ -30,6 +33,7 @@ from status_browser import (
 )
 
 from threadlock import config as config_mod
+from threadlock import status_page
 from threadlock_client.aio import AsyncLockClient
 
 
@@ -128,6 +132,48 @@ async def test_with_the_page_the_port_still_serves_metrics(
     assert (await http_get(page_url(c, "/status/assets/nope.js")))[0] == 404
     status, _, body = await http_get(page_url(c, "/status/locks?prefix=" + "x" * 600))
     assert status == 400 and b"prefix" in body
+
+
+async def test_the_event_stream_as_a_plain_http_client_reads_it(
+        coordinators: list[Coordinator], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The documented wire format: a snapshot, one `lock` event per change (`"lock": null`
+    once released), keep-alive comments on a quiet stream."""
+    monkeypatch.setattr(status_page, "KEEPALIVE", 0.3)
+    c = await Coordinator(page_config("memory")).start()
+    coordinators.append(c)
+    key = f"wire-{uuid.uuid4().hex[:6]}"
+    held = await c.lease(key, "w1")
+    async with aiohttp.ClientSession() as session, session.get(
+            page_url(c, f"/status/events?prefix={key}")) as resp:
+        assert resp.status == 200
+        assert resp.headers["Content-Type"] == "text/event-stream"
+        frames = _frames(resp.content)
+        name, data = await anext(frames)
+        assert name == "snapshot" and [lock["key"] for lock in data["locks"]] == [key]
+        assert data["locks"][0]["lock"]["owner"] == "w1" and data["now"] > 0
+        assert await anext(frames) == (":", None)  # quiet: a keep-alive comment
+        await c.release(held.lease_token)
+        while (frame := await anext(frames))[0] == ":":
+            pass
+        name, data = frame
+        assert name == "lock" and data["key"] == key and data["lock"] is None
+        assert len(data["history"]["holds"]) == 1 and len(data["history"]["waits"]) == 1
+
+
+async def _frames(stream: aiohttp.StreamReader) -> AsyncIterator[tuple[str, Any]]:
+    """(event name, parsed data) per SSE frame; (":", None) for a comment."""
+    lines: list[str] = []
+    async for raw in stream:
+        line = raw.decode().rstrip("\n")
+        if line:
+            lines.append(line)
+            continue
+        if lines and all(x.startswith(":") for x in lines):
+            yield ":", None
+        elif lines:
+            fields = dict(x.split(": ", 1) for x in lines)
+            yield fields["event"], json.loads(fields["data"])
+        lines = []
 
 
 # --- auth ----------------------------------------------------------------------------------
