@@ -22,6 +22,7 @@ import asyncio
 import logging
 import time
 
+from threadlock.errors import LockError, Unavailable
 from threadlock.locks import LockManager
 from threadlock.model import HolderInfo, LockState, WaiterInfo
 from threadlock.status_board import StatusBoard
@@ -141,9 +142,12 @@ class HubFeed:
         for key in batch:
             try:
                 states, _ = await self.manager.status(key, None, 1, "", self.timeout)
-            except Exception as exc:  # the hub's own errors tell the page; try next round
+            except Unavailable as exc:  # the hub's own errors tell the page; next round
                 log.debug("status page: reading %s failed: %s", key, exc)
                 return
+            except LockError as exc:  # this key only (e.g. gone meanwhile): the next one
+                log.debug("status page: reading %s failed: %s", key, exc)
+                continue
             holder = states[0].holder if states else None
             # The table may have been replaced (a new snapshot) while we read: look it up now.
             if holder is not None and holder.fencing_token in self.events.table.get(key, {}):
