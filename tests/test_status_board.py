@@ -124,3 +124,15 @@ def test_hub_events_become_a_holder_and_waiters_in_token_order() -> None:
     assert [(w.owner, w.position) for w in s.waiters] == [("w2", 1), ("w3", 2)]
     assert state_of("k", group, {("k", 7): 200.0}).holder.expires_at == 200.0  # type: ignore[union-attr]
     assert state_of("k", {}, {}) is None
+
+
+def test_a_feed_error_reaches_every_viewer_at_once() -> None:
+    board = StatusBoard()
+    viewer = board.subscribe(Scope())
+    board.set_error("etcd unavailable")
+    assert viewer.resync.is_set() and not viewer.changes.empty()  # woken for a snapshot
+    board.snapshot(viewer)
+    board.set_error("etcd unavailable")  # the same error again: nothing new to tell
+    assert not viewer.resync.is_set() and viewer.changes.empty()
+    board.set_error("")  # working again: a fresh snapshot clears the banner
+    assert viewer.resync.is_set() and board.feed_error == ""

@@ -20,6 +20,7 @@ recently recorded dropped first). The live states themselves mirror the store's 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -118,6 +119,17 @@ class StatusBoard:
             history.waits.append(max(0.0, wait))
         if hold is not None:
             history.holds.append(max(0.0, hold))
+
+    def set_error(self, error: str) -> None:
+        """The feed failed with `error` ("" once it works again). Every viewer is told at
+        once: it is marked for a fresh snapshot (which carries the error) and woken."""
+        if error == self.feed_error:
+            return
+        self.feed_error = error
+        for viewer in self.viewers:
+            viewer.resync.set()
+            with contextlib.suppress(asyncio.QueueFull):  # a full queue wakes it anyway
+                viewer.changes.put_nowait({})
 
     def _history(self, key: str) -> History:
         found = self.histories.get(key)

@@ -72,7 +72,7 @@ class EventTable:
             self.table, self.loading = self.loading or {}, None
             self.expiries = {k: v for k, v in self.expiries.items()
                              if k[1] in self.table.get(k[0], {})}
-            board.feed_error = ""
+            board.set_error("")
             board.replace(s for key in self.table if (s := self.state(key)) is not None)
         elif e.snapshot and self.loading is not None:
             self.loading.setdefault(e.key, {})[e.fencing_token] = e
@@ -121,7 +121,7 @@ class HubFeed:
             except Exception as exc:  # Unavailable, SlowWatcher, ...: start over
                 if not board.feed_error:
                     log.warning("status page: watching the locks failed: %s", exc)
-                board.feed_error = str(exc) or type(exc).__name__
+                board.set_error(str(exc) or type(exc).__name__)
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX)
 
