@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from authkit import As, new_api_key, write_auth
 from harness import Coordinator, etcd_config, memory_config, rpc_error
 from watch_helpers import K, Watcher
 
+from threadlock.cli_watch import Table
 from threadlock.v1 import lock_pb2 as pb
 
 ROLES = {"a": ("tenant-a", "locker"), "b": ("tenant-b", "locker"),
@@ -128,3 +130,37 @@ async def _readline(proc: subprocess.Popen[str]) -> str:
 
 async def _wait(proc: subprocess.Popen[str]) -> int:
     return await asyncio.wait_for(asyncio.to_thread(proc.wait), 30)
+
+
+def test_cli_live_table_rebuilds_holders_and_waiters_in_order() -> None:
+    """The table the CLI redraws on a terminal, from events: holder, token, waiters in queue
+    order; a CURSOR_TOO_OLD snapshot replaces what it showed."""
+    ts = pb.WatchEvent().time.__class__
+    now = float(int(time.time()))
+
+    def ev(kind: pb.WatchEvent.Kind, key: str, owner: str, token: int,
+           snapshot: bool = False) -> pb.WatchEvent:
+        e = pb.WatchEvent(kind=kind, key=key, owner=owner, fencing_token=token,
+                          snapshot=snapshot)
+        e.acquired_at.CopyFrom(ts(seconds=int(now) - 65))
+        return e
+
+    table = Table()
+    for e in (ev(K.KIND_GRANTED, "conv_1", "alice", 7, True),
+              ev(K.KIND_QUEUED, "conv_1", "bob", 9, True),
+              pb.WatchEvent(kind=K.KIND_SNAPSHOT_END),
+              ev(K.KIND_QUEUED, "conv_1", "carol", 12),
+              ev(K.KIND_GRANTED, "conv_2", "dave", 11)):
+        table.apply(e)
+    table.expires = {"conv_1": now + 20}
+    lines = table.render(now).splitlines()
+    assert lines[1].split() == ["conv_1", "alice", "7", "1m05s", "20s", "bob,", "carol"]
+    assert lines[2].split()[:3] == ["conv_2", "dave", "11"] and "?" in lines[2]
+    for e in (ev(K.KIND_RELEASED, "conv_1", "alice", 7), ev(K.KIND_GRANTED, "conv_1", "bob", 9)):
+        table.apply(e)
+    assert table.render(now).splitlines()[1].split()[:3] == ["conv_1", "bob", "9"]
+    for e in (pb.WatchEvent(kind=K.KIND_CURSOR_TOO_OLD),
+              ev(K.KIND_GRANTED, "conv_3", "eve", 20, True),
+              pb.WatchEvent(kind=K.KIND_SNAPSHOT_END)):
+        table.apply(e)
+    assert list(table.locks) == ["conv_3"]

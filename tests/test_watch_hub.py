@@ -5,6 +5,8 @@ was delivered already (no duplicate)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from threadlock.locks import LockManager
@@ -16,8 +18,8 @@ from threadlock.watch.hub import EventHub
 
 async def _take(gen: object, n: int) -> list[LockEvent]:
     out = []
-    for _ in range(n):
-        out.append(await anext(gen))  # type: ignore[call-overload]
+    for _ in range(n):  # bounded: a missing event fails the test instead of hanging it
+        out.append(await asyncio.wait_for(anext(gen), 20))  # type: ignore[call-overload]
     return out
 
 
@@ -75,5 +77,30 @@ async def test_a_cursor_ahead_of_this_hub_skips_what_it_saw(
     [rel, later] = await _take(gen, 2)
     assert rel.kind is Kind.RELEASED and rel.position.revision == release_at
     assert later.key == "b"
+    await hub.close()
+    await store.close()
+
+
+async def test_a_cursor_inside_a_revision_resumes_with_the_rest_of_it(
+        setup: tuple[MemoryStore, LockManager]) -> None:
+    """A session's locks all end in one revision (one event each). A watcher that had the
+    first of them resumes on a hub that started after that revision (its ring knows none of
+    it): the rest of that revision still follows, from the store's history."""
+    store, m = setup
+    hub = EventHub(store.feed)
+    gen = hub.subscribe("s")
+    await _take(gen, 1)
+    session = await m.open_session("o", 10, 5)
+    for i in range(3):
+        await m.acquire(AcquireSpec(f"s{i}", "o", 0, 0, session_id=session.session_id), 5)
+    await _take(gen, 3)
+    await m.close_session(session.session_id, 5)  # one revision, three EXPIRED events
+    ended = await _take(gen, 3)
+    assert {e.position.revision for e in ended} == {ended[0].position.revision}
+    assert [e.kind for e in ended] == [Kind.EXPIRED] * 3
+    late = EventHub(store.feed)  # started after that revision: its snapshot is past it
+    rest = late.subscribe("s", cursor=ended[0].cursor)
+    assert [e.cursor for e in await _take(rest, 2)] == [e.cursor for e in ended[1:]]
+    await late.close()
     await hub.close()
     await store.close()

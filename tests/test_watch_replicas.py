@@ -145,3 +145,55 @@ async def test_random_traffic_on_two_replicas_rebuilds_status(
         t.cancel()
     await asyncio.gather(*waiters, return_exceptions=True)
     await w.stop()
+
+
+async def test_watch_survives_an_etcd_restart(fresh_etcd: EtcdServer, key_prefix: str,
+                                              coordinators: list[Coordinator]) -> None:
+    """The replica's etcd watch breaks and is resumed from its last revision: events written
+    while the watch was down (through another replica, once etcd is back) and after arrive,
+    in order, on the same Watch stream."""
+    a, b = await _replicas(fresh_etcd, key_prefix, coordinators)
+    w = Watcher(a.stub, pb.WatchRequest(prefix="e")).start()
+    await w.snapshot_done()
+    first = await b.lease("e1", "x", ttl=30)
+    await w.wait_kind(K.KIND_GRANTED, "e1")
+    fresh_etcd.stop()
+    await asyncio.sleep(1.0)
+    fresh_etcd.restart()
+
+    async def released() -> bool:
+        try:
+            return await b.release(first.lease_token)
+        except Exception:
+            return False  # etcd still coming back
+
+    await eventually(released, 30)
+    await b.lease("e2", "y", ttl=30)
+    await w.wait_kind(K.KIND_GRANTED, "e2")
+    await w.stop()
+    assert [(e.kind, e.key) for e in w.changes()] == [
+        (K.KIND_GRANTED, "e1"), (K.KIND_RELEASED, "e1"), (K.KIND_GRANTED, "e2")]
+
+
+async def test_watch_with_etcd_down_from_the_start_is_unavailable(
+        fresh_etcd: EtcdServer, key_prefix: str, coordinators: list[Coordinator]) -> None:
+    (a,) = await _replicas(fresh_etcd, key_prefix, coordinators, 1)
+    fresh_etcd.stop()
+    w = Watcher(a.stub, pb.WatchRequest(prefix="")).start()
+    assert w.task is not None
+    await asyncio.wait_for(w.task, 30)
+    assert w.error is not None and w.error.code().name == "UNAVAILABLE"
+    assert "could not be read" in (w.error.details() or "")
+    fresh_etcd.restart()  # and once etcd is back (and the channel reconnected), Watch serves
+
+    async def serves() -> bool:
+        again = Watcher(a.stub, pb.WatchRequest(prefix="")).start()
+        try:
+            await again.snapshot_done()  # raises if the stream ends (UNAVAILABLE) first
+        except AssertionError:
+            return False
+        finally:
+            await again.stop()
+        return True
+
+    await eventually(serves, 90)

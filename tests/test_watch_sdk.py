@@ -10,13 +10,22 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 
+import grpc
 import pytest
 from etcd_server import EtcdServer
 from harness import Coordinator, etcd_config, eventually
 
 from threadlock_client import LockClient, WatchEvent
+from threadlock_client._proto import lock_pb2 as pb
+from threadlock_client._protocol import Targets
+from threadlock_client._watch import WatchPolicy
 from threadlock_client.aio import AsyncLockClient
-from threadlock_client.errors import InvalidArgument
+from threadlock_client.errors import (
+    InvalidArgument,
+    PermissionDenied,
+    QuotaExceeded,
+    Unavailable,
+)
 
 
 def test_sync_watch_snapshot_changes_and_resume(served: str) -> None:
@@ -103,3 +112,24 @@ def _async(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
     async def run() -> bool:
         return check()
     return run
+
+
+def test_policy_resumes_on_unavailable_and_watch_buffer_only() -> None:
+    """The SDK's I/O-free watch policy: the next address at once, then backoff; the cursor
+    of the last event is what a reconnect sends; other failures end the watch as errors."""
+    targets = Targets(2)
+    policy = WatchPolicy(targets, prefix="conv_")
+    policy.received(pb.WatchEvent(kind=pb.WatchEvent.KIND_GRANTED, cursor="e1.5.0"))
+    assert policy.request().cursor == "e1.5.0" and policy.request().prefix == "conv_"
+    assert policy.failed(grpc.StatusCode.UNAVAILABLE, "gone") == 0.0 and targets.current == 1
+    assert policy.failed(grpc.StatusCode.RESOURCE_EXHAUSTED, "watch_buffer: slow") > 0
+    assert targets.current == 0
+    with pytest.raises(PermissionDenied):
+        policy.failed(grpc.StatusCode.PERMISSION_DENIED, "role viewer may not")
+    with pytest.raises(QuotaExceeded):
+        policy.failed(grpc.StatusCode.RESOURCE_EXHAUSTED, "max_watchers: full")
+    quick = WatchPolicy(Targets(1), key="k", retry_for=0.0)
+    quick.failed(grpc.StatusCode.UNAVAILABLE, "down")
+    time.sleep(0.01)
+    with pytest.raises(Unavailable, match="no coordinator served the stream"):
+        quick.failed(grpc.StatusCode.UNAVAILABLE, "down")

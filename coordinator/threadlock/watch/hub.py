@@ -13,7 +13,8 @@ A watcher whose queue of `buffer` undelivered events is full is cut off with Slo
 cursor. At most `max_watchers` watch at once per replica (RESOURCE_EXHAUSTED naming
 `max_watchers`).
 
-Internal API (also used by the admin port's live status page):
+Internal API (also used by the admin port's live status page); on a running coordinator the
+hub is `threadlock.server.Server.hub` (None until `start()`), started on its first subscriber:
 
     async for event in hub.subscribe(prefix="conv_", cursor=""):   # or exact=True for a key
         ...  # snapshot events (event.snapshot), SNAPSHOT_END, then changes
@@ -148,6 +149,9 @@ class EventHub:
             try:
                 snap = await self.source.snapshot(time.monotonic() + self.start_timeout)
             except Unavailable as exc:
+                if not self._subs:  # nobody waits for it: the next watcher starts it again
+                    log.warning("watch hub: snapshot failed (%s); stopped", exc)
+                    return
                 log.warning("watch hub: snapshot failed (%s); retrying", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
@@ -283,7 +287,10 @@ class EventHub:
                    if e.position.key() > after.key() and matches(e, sub.prefix, sub.exact)]
         sub.items.clear()  # no await since the ring was read: later events queue from here
         if after.key() < floor.key():  # older than the ring: from the store's history
-            async for batch in self.source.changes(after.revision, until=floor.revision):
+            # From the cursor's own revision when it named an event inside it: the rest of
+            # that revision's events follow it (a snapshot cursor covers its whole revision).
+            start = after.revision - (after.index < SNAPSHOT_INDEX)
+            async for batch in self.source.changes(start, until=floor.revision):
                 found = [e for e in derive(batch.revision, batch.changes, self.epoch)
                          if after.key() < e.position.key() <= floor.key()
                          and matches(e, sub.prefix, sub.exact)]

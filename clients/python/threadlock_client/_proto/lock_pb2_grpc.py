@@ -194,7 +194,8 @@ class LockServiceServicer:
         RESOURCE_EXHAUSTED "max_watchers: ..."; a watcher that falls --watch-buffer (default
         10,000) events behind is ended with RESOURCE_EXHAUSTED "watch_buffer: ..." instead of
         growing the coordinator's memory: resume with its last cursor. While etcd is unreachable
-        no events arrive (the stream stays open) and they follow, in order, once it returns.
+        no events arrive (the stream stays open) and they follow, in order, once it returns; a
+        Watch opened while this replica has never read etcd answers UNAVAILABLE within 5 s.
         A malformed cursor is INVALID_ARGUMENT naming `cursor`.
 
         Each WatchResponse carries one or more events (a snapshot in chunks; changes as many as
