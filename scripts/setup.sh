@@ -135,7 +135,7 @@ if [[ $python_only == 1 ]]; then
   exit 0
 fi
 
-# --- openssl and curl, from Debian when missing ---------------------------------------------
+# --- openssl, curl and chromium, from Debian when missing ----------------------------------
 # need_debian COMMAND WHY: install the package of that name as root, else say how.
 need_debian() {
   command -v "$1" >/dev/null 2>&1 && return 0
@@ -148,6 +148,9 @@ need_debian() {
 }
 need_debian openssl "the TLS tests need it"  # they make their certificates with it
 need_debian curl "the HTTP port's tests need it"  # a third-party client of the HTTP face
+# The status page's tests drive it headless through Playwright (PyPI), which uses this browser
+# (never its own download).
+need_debian chromium "the status page's browser tests need it"
 
 # --- Buf CLI (proto lint) -----------------------------------------------------------------
 BUF=$ROOT/.tools/node_modules/.bin/buf

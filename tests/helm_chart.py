@@ -62,6 +62,7 @@ VALUE_SETS: dict[str, Doc] = {
         "tls": {"enabled": True, "secretName": "tl-server-tls"},
         "tracing": {"enabled": True, "endpoint": "http://otel-collector.observability:4317",
                     "samplerRatio": 0.25},
+        "statusPage": {"enabled": True},
     },
 }
 

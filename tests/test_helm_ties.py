@@ -191,6 +191,7 @@ def test_every_server_option_is_set_by_some_values() -> None:
     rendered |= set(_chart_env(template({"http": {"enabled": True}})))  # off by default
     rendered |= set(_chart_env(template({"auth": {"enabled": True, "secretName": "a"}})))
     rendered |= set(_chart_env(render("all-optional-on")))  # tracing.enabled
+    rendered |= set(_chart_env(template({"statusPage": {"enabled": True}})))  # off by default
     assert options <= rendered, sorted(options - rendered)
 
 

@@ -203,3 +203,6 @@ def test_build_context_installs_the_entrypoint(tmp_path: Path) -> None:
                      re.MULTILINE), text
     assert {"threadlock/cli.py", "threadlock/server.py", "threadlock/v1/lock_pb2.py",
             "threadlock/py.typed"} <= names
+    # The status page's files are package data: the coordinator serves them itself.
+    assert {f"threadlock/status_assets/{n}" for n in ("index.html", "status.js",
+                                                      "status.css")} <= names

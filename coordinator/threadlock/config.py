@@ -82,6 +82,8 @@ class Config:
     # "": off. Off by default, so that no fixed port collides (several servers per host).
     metrics_listen: str = ""
     metrics_interval: float = 15.0
+    # Off by default: the live lock page (status_page.py) on the metrics port.
+    status_page: bool = False
     health_listen: str = ""
     # "": off. The Connect protocol (HTTP/JSON) face, e.g. "0.0.0.0:8080".
     http_listen: str = ""
@@ -109,6 +111,7 @@ class Config:
 class _Option:
     dest: str
     help: str
+    switch: bool = False  # true/false; the bare flag means true
 
     @property
     def flag(self) -> str:
@@ -146,6 +149,9 @@ _OPTIONS = (
     _Option("metrics_interval", "seconds between counts of the locks held and waiting in the "
                                 "whole store (the threadlock_locks_held and "
                                 "threadlock_lock_waiters gauges)"),
+    _Option("status_page", "serve a live page of every lock's holder and waiters at /status "
+                           "on the metrics port (needs --metrics-listen; with --auth-file only "
+                           "on a loopback metrics address): true or false", switch=True),
     _Option("health_listen", "host:port of an extra PLAINTEXT gRPC port that serves only the "
                              "grpc.health.v1 Health service (for Kubernetes probes when "
                              "--tls-cert is set); empty = none"),
@@ -181,7 +187,8 @@ _BUILTIN: dict[str, object] = {
     "etcd_ca": "", "etcd_cert": "", "etcd_key": "", "etcd_timeout": _DEFAULTS.etcd_timeout,
     "min_ttl": _DEFAULTS.min_ttl, "max_ttl": _DEFAULTS.max_ttl, "max_wait": _DEFAULTS.max_wait,
     "health_interval": _DEFAULTS.health_interval, "shutdown_grace": _DEFAULTS.shutdown_grace,
-    "metrics_listen": "", "metrics_interval": _DEFAULTS.metrics_interval, "health_listen": "",
+    "metrics_listen": "", "metrics_interval": _DEFAULTS.metrics_interval, "status_page": "false",
+    "health_listen": "",
     "http_listen": "", "log_level": _DEFAULTS.log_level, "log_format": _DEFAULTS.log_format,
     "auth_file": "", "max_message_bytes": _DEFAULTS.max_message_bytes,
     "max_streams": _DEFAULTS.max_streams, "max_waiters": _DEFAULTS.max_waiters,
@@ -197,8 +204,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for opt in _OPTIONS:
         default = _BUILTIN[opt.dest]
         shown = f"default {default!r}" if default != "" else "default unset"
+        extra: dict[str, Any] = {"nargs": "?", "const": "true"} if opt.switch else {}
         group.add_argument(opt.flag, dest=opt.dest, default=None, metavar=opt.dest.upper(),
-                           help=f"{opt.help} (env {opt.env}; {shown})")
+                           help=f"{opt.help} (env {opt.env}; {shown})", **extra)
 
 
 def from_args(ns: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Config:
@@ -239,6 +247,7 @@ def from_args(ns: argparse.Namespace, environ: Mapping[str, str] | None = None) 
         shutdown_grace=get("shutdown_grace", _seconds(positive=False)),
         metrics_listen=get("metrics_listen"),
         metrics_interval=get("metrics_interval", _seconds(positive=True)),
+        status_page=get("status_page", _switch),
         health_listen=get("health_listen"),
         http_listen=get("http_listen"),
         log_level=get("log_level", _choice(LOG_LEVELS, upper=True)),
@@ -283,6 +292,7 @@ def validate(config: Config, names: Mapping[str, str] | None = None) -> None:
     prefix = config.key_prefix
     if not (prefix.startswith("/") and prefix.endswith("/")) or not prefix.isprintable():
         raise ValueError(f"{flag('key_prefix')}: must start and end with '/', got {prefix!r}")
+    _validate_status_page(config, flag)
     if config.auth_file and not os.path.isfile(config.auth_file):
         raise ValueError(f"{flag('auth_file')}: no such file: {config.auth_file}")
     _validate_server_tls(config, flag)
@@ -296,6 +306,25 @@ def validate(config: Config, names: Mapping[str, str] | None = None) -> None:
     if not config.min_ttl <= config.max_ttl <= ETCD_MAX_TTL:
         raise ValueError(f"{flag('max_ttl')}: must be between --min-ttl ({config.min_ttl}) "
                          f"and {ETCD_MAX_TTL}, got {config.max_ttl}")
+
+
+def _validate_status_page(config: Config, flag: Callable[[str], str]) -> None:
+    if not config.status_page:
+        return
+    if not config.metrics_listen:
+        raise ValueError(f"{flag('status_page')}: the page is served on the metrics port; "
+                         f"set {flag('metrics_listen')} too")
+    host = config.metrics_listen.rpartition(":")[0].removeprefix("[").removesuffix("]")
+    if config.auth_file and host not in LOOPBACK_HOSTS:
+        # The metrics port is plain HTTP: the page's bearer credentials would cross the
+        # network in clear text. Reach a loopback page with `kubectl port-forward`.
+        raise ValueError(f"{flag('status_page')}: with {flag('auth_file')} the page needs a "
+                         f"loopback {flag('metrics_listen')} (127.0.0.1, ::1 or localhost; "
+                         f"the port has no TLS and viewers send credentials), "
+                         f"got {config.metrics_listen!r}")
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
 def _host_port(address: str) -> bool:
@@ -374,7 +403,7 @@ def _switch(value: str, name: str) -> bool:
         return True
     if norm in ("", "0", "false", "off", "no"):
         return False
-    raise ValueError(f"{name}: must be on or off (1/0, true/false), got {value!r}")
+    raise ValueError(f"{name}: must be on or off (true/false, 1/0, yes/no), got {value!r}")
 
 
 def _choice(choices: tuple[str, ...], *, upper: bool) -> Callable[[str, str], str]:

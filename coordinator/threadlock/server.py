@@ -55,6 +55,7 @@ from threadlock.metrics import (
 )
 from threadlock.server_tls import StartupError, server_credentials
 from threadlock.service import LockRpcs, LockServicer
+from threadlock.status_page import StatusPage
 from threadlock.store import Store
 from threadlock.tracing import Tracing, from_config
 from threadlock.v1 import lock_pb2, lock_pb2_grpc
@@ -114,6 +115,7 @@ class Server:
         self.metrics = Metrics() if config.metrics_listen else None
         self.recorder: Recorder = self.metrics or Recorder()
         self._endpoint: MetricsEndpoint | None = None
+        self._page: StatusPage | None = None  # the metrics port with --status-page
         self.metrics_port = 0
         self._counter: asyncio.Task[None] | None = None
         self.counted = asyncio.Event()  # set after each count of the store's locks
@@ -212,11 +214,18 @@ class Server:
             self.health_port = port
         if self.metrics is not None:
             try:
-                self._endpoint = MetricsEndpoint.start(cfg.metrics_listen, self.metrics)
+                if cfg.status_page:  # then aiohttp serves /metrics and the page
+                    assert self.manager is not None and self.hub is not None
+                    self._page = await StatusPage.start_with_feed(
+                        cfg.metrics_listen, self.metrics, self.hub, self.manager,
+                        self.auth.authenticator if self.auth else None, cfg.etcd_timeout)
+                    self.metrics_port = self._page.port
+                else:
+                    self._endpoint = MetricsEndpoint.start(cfg.metrics_listen, self.metrics)
+                    self.metrics_port = self._endpoint.port
             except OSError as exc:
                 raise StartupError(f"--metrics-listen: cannot listen on {cfg.metrics_listen}: "
                                    f"{exc.strerror or exc}") from None
-            self.metrics_port = self._endpoint.port
 
     async def _start_http(self, rpcs: LockRpcs) -> None:
         """The Connect protocol (HTTP) port, if configured: same calls, same TLS, same auth."""
@@ -234,6 +243,8 @@ class Server:
             await self._health_server.stop(None)
         if self._endpoint is not None:
             await self._endpoint.stop()
+        if self._page is not None:
+            await self._page.stop()
 
     async def _open_store(self) -> Store:
         cfg = self.config
@@ -320,6 +331,8 @@ class Server:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+            if self._page is not None:
+                await self._page.stop_feed()
             # Before refusing calls: balancers watching health move new traffic elsewhere.
             # Every service name, LIVENESS_SERVICE included, turns NOT_SERVING for good.
             await self._health.enter_graceful_shutdown()

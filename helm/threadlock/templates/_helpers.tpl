@@ -181,6 +181,12 @@ IPv6 and dual-stack) and a port. */}}
 {{- if and $v.metrics.serviceMonitor.enabled (not $v.metrics.enabled) }}
 {{- fail "metrics.serviceMonitor.enabled: needs metrics.enabled: true" }}
 {{- end }}
+{{- if and $v.statusPage.enabled (not $v.metrics.enabled) }}
+{{- fail "statusPage.enabled: needs metrics.enabled: true (the page is served on the metrics port)" }}
+{{- end }}
+{{- if and $v.statusPage.enabled $v.auth.enabled }}
+{{- fail "statusPage.enabled: not with auth.enabled: the metrics port has no TLS and listens on every address of the pod, and the page's viewers send credentials (docs/metrics.md)" }}
+{{- end }}
 {{- if and $v.autoscaling.enabled (gt (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas)) }}
 {{- fail "autoscaling.maxReplicas: must be at least autoscaling.minReplicas" }}
 {{- end }}
