@@ -71,7 +71,9 @@ class Procedure:
 PROCEDURES: dict[str, Procedure] = {
     PREFIX + m.name: Procedure(m.name, getattr(pb, m.input_type.name),
                                getattr(pb, m.output_type.name))
-    for m in SERVICE.methods}
+    # Unary methods only: Stream (and any streaming RPC) is gRPC-only, not a Connect unary
+    # procedure.
+    for m in SERVICE.methods if not (m.client_streaming or m.server_streaming)}
 
 
 @dataclass(frozen=True)

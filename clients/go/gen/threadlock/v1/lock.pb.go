@@ -20,6 +20,8 @@
 //             one lease per client process; any number of locks under it; one renewal
 //             keeps them all. A session that ends (closed or expired) frees all its locks.
 // Status      who holds a key, a key prefix, or everything (paginated), and who waits.
+// Stream      every call above over one long-lived bidirectional stream: the SDKs' cheap
+//             path (one message per call instead of one HTTP/2 stream per call).
 // ForceRelease (admin) free a stuck key of any tenant; audited.
 //
 // # Authentication, tenants and roles
@@ -1301,6 +1303,498 @@ func (x *LockState) GetWaiters() []*Waiter {
 	return nil
 }
 
+// One call on LockService.Stream (see there), or the cancellation of one.
+type StreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Chosen by the client: > 0 and unique among its calls in flight on this stream (a counter
+	// will do). The answer carries it back; a cancel names it.
+	CallId uint64 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	// This call's deadline, counted from when the server reads the frame. Unset: none.
+	Timeout *durationpb.Duration `protobuf:"bytes,2,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// Per-call metadata, as a unary call's gRPC metadata would carry it: e.g. W3C trace context
+	// ("traceparent", "tracestate"). Keys are lower case. Never credentials: those travel once,
+	// in the stream's own metadata.
+	Headers map[string]string `protobuf:"bytes,3,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Types that are valid to be assigned to Call:
+	//
+	//	*StreamRequest_Acquire
+	//	*StreamRequest_KeepAlive
+	//	*StreamRequest_Release
+	//	*StreamRequest_OpenSession
+	//	*StreamRequest_CloseSession
+	//	*StreamRequest_Status
+	//	*StreamRequest_ForceRelease
+	//	*StreamRequest_Cancel
+	Call          isStreamRequest_Call `protobuf_oneof:"call"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamRequest) Reset() {
+	*x = StreamRequest{}
+	mi := &file_threadlock_v1_lock_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamRequest) ProtoMessage() {}
+
+func (x *StreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_threadlock_v1_lock_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamRequest.ProtoReflect.Descriptor instead.
+func (*StreamRequest) Descriptor() ([]byte, []int) {
+	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *StreamRequest) GetCallId() uint64 {
+	if x != nil {
+		return x.CallId
+	}
+	return 0
+}
+
+func (x *StreamRequest) GetTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.Timeout
+	}
+	return nil
+}
+
+func (x *StreamRequest) GetHeaders() map[string]string {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *StreamRequest) GetCall() isStreamRequest_Call {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
+func (x *StreamRequest) GetAcquire() *AcquireRequest {
+	if x != nil {
+		if x, ok := x.Call.(*StreamRequest_Acquire); ok {
+			return x.Acquire
+		}
+	}
+	return nil
+}
+
+func (x *StreamRequest) GetKeepAlive() *KeepAliveRequest {
+	if x != nil {
+		if x, ok := x.Call.(*StreamRequest_KeepAlive); ok {
+			return x.KeepAlive
+		}
+	}
+	return nil
+}
+
+func (x *StreamRequest) GetRelease() *ReleaseRequest {
+	if x != nil {
+		if x, ok := x.Call.(*StreamRequest_Release); ok {
+			return x.Release
+		}
+	}
+	return nil
+}
+
+func (x *StreamRequest) GetOpenSession() *OpenSessionRequest {
+	if x != nil {
+		if x, ok := x.Call.(*StreamRequest_OpenSession); ok {
+			return x.OpenSession
+		}
+	}
+	return nil
+}
+
+func (x *StreamRequest) GetCloseSession() *CloseSessionRequest {
+	if x != nil {
+		if x, ok := x.Call.(*StreamRequest_CloseSession); ok {
+			return x.CloseSession
+		}
+	}
+	return nil
+}
+
+func (x *StreamRequest) GetStatus() *StatusRequest {
+	if x != nil {
+		if x, ok := x.Call.(*StreamRequest_Status); ok {
+			return x.Status
+		}
+	}
+	return nil
+}
+
+func (x *StreamRequest) GetForceRelease() *ForceReleaseRequest {
+	if x != nil {
+		if x, ok := x.Call.(*StreamRequest_ForceRelease); ok {
+			return x.ForceRelease
+		}
+	}
+	return nil
+}
+
+func (x *StreamRequest) GetCancel() *StreamCancel {
+	if x != nil {
+		if x, ok := x.Call.(*StreamRequest_Cancel); ok {
+			return x.Cancel
+		}
+	}
+	return nil
+}
+
+type isStreamRequest_Call interface {
+	isStreamRequest_Call()
+}
+
+type StreamRequest_Acquire struct {
+	Acquire *AcquireRequest `protobuf:"bytes,10,opt,name=acquire,proto3,oneof"`
+}
+
+type StreamRequest_KeepAlive struct {
+	KeepAlive *KeepAliveRequest `protobuf:"bytes,11,opt,name=keep_alive,json=keepAlive,proto3,oneof"`
+}
+
+type StreamRequest_Release struct {
+	Release *ReleaseRequest `protobuf:"bytes,12,opt,name=release,proto3,oneof"`
+}
+
+type StreamRequest_OpenSession struct {
+	OpenSession *OpenSessionRequest `protobuf:"bytes,13,opt,name=open_session,json=openSession,proto3,oneof"`
+}
+
+type StreamRequest_CloseSession struct {
+	CloseSession *CloseSessionRequest `protobuf:"bytes,14,opt,name=close_session,json=closeSession,proto3,oneof"`
+}
+
+type StreamRequest_Status struct {
+	Status *StatusRequest `protobuf:"bytes,15,opt,name=status,proto3,oneof"`
+}
+
+type StreamRequest_ForceRelease struct {
+	ForceRelease *ForceReleaseRequest `protobuf:"bytes,16,opt,name=force_release,json=forceRelease,proto3,oneof"`
+}
+
+type StreamRequest_Cancel struct {
+	// Cancel the call in flight with this call_id.
+	Cancel *StreamCancel `protobuf:"bytes,20,opt,name=cancel,proto3,oneof"`
+}
+
+func (*StreamRequest_Acquire) isStreamRequest_Call() {}
+
+func (*StreamRequest_KeepAlive) isStreamRequest_Call() {}
+
+func (*StreamRequest_Release) isStreamRequest_Call() {}
+
+func (*StreamRequest_OpenSession) isStreamRequest_Call() {}
+
+func (*StreamRequest_CloseSession) isStreamRequest_Call() {}
+
+func (*StreamRequest_Status) isStreamRequest_Call() {}
+
+func (*StreamRequest_ForceRelease) isStreamRequest_Call() {}
+
+func (*StreamRequest_Cancel) isStreamRequest_Call() {}
+
+// Cancels a call on LockService.Stream (StreamRequest.cancel); it carries nothing else.
+type StreamCancel struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamCancel) Reset() {
+	*x = StreamCancel{}
+	mi := &file_threadlock_v1_lock_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamCancel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamCancel) ProtoMessage() {}
+
+func (x *StreamCancel) ProtoReflect() protoreflect.Message {
+	mi := &file_threadlock_v1_lock_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamCancel.ProtoReflect.Descriptor instead.
+func (*StreamCancel) Descriptor() ([]byte, []int) {
+	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{18}
+}
+
+// The one answer to a call on LockService.Stream: the response a unary call would return, or
+// the status it would fail with.
+type StreamResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The call_id of the call answered.
+	CallId uint64 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	// Types that are valid to be assigned to Result:
+	//
+	//	*StreamResponse_Error
+	//	*StreamResponse_Acquire
+	//	*StreamResponse_KeepAlive
+	//	*StreamResponse_Release
+	//	*StreamResponse_OpenSession
+	//	*StreamResponse_CloseSession
+	//	*StreamResponse_Status
+	//	*StreamResponse_ForceRelease
+	Result        isStreamResponse_Result `protobuf_oneof:"result"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamResponse) Reset() {
+	*x = StreamResponse{}
+	mi := &file_threadlock_v1_lock_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamResponse) ProtoMessage() {}
+
+func (x *StreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_threadlock_v1_lock_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamResponse.ProtoReflect.Descriptor instead.
+func (*StreamResponse) Descriptor() ([]byte, []int) {
+	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *StreamResponse) GetCallId() uint64 {
+	if x != nil {
+		return x.CallId
+	}
+	return 0
+}
+
+func (x *StreamResponse) GetResult() isStreamResponse_Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *StreamResponse) GetError() *StreamError {
+	if x != nil {
+		if x, ok := x.Result.(*StreamResponse_Error); ok {
+			return x.Error
+		}
+	}
+	return nil
+}
+
+func (x *StreamResponse) GetAcquire() *AcquireResponse {
+	if x != nil {
+		if x, ok := x.Result.(*StreamResponse_Acquire); ok {
+			return x.Acquire
+		}
+	}
+	return nil
+}
+
+func (x *StreamResponse) GetKeepAlive() *KeepAliveResponse {
+	if x != nil {
+		if x, ok := x.Result.(*StreamResponse_KeepAlive); ok {
+			return x.KeepAlive
+		}
+	}
+	return nil
+}
+
+func (x *StreamResponse) GetRelease() *ReleaseResponse {
+	if x != nil {
+		if x, ok := x.Result.(*StreamResponse_Release); ok {
+			return x.Release
+		}
+	}
+	return nil
+}
+
+func (x *StreamResponse) GetOpenSession() *OpenSessionResponse {
+	if x != nil {
+		if x, ok := x.Result.(*StreamResponse_OpenSession); ok {
+			return x.OpenSession
+		}
+	}
+	return nil
+}
+
+func (x *StreamResponse) GetCloseSession() *CloseSessionResponse {
+	if x != nil {
+		if x, ok := x.Result.(*StreamResponse_CloseSession); ok {
+			return x.CloseSession
+		}
+	}
+	return nil
+}
+
+func (x *StreamResponse) GetStatus() *StatusResponse {
+	if x != nil {
+		if x, ok := x.Result.(*StreamResponse_Status); ok {
+			return x.Status
+		}
+	}
+	return nil
+}
+
+func (x *StreamResponse) GetForceRelease() *ForceReleaseResponse {
+	if x != nil {
+		if x, ok := x.Result.(*StreamResponse_ForceRelease); ok {
+			return x.ForceRelease
+		}
+	}
+	return nil
+}
+
+type isStreamResponse_Result interface {
+	isStreamResponse_Result()
+}
+
+type StreamResponse_Error struct {
+	// The call failed: the gRPC status code and message a unary call would get.
+	Error *StreamError `protobuf:"bytes,2,opt,name=error,proto3,oneof"`
+}
+
+type StreamResponse_Acquire struct {
+	Acquire *AcquireResponse `protobuf:"bytes,10,opt,name=acquire,proto3,oneof"`
+}
+
+type StreamResponse_KeepAlive struct {
+	KeepAlive *KeepAliveResponse `protobuf:"bytes,11,opt,name=keep_alive,json=keepAlive,proto3,oneof"`
+}
+
+type StreamResponse_Release struct {
+	Release *ReleaseResponse `protobuf:"bytes,12,opt,name=release,proto3,oneof"`
+}
+
+type StreamResponse_OpenSession struct {
+	OpenSession *OpenSessionResponse `protobuf:"bytes,13,opt,name=open_session,json=openSession,proto3,oneof"`
+}
+
+type StreamResponse_CloseSession struct {
+	CloseSession *CloseSessionResponse `protobuf:"bytes,14,opt,name=close_session,json=closeSession,proto3,oneof"`
+}
+
+type StreamResponse_Status struct {
+	Status *StatusResponse `protobuf:"bytes,15,opt,name=status,proto3,oneof"`
+}
+
+type StreamResponse_ForceRelease struct {
+	ForceRelease *ForceReleaseResponse `protobuf:"bytes,16,opt,name=force_release,json=forceRelease,proto3,oneof"`
+}
+
+func (*StreamResponse_Error) isStreamResponse_Result() {}
+
+func (*StreamResponse_Acquire) isStreamResponse_Result() {}
+
+func (*StreamResponse_KeepAlive) isStreamResponse_Result() {}
+
+func (*StreamResponse_Release) isStreamResponse_Result() {}
+
+func (*StreamResponse_OpenSession) isStreamResponse_Result() {}
+
+func (*StreamResponse_CloseSession) isStreamResponse_Result() {}
+
+func (*StreamResponse_Status) isStreamResponse_Result() {}
+
+func (*StreamResponse_ForceRelease) isStreamResponse_Result() {}
+
+// A call's failure on LockService.Stream, shaped like google.rpc.Status (code and message).
+type StreamError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A gRPC status code (google.rpc.Code): 3 INVALID_ARGUMENT, 5 NOT_FOUND, 14 UNAVAILABLE, ...
+	Code int32 `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	// What the unary call's status message would say, e.g. "ttl: must be between 2s and ...".
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamError) Reset() {
+	*x = StreamError{}
+	mi := &file_threadlock_v1_lock_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamError) ProtoMessage() {}
+
+func (x *StreamError) ProtoReflect() protoreflect.Message {
+	mi := &file_threadlock_v1_lock_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamError.ProtoReflect.Descriptor instead.
+func (*StreamError) Descriptor() ([]byte, []int) {
+	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *StreamError) GetCode() int32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *StreamError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 type ForceReleaseRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The key as its tenant names it.
@@ -1315,7 +1809,7 @@ type ForceReleaseRequest struct {
 
 func (x *ForceReleaseRequest) Reset() {
 	*x = ForceReleaseRequest{}
-	mi := &file_threadlock_v1_lock_proto_msgTypes[17]
+	mi := &file_threadlock_v1_lock_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1327,7 +1821,7 @@ func (x *ForceReleaseRequest) String() string {
 func (*ForceReleaseRequest) ProtoMessage() {}
 
 func (x *ForceReleaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_threadlock_v1_lock_proto_msgTypes[17]
+	mi := &file_threadlock_v1_lock_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1340,7 +1834,7 @@ func (x *ForceReleaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceReleaseRequest.ProtoReflect.Descriptor instead.
 func (*ForceReleaseRequest) Descriptor() ([]byte, []int) {
-	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{17}
+	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ForceReleaseRequest) GetKey() string {
@@ -1377,7 +1871,7 @@ type ForceReleaseResponse struct {
 
 func (x *ForceReleaseResponse) Reset() {
 	*x = ForceReleaseResponse{}
-	mi := &file_threadlock_v1_lock_proto_msgTypes[18]
+	mi := &file_threadlock_v1_lock_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1389,7 +1883,7 @@ func (x *ForceReleaseResponse) String() string {
 func (*ForceReleaseResponse) ProtoMessage() {}
 
 func (x *ForceReleaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_threadlock_v1_lock_proto_msgTypes[18]
+	mi := &file_threadlock_v1_lock_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1402,7 +1896,7 @@ func (x *ForceReleaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceReleaseResponse.ProtoReflect.Descriptor instead.
 func (*ForceReleaseResponse) Descriptor() ([]byte, []int) {
-	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{18}
+	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ForceReleaseResponse) GetReleased() bool {
@@ -1540,7 +2034,42 @@ const file_threadlock_v1_lock_proto_rawDesc = "" +
 	"\tLockState\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12-\n" +
 	"\x06holder\x18\x02 \x01(\v2\x15.threadlock.v1.HolderR\x06holder\x12/\n" +
-	"\awaiters\x18\x03 \x03(\v2\x15.threadlock.v1.WaiterR\awaiters\"W\n" +
+	"\awaiters\x18\x03 \x03(\v2\x15.threadlock.v1.WaiterR\awaiters\"\xeb\x05\n" +
+	"\rStreamRequest\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\x123\n" +
+	"\atimeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12C\n" +
+	"\aheaders\x18\x03 \x03(\v2).threadlock.v1.StreamRequest.HeadersEntryR\aheaders\x129\n" +
+	"\aacquire\x18\n" +
+	" \x01(\v2\x1d.threadlock.v1.AcquireRequestH\x00R\aacquire\x12@\n" +
+	"\n" +
+	"keep_alive\x18\v \x01(\v2\x1f.threadlock.v1.KeepAliveRequestH\x00R\tkeepAlive\x129\n" +
+	"\arelease\x18\f \x01(\v2\x1d.threadlock.v1.ReleaseRequestH\x00R\arelease\x12F\n" +
+	"\fopen_session\x18\r \x01(\v2!.threadlock.v1.OpenSessionRequestH\x00R\vopenSession\x12I\n" +
+	"\rclose_session\x18\x0e \x01(\v2\".threadlock.v1.CloseSessionRequestH\x00R\fcloseSession\x126\n" +
+	"\x06status\x18\x0f \x01(\v2\x1c.threadlock.v1.StatusRequestH\x00R\x06status\x12I\n" +
+	"\rforce_release\x18\x10 \x01(\v2\".threadlock.v1.ForceReleaseRequestH\x00R\fforceRelease\x125\n" +
+	"\x06cancel\x18\x14 \x01(\v2\x1b.threadlock.v1.StreamCancelH\x00R\x06cancel\x1a:\n" +
+	"\fHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x06\n" +
+	"\x04call\"\x0e\n" +
+	"\fStreamCancel\"\xbc\x04\n" +
+	"\x0eStreamResponse\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\x122\n" +
+	"\x05error\x18\x02 \x01(\v2\x1a.threadlock.v1.StreamErrorH\x00R\x05error\x12:\n" +
+	"\aacquire\x18\n" +
+	" \x01(\v2\x1e.threadlock.v1.AcquireResponseH\x00R\aacquire\x12A\n" +
+	"\n" +
+	"keep_alive\x18\v \x01(\v2 .threadlock.v1.KeepAliveResponseH\x00R\tkeepAlive\x12:\n" +
+	"\arelease\x18\f \x01(\v2\x1e.threadlock.v1.ReleaseResponseH\x00R\arelease\x12G\n" +
+	"\fopen_session\x18\r \x01(\v2\".threadlock.v1.OpenSessionResponseH\x00R\vopenSession\x12J\n" +
+	"\rclose_session\x18\x0e \x01(\v2#.threadlock.v1.CloseSessionResponseH\x00R\fcloseSession\x127\n" +
+	"\x06status\x18\x0f \x01(\v2\x1d.threadlock.v1.StatusResponseH\x00R\x06status\x12J\n" +
+	"\rforce_release\x18\x10 \x01(\v2#.threadlock.v1.ForceReleaseResponseH\x00R\fforceReleaseB\b\n" +
+	"\x06result\";\n" +
+	"\vStreamError\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"W\n" +
 	"\x13ForceReleaseRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x16\n" +
@@ -1548,14 +2077,15 @@ const file_threadlock_v1_lock_proto_rawDesc = "" +
 	"\x14ForceReleaseResponse\x12\x1a\n" +
 	"\breleased\x18\x01 \x01(\bR\breleased\x12\x14\n" +
 	"\x05owner\x18\x02 \x01(\tR\x05owner\x12#\n" +
-	"\rfencing_token\x18\x03 \x01(\x03R\ffencingToken2\xc0\x04\n" +
+	"\rfencing_token\x18\x03 \x01(\x03R\ffencingToken2\x8b\x05\n" +
 	"\vLockService\x12H\n" +
 	"\aAcquire\x12\x1d.threadlock.v1.AcquireRequest\x1a\x1e.threadlock.v1.AcquireResponse\x12N\n" +
 	"\tKeepAlive\x12\x1f.threadlock.v1.KeepAliveRequest\x1a .threadlock.v1.KeepAliveResponse\x12H\n" +
 	"\aRelease\x12\x1d.threadlock.v1.ReleaseRequest\x1a\x1e.threadlock.v1.ReleaseResponse\x12T\n" +
 	"\vOpenSession\x12!.threadlock.v1.OpenSessionRequest\x1a\".threadlock.v1.OpenSessionResponse\x12W\n" +
 	"\fCloseSession\x12\".threadlock.v1.CloseSessionRequest\x1a#.threadlock.v1.CloseSessionResponse\x12E\n" +
-	"\x06Status\x12\x1c.threadlock.v1.StatusRequest\x1a\x1d.threadlock.v1.StatusResponse\x12W\n" +
+	"\x06Status\x12\x1c.threadlock.v1.StatusRequest\x1a\x1d.threadlock.v1.StatusResponse\x12I\n" +
+	"\x06Stream\x12\x1c.threadlock.v1.StreamRequest\x1a\x1d.threadlock.v1.StreamResponse(\x010\x01\x12W\n" +
 	"\fForceRelease\x12\".threadlock.v1.ForceReleaseRequest\x1a#.threadlock.v1.ForceReleaseResponseB\xbf\x01\n" +
 	"\x11com.threadlock.v1B\tLockProtoP\x01ZJgithub.com/threadlock/threadlock/clients/go/gen/threadlock/v1;threadlockv1\xa2\x02\x03TXX\xaa\x02\rThreadlock.V1\xca\x02\rThreadlock\\V1\xe2\x02\x19Threadlock\\V1\\GPBMetadata\xea\x02\x0eThreadlock::V1b\x06proto3"
 
@@ -1571,7 +2101,7 @@ func file_threadlock_v1_lock_proto_rawDescGZIP() []byte {
 	return file_threadlock_v1_lock_proto_rawDescData
 }
 
-var file_threadlock_v1_lock_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_threadlock_v1_lock_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_threadlock_v1_lock_proto_goTypes = []any{
 	(*AcquireRequest)(nil),        // 0: threadlock.v1.AcquireRequest
 	(*AcquireResponse)(nil),       // 1: threadlock.v1.AcquireResponse
@@ -1590,63 +2120,88 @@ var file_threadlock_v1_lock_proto_goTypes = []any{
 	(*StatusRequest)(nil),         // 14: threadlock.v1.StatusRequest
 	(*StatusResponse)(nil),        // 15: threadlock.v1.StatusResponse
 	(*LockState)(nil),             // 16: threadlock.v1.LockState
-	(*ForceReleaseRequest)(nil),   // 17: threadlock.v1.ForceReleaseRequest
-	(*ForceReleaseResponse)(nil),  // 18: threadlock.v1.ForceReleaseResponse
-	nil,                           // 19: threadlock.v1.AcquireRequest.MetadataEntry
-	nil,                           // 20: threadlock.v1.Lease.MetadataEntry
-	nil,                           // 21: threadlock.v1.Holder.MetadataEntry
-	nil,                           // 22: threadlock.v1.Waiter.MetadataEntry
-	nil,                           // 23: threadlock.v1.KeepAliveRequest.MetadataEntry
-	(*durationpb.Duration)(nil),   // 24: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 25: google.protobuf.Timestamp
+	(*StreamRequest)(nil),         // 17: threadlock.v1.StreamRequest
+	(*StreamCancel)(nil),          // 18: threadlock.v1.StreamCancel
+	(*StreamResponse)(nil),        // 19: threadlock.v1.StreamResponse
+	(*StreamError)(nil),           // 20: threadlock.v1.StreamError
+	(*ForceReleaseRequest)(nil),   // 21: threadlock.v1.ForceReleaseRequest
+	(*ForceReleaseResponse)(nil),  // 22: threadlock.v1.ForceReleaseResponse
+	nil,                           // 23: threadlock.v1.AcquireRequest.MetadataEntry
+	nil,                           // 24: threadlock.v1.Lease.MetadataEntry
+	nil,                           // 25: threadlock.v1.Holder.MetadataEntry
+	nil,                           // 26: threadlock.v1.Waiter.MetadataEntry
+	nil,                           // 27: threadlock.v1.KeepAliveRequest.MetadataEntry
+	nil,                           // 28: threadlock.v1.StreamRequest.HeadersEntry
+	(*durationpb.Duration)(nil),   // 29: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 30: google.protobuf.Timestamp
 }
 var file_threadlock_v1_lock_proto_depIdxs = []int32{
-	24, // 0: threadlock.v1.AcquireRequest.ttl:type_name -> google.protobuf.Duration
-	24, // 1: threadlock.v1.AcquireRequest.wait:type_name -> google.protobuf.Duration
-	19, // 2: threadlock.v1.AcquireRequest.metadata:type_name -> threadlock.v1.AcquireRequest.MetadataEntry
+	29, // 0: threadlock.v1.AcquireRequest.ttl:type_name -> google.protobuf.Duration
+	29, // 1: threadlock.v1.AcquireRequest.wait:type_name -> google.protobuf.Duration
+	23, // 2: threadlock.v1.AcquireRequest.metadata:type_name -> threadlock.v1.AcquireRequest.MetadataEntry
 	2,  // 3: threadlock.v1.AcquireResponse.lease:type_name -> threadlock.v1.Lease
 	3,  // 4: threadlock.v1.AcquireResponse.busy:type_name -> threadlock.v1.Busy
-	25, // 5: threadlock.v1.Lease.acquired_at:type_name -> google.protobuf.Timestamp
-	25, // 6: threadlock.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
-	24, // 7: threadlock.v1.Lease.ttl:type_name -> google.protobuf.Duration
-	20, // 8: threadlock.v1.Lease.metadata:type_name -> threadlock.v1.Lease.MetadataEntry
+	30, // 5: threadlock.v1.Lease.acquired_at:type_name -> google.protobuf.Timestamp
+	30, // 6: threadlock.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
+	29, // 7: threadlock.v1.Lease.ttl:type_name -> google.protobuf.Duration
+	24, // 8: threadlock.v1.Lease.metadata:type_name -> threadlock.v1.Lease.MetadataEntry
 	4,  // 9: threadlock.v1.Busy.holder:type_name -> threadlock.v1.Holder
-	24, // 10: threadlock.v1.Busy.waited:type_name -> google.protobuf.Duration
-	25, // 11: threadlock.v1.Holder.acquired_at:type_name -> google.protobuf.Timestamp
-	25, // 12: threadlock.v1.Holder.expires_at:type_name -> google.protobuf.Timestamp
-	24, // 13: threadlock.v1.Holder.held_for:type_name -> google.protobuf.Duration
-	24, // 14: threadlock.v1.Holder.expires_in:type_name -> google.protobuf.Duration
-	21, // 15: threadlock.v1.Holder.metadata:type_name -> threadlock.v1.Holder.MetadataEntry
-	25, // 16: threadlock.v1.Waiter.queued_at:type_name -> google.protobuf.Timestamp
-	22, // 17: threadlock.v1.Waiter.metadata:type_name -> threadlock.v1.Waiter.MetadataEntry
-	23, // 18: threadlock.v1.KeepAliveRequest.metadata:type_name -> threadlock.v1.KeepAliveRequest.MetadataEntry
-	25, // 19: threadlock.v1.KeepAliveResponse.expires_at:type_name -> google.protobuf.Timestamp
-	24, // 20: threadlock.v1.KeepAliveResponse.ttl:type_name -> google.protobuf.Duration
-	24, // 21: threadlock.v1.OpenSessionRequest.ttl:type_name -> google.protobuf.Duration
-	25, // 22: threadlock.v1.OpenSessionResponse.expires_at:type_name -> google.protobuf.Timestamp
-	24, // 23: threadlock.v1.OpenSessionResponse.ttl:type_name -> google.protobuf.Duration
+	29, // 10: threadlock.v1.Busy.waited:type_name -> google.protobuf.Duration
+	30, // 11: threadlock.v1.Holder.acquired_at:type_name -> google.protobuf.Timestamp
+	30, // 12: threadlock.v1.Holder.expires_at:type_name -> google.protobuf.Timestamp
+	29, // 13: threadlock.v1.Holder.held_for:type_name -> google.protobuf.Duration
+	29, // 14: threadlock.v1.Holder.expires_in:type_name -> google.protobuf.Duration
+	25, // 15: threadlock.v1.Holder.metadata:type_name -> threadlock.v1.Holder.MetadataEntry
+	30, // 16: threadlock.v1.Waiter.queued_at:type_name -> google.protobuf.Timestamp
+	26, // 17: threadlock.v1.Waiter.metadata:type_name -> threadlock.v1.Waiter.MetadataEntry
+	27, // 18: threadlock.v1.KeepAliveRequest.metadata:type_name -> threadlock.v1.KeepAliveRequest.MetadataEntry
+	30, // 19: threadlock.v1.KeepAliveResponse.expires_at:type_name -> google.protobuf.Timestamp
+	29, // 20: threadlock.v1.KeepAliveResponse.ttl:type_name -> google.protobuf.Duration
+	29, // 21: threadlock.v1.OpenSessionRequest.ttl:type_name -> google.protobuf.Duration
+	30, // 22: threadlock.v1.OpenSessionResponse.expires_at:type_name -> google.protobuf.Timestamp
+	29, // 23: threadlock.v1.OpenSessionResponse.ttl:type_name -> google.protobuf.Duration
 	16, // 24: threadlock.v1.StatusResponse.locks:type_name -> threadlock.v1.LockState
 	4,  // 25: threadlock.v1.LockState.holder:type_name -> threadlock.v1.Holder
 	5,  // 26: threadlock.v1.LockState.waiters:type_name -> threadlock.v1.Waiter
-	0,  // 27: threadlock.v1.LockService.Acquire:input_type -> threadlock.v1.AcquireRequest
-	6,  // 28: threadlock.v1.LockService.KeepAlive:input_type -> threadlock.v1.KeepAliveRequest
-	8,  // 29: threadlock.v1.LockService.Release:input_type -> threadlock.v1.ReleaseRequest
-	10, // 30: threadlock.v1.LockService.OpenSession:input_type -> threadlock.v1.OpenSessionRequest
-	12, // 31: threadlock.v1.LockService.CloseSession:input_type -> threadlock.v1.CloseSessionRequest
-	14, // 32: threadlock.v1.LockService.Status:input_type -> threadlock.v1.StatusRequest
-	17, // 33: threadlock.v1.LockService.ForceRelease:input_type -> threadlock.v1.ForceReleaseRequest
-	1,  // 34: threadlock.v1.LockService.Acquire:output_type -> threadlock.v1.AcquireResponse
-	7,  // 35: threadlock.v1.LockService.KeepAlive:output_type -> threadlock.v1.KeepAliveResponse
-	9,  // 36: threadlock.v1.LockService.Release:output_type -> threadlock.v1.ReleaseResponse
-	11, // 37: threadlock.v1.LockService.OpenSession:output_type -> threadlock.v1.OpenSessionResponse
-	13, // 38: threadlock.v1.LockService.CloseSession:output_type -> threadlock.v1.CloseSessionResponse
-	15, // 39: threadlock.v1.LockService.Status:output_type -> threadlock.v1.StatusResponse
-	18, // 40: threadlock.v1.LockService.ForceRelease:output_type -> threadlock.v1.ForceReleaseResponse
-	34, // [34:41] is the sub-list for method output_type
-	27, // [27:34] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	29, // 27: threadlock.v1.StreamRequest.timeout:type_name -> google.protobuf.Duration
+	28, // 28: threadlock.v1.StreamRequest.headers:type_name -> threadlock.v1.StreamRequest.HeadersEntry
+	0,  // 29: threadlock.v1.StreamRequest.acquire:type_name -> threadlock.v1.AcquireRequest
+	6,  // 30: threadlock.v1.StreamRequest.keep_alive:type_name -> threadlock.v1.KeepAliveRequest
+	8,  // 31: threadlock.v1.StreamRequest.release:type_name -> threadlock.v1.ReleaseRequest
+	10, // 32: threadlock.v1.StreamRequest.open_session:type_name -> threadlock.v1.OpenSessionRequest
+	12, // 33: threadlock.v1.StreamRequest.close_session:type_name -> threadlock.v1.CloseSessionRequest
+	14, // 34: threadlock.v1.StreamRequest.status:type_name -> threadlock.v1.StatusRequest
+	21, // 35: threadlock.v1.StreamRequest.force_release:type_name -> threadlock.v1.ForceReleaseRequest
+	18, // 36: threadlock.v1.StreamRequest.cancel:type_name -> threadlock.v1.StreamCancel
+	20, // 37: threadlock.v1.StreamResponse.error:type_name -> threadlock.v1.StreamError
+	1,  // 38: threadlock.v1.StreamResponse.acquire:type_name -> threadlock.v1.AcquireResponse
+	7,  // 39: threadlock.v1.StreamResponse.keep_alive:type_name -> threadlock.v1.KeepAliveResponse
+	9,  // 40: threadlock.v1.StreamResponse.release:type_name -> threadlock.v1.ReleaseResponse
+	11, // 41: threadlock.v1.StreamResponse.open_session:type_name -> threadlock.v1.OpenSessionResponse
+	13, // 42: threadlock.v1.StreamResponse.close_session:type_name -> threadlock.v1.CloseSessionResponse
+	15, // 43: threadlock.v1.StreamResponse.status:type_name -> threadlock.v1.StatusResponse
+	22, // 44: threadlock.v1.StreamResponse.force_release:type_name -> threadlock.v1.ForceReleaseResponse
+	0,  // 45: threadlock.v1.LockService.Acquire:input_type -> threadlock.v1.AcquireRequest
+	6,  // 46: threadlock.v1.LockService.KeepAlive:input_type -> threadlock.v1.KeepAliveRequest
+	8,  // 47: threadlock.v1.LockService.Release:input_type -> threadlock.v1.ReleaseRequest
+	10, // 48: threadlock.v1.LockService.OpenSession:input_type -> threadlock.v1.OpenSessionRequest
+	12, // 49: threadlock.v1.LockService.CloseSession:input_type -> threadlock.v1.CloseSessionRequest
+	14, // 50: threadlock.v1.LockService.Status:input_type -> threadlock.v1.StatusRequest
+	17, // 51: threadlock.v1.LockService.Stream:input_type -> threadlock.v1.StreamRequest
+	21, // 52: threadlock.v1.LockService.ForceRelease:input_type -> threadlock.v1.ForceReleaseRequest
+	1,  // 53: threadlock.v1.LockService.Acquire:output_type -> threadlock.v1.AcquireResponse
+	7,  // 54: threadlock.v1.LockService.KeepAlive:output_type -> threadlock.v1.KeepAliveResponse
+	9,  // 55: threadlock.v1.LockService.Release:output_type -> threadlock.v1.ReleaseResponse
+	11, // 56: threadlock.v1.LockService.OpenSession:output_type -> threadlock.v1.OpenSessionResponse
+	13, // 57: threadlock.v1.LockService.CloseSession:output_type -> threadlock.v1.CloseSessionResponse
+	15, // 58: threadlock.v1.LockService.Status:output_type -> threadlock.v1.StatusResponse
+	19, // 59: threadlock.v1.LockService.Stream:output_type -> threadlock.v1.StreamResponse
+	22, // 60: threadlock.v1.LockService.ForceRelease:output_type -> threadlock.v1.ForceReleaseResponse
+	53, // [53:61] is the sub-list for method output_type
+	45, // [45:53] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_threadlock_v1_lock_proto_init() }
@@ -1666,13 +2221,33 @@ func file_threadlock_v1_lock_proto_init() {
 		(*StatusRequest_Key)(nil),
 		(*StatusRequest_Prefix)(nil),
 	}
+	file_threadlock_v1_lock_proto_msgTypes[17].OneofWrappers = []any{
+		(*StreamRequest_Acquire)(nil),
+		(*StreamRequest_KeepAlive)(nil),
+		(*StreamRequest_Release)(nil),
+		(*StreamRequest_OpenSession)(nil),
+		(*StreamRequest_CloseSession)(nil),
+		(*StreamRequest_Status)(nil),
+		(*StreamRequest_ForceRelease)(nil),
+		(*StreamRequest_Cancel)(nil),
+	}
+	file_threadlock_v1_lock_proto_msgTypes[19].OneofWrappers = []any{
+		(*StreamResponse_Error)(nil),
+		(*StreamResponse_Acquire)(nil),
+		(*StreamResponse_KeepAlive)(nil),
+		(*StreamResponse_Release)(nil),
+		(*StreamResponse_OpenSession)(nil),
+		(*StreamResponse_CloseSession)(nil),
+		(*StreamResponse_Status)(nil),
+		(*StreamResponse_ForceRelease)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_threadlock_v1_lock_proto_rawDesc), len(file_threadlock_v1_lock_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

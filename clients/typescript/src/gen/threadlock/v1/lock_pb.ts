@@ -20,6 +20,8 @@
 //             one lease per client process; any number of locks under it; one renewal
 //             keeps them all. A session that ends (closed or expired) frees all its locks.
 // Status      who holds a key, a key prefix, or everything (paginated), and who waits.
+// Stream      every call above over one long-lived bidirectional stream: the SDKs' cheap
+//             path (one message per call instead of one HTTP/2 stream per call).
 // ForceRelease (admin) free a stuck key of any tenant; audited.
 //
 // # Authentication, tenants and roles
@@ -89,7 +91,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file threadlock/v1/lock.proto.
  */
 export const file_threadlock_v1_lock: GenFile = /*@__PURE__*/
-  fileDesc("Chh0aHJlYWRsb2NrL3YxL2xvY2sucHJvdG8SDXRocmVhZGxvY2sudjEimwIKDkFjcXVpcmVSZXF1ZXN0EgsKA2tleRgBIAEoCRINCgVvd25lchgCIAEoCRImCgN0dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJwoEd2FpdBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhISCgpyZXF1ZXN0X2lkGAUgASgJEj0KCG1ldGFkYXRhGAYgAygLMisudGhyZWFkbG9jay52MS5BY3F1aXJlUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhIKCnNlc3Npb25faWQYByABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBSgQIMhA8ImcKD0FjcXVpcmVSZXNwb25zZRIlCgVsZWFzZRgBIAEoCzIULnRocmVhZGxvY2sudjEuTGVhc2VIABIjCgRidXN5GAIgASgLMhMudGhyZWFkbG9jay52MS5CdXN5SABCCAoGcmVzdWx0ItMCCgVMZWFzZRILCgNrZXkYASABKAkSDQoFb3duZXIYAiABKAkSEwoLbGVhc2VfdG9rZW4YAyABKAkSFQoNZmVuY2luZ190b2tlbhgEIAEoAxIvCgthY3F1aXJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoDdHRsGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjQKCG1ldGFkYXRhGAggAygLMiIudGhyZWFkbG9jay52MS5MZWFzZS5NZXRhZGF0YUVudHJ5EhIKCnNlc3Npb25faWQYCSABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIocBCgRCdXN5EgsKA2tleRgBIAEoCRIlCgZob2xkZXIYAiABKAsyFS50aHJlYWRsb2NrLnYxLkhvbGRlchIPCgd3YWl0ZXJzGAMgASgFEikKBndhaXRlZBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIPCgdtZXNzYWdlGAUgASgJItMCCgZIb2xkZXISDQoFb3duZXIYASABKAkSFQoNZmVuY2luZ190b2tlbhgCIAEoAxIvCgthY3F1aXJlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKwoIaGVsZF9mb3IYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLQoKZXhwaXJlc19pbhgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI1CghtZXRhZGF0YRgHIAMoCzIjLnRocmVhZGxvY2sudjEuSG9sZGVyLk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIsABCgZXYWl0ZXISDQoFb3duZXIYASABKAkSEAoIcG9zaXRpb24YAiABKAUSLQoJcXVldWVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1CghtZXRhZGF0YRgEIAMoCzIjLnRocmVhZGxvY2sudjEuV2FpdGVyLk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIsEBChBLZWVwQWxpdmVSZXF1ZXN0EhUKC2xlYXNlX3Rva2VuGAEgASgJSAASFAoKc2Vzc2lvbl9pZBgCIAEoCUgAEj8KCG1ldGFkYXRhGAMgAygLMi0udGhyZWFkbG9jay52MS5LZWVwQWxpdmVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQggKBnRhcmdldEoECDIQPCJrChFLZWVwQWxpdmVSZXNwb25zZRIuCgpleHBpcmVzX2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgN0dGwYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iKwoOUmVsZWFzZVJlcXVlc3QSEwoLbGVhc2VfdG9rZW4YASABKAlKBAgyEDwiIwoPUmVsZWFzZVJlc3BvbnNlEhAKCHJlbGVhc2VkGAEgASgIIlEKEk9wZW5TZXNzaW9uUmVxdWVzdBINCgVvd25lchgBIAEoCRImCgN0dGwYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25KBAgyEDwigQEKE09wZW5TZXNzaW9uUmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgN0dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iLwoTQ2xvc2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJSgQIMhA8IiYKFENsb3NlU2Vzc2lvblJlc3BvbnNlEg4KBmNsb3NlZBgBIAEoCCJpCg1TdGF0dXNSZXF1ZXN0Eg0KA2tleRgBIAEoCUgAEhAKBnByZWZpeBgCIAEoCUgAEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJQgoKCHNlbGVjdG9ySgQIMhA8IlIKDlN0YXR1c1Jlc3BvbnNlEicKBWxvY2tzGAEgAygLMhgudGhyZWFkbG9jay52MS5Mb2NrU3RhdGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImcKCUxvY2tTdGF0ZRILCgNrZXkYASABKAkSJQoGaG9sZGVyGAIgASgLMhUudGhyZWFkbG9jay52MS5Ib2xkZXISJgoHd2FpdGVycxgDIAMoCzIVLnRocmVhZGxvY2sudjEuV2FpdGVyIkIKE0ZvcmNlUmVsZWFzZVJlcXVlc3QSCwoDa2V5GAEgASgJEg4KBnRlbmFudBgCIAEoCRIOCgZyZWFzb24YAyABKAkiTgoURm9yY2VSZWxlYXNlUmVzcG9uc2USEAoIcmVsZWFzZWQYASABKAgSDQoFb3duZXIYAiABKAkSFQoNZmVuY2luZ190b2tlbhgDIAEoAzLABAoLTG9ja1NlcnZpY2USSAoHQWNxdWlyZRIdLnRocmVhZGxvY2sudjEuQWNxdWlyZVJlcXVlc3QaHi50aHJlYWRsb2NrLnYxLkFjcXVpcmVSZXNwb25zZRJOCglLZWVwQWxpdmUSHy50aHJlYWRsb2NrLnYxLktlZXBBbGl2ZVJlcXVlc3QaIC50aHJlYWRsb2NrLnYxLktlZXBBbGl2ZVJlc3BvbnNlEkgKB1JlbGVhc2USHS50aHJlYWRsb2NrLnYxLlJlbGVhc2VSZXF1ZXN0Gh4udGhyZWFkbG9jay52MS5SZWxlYXNlUmVzcG9uc2USVAoLT3BlblNlc3Npb24SIS50aHJlYWRsb2NrLnYxLk9wZW5TZXNzaW9uUmVxdWVzdBoiLnRocmVhZGxvY2sudjEuT3BlblNlc3Npb25SZXNwb25zZRJXCgxDbG9zZVNlc3Npb24SIi50aHJlYWRsb2NrLnYxLkNsb3NlU2Vzc2lvblJlcXVlc3QaIy50aHJlYWRsb2NrLnYxLkNsb3NlU2Vzc2lvblJlc3BvbnNlEkUKBlN0YXR1cxIcLnRocmVhZGxvY2sudjEuU3RhdHVzUmVxdWVzdBodLnRocmVhZGxvY2sudjEuU3RhdHVzUmVzcG9uc2USVwoMRm9yY2VSZWxlYXNlEiIudGhyZWFkbG9jay52MS5Gb3JjZVJlbGVhc2VSZXF1ZXN0GiMudGhyZWFkbG9jay52MS5Gb3JjZVJlbGVhc2VSZXNwb25zZUJpChFkZXYudGhyZWFkbG9jay52MVABWkJnaXRodWIuY29tL3RocmVhZGxvY2svdGhyZWFkbG9jay9nZW4vZ28vdGhyZWFkbG9jay92MTt0aHJlYWRsb2NrdjHKAg1UaHJlYWRsb2NrXFYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Chh0aHJlYWRsb2NrL3YxL2xvY2sucHJvdG8SDXRocmVhZGxvY2sudjEimwIKDkFjcXVpcmVSZXF1ZXN0EgsKA2tleRgBIAEoCRINCgVvd25lchgCIAEoCRImCgN0dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJwoEd2FpdBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhISCgpyZXF1ZXN0X2lkGAUgASgJEj0KCG1ldGFkYXRhGAYgAygLMisudGhyZWFkbG9jay52MS5BY3F1aXJlUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhIKCnNlc3Npb25faWQYByABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBSgQIMhA8ImcKD0FjcXVpcmVSZXNwb25zZRIlCgVsZWFzZRgBIAEoCzIULnRocmVhZGxvY2sudjEuTGVhc2VIABIjCgRidXN5GAIgASgLMhMudGhyZWFkbG9jay52MS5CdXN5SABCCAoGcmVzdWx0ItMCCgVMZWFzZRILCgNrZXkYASABKAkSDQoFb3duZXIYAiABKAkSEwoLbGVhc2VfdG9rZW4YAyABKAkSFQoNZmVuY2luZ190b2tlbhgEIAEoAxIvCgthY3F1aXJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoDdHRsGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjQKCG1ldGFkYXRhGAggAygLMiIudGhyZWFkbG9jay52MS5MZWFzZS5NZXRhZGF0YUVudHJ5EhIKCnNlc3Npb25faWQYCSABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIocBCgRCdXN5EgsKA2tleRgBIAEoCRIlCgZob2xkZXIYAiABKAsyFS50aHJlYWRsb2NrLnYxLkhvbGRlchIPCgd3YWl0ZXJzGAMgASgFEikKBndhaXRlZBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIPCgdtZXNzYWdlGAUgASgJItMCCgZIb2xkZXISDQoFb3duZXIYASABKAkSFQoNZmVuY2luZ190b2tlbhgCIAEoAxIvCgthY3F1aXJlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKwoIaGVsZF9mb3IYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLQoKZXhwaXJlc19pbhgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI1CghtZXRhZGF0YRgHIAMoCzIjLnRocmVhZGxvY2sudjEuSG9sZGVyLk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIsABCgZXYWl0ZXISDQoFb3duZXIYASABKAkSEAoIcG9zaXRpb24YAiABKAUSLQoJcXVldWVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1CghtZXRhZGF0YRgEIAMoCzIjLnRocmVhZGxvY2sudjEuV2FpdGVyLk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIsEBChBLZWVwQWxpdmVSZXF1ZXN0EhUKC2xlYXNlX3Rva2VuGAEgASgJSAASFAoKc2Vzc2lvbl9pZBgCIAEoCUgAEj8KCG1ldGFkYXRhGAMgAygLMi0udGhyZWFkbG9jay52MS5LZWVwQWxpdmVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQggKBnRhcmdldEoECDIQPCJrChFLZWVwQWxpdmVSZXNwb25zZRIuCgpleHBpcmVzX2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgN0dGwYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iKwoOUmVsZWFzZVJlcXVlc3QSEwoLbGVhc2VfdG9rZW4YASABKAlKBAgyEDwiIwoPUmVsZWFzZVJlc3BvbnNlEhAKCHJlbGVhc2VkGAEgASgIIlEKEk9wZW5TZXNzaW9uUmVxdWVzdBINCgVvd25lchgBIAEoCRImCgN0dGwYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25KBAgyEDwigQEKE09wZW5TZXNzaW9uUmVzcG9uc2USEgoKc2Vzc2lvbl9pZBgBIAEoCRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgN0dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iLwoTQ2xvc2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJSgQIMhA8IiYKFENsb3NlU2Vzc2lvblJlc3BvbnNlEg4KBmNsb3NlZBgBIAEoCCJpCg1TdGF0dXNSZXF1ZXN0Eg0KA2tleRgBIAEoCUgAEhAKBnByZWZpeBgCIAEoCUgAEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJQgoKCHNlbGVjdG9ySgQIMhA8IlIKDlN0YXR1c1Jlc3BvbnNlEicKBWxvY2tzGAEgAygLMhgudGhyZWFkbG9jay52MS5Mb2NrU3RhdGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImcKCUxvY2tTdGF0ZRILCgNrZXkYASABKAkSJQoGaG9sZGVyGAIgASgLMhUudGhyZWFkbG9jay52MS5Ib2xkZXISJgoHd2FpdGVycxgDIAMoCzIVLnRocmVhZGxvY2sudjEuV2FpdGVyIu8ECg1TdHJlYW1SZXF1ZXN0Eg8KB2NhbGxfaWQYASABKAQSKgoHdGltZW91dBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI6CgdoZWFkZXJzGAMgAygLMikudGhyZWFkbG9jay52MS5TdHJlYW1SZXF1ZXN0LkhlYWRlcnNFbnRyeRIwCgdhY3F1aXJlGAogASgLMh0udGhyZWFkbG9jay52MS5BY3F1aXJlUmVxdWVzdEgAEjUKCmtlZXBfYWxpdmUYCyABKAsyHy50aHJlYWRsb2NrLnYxLktlZXBBbGl2ZVJlcXVlc3RIABIwCgdyZWxlYXNlGAwgASgLMh0udGhyZWFkbG9jay52MS5SZWxlYXNlUmVxdWVzdEgAEjkKDG9wZW5fc2Vzc2lvbhgNIAEoCzIhLnRocmVhZGxvY2sudjEuT3BlblNlc3Npb25SZXF1ZXN0SAASOwoNY2xvc2Vfc2Vzc2lvbhgOIAEoCzIiLnRocmVhZGxvY2sudjEuQ2xvc2VTZXNzaW9uUmVxdWVzdEgAEi4KBnN0YXR1cxgPIAEoCzIcLnRocmVhZGxvY2sudjEuU3RhdHVzUmVxdWVzdEgAEjsKDWZvcmNlX3JlbGVhc2UYECABKAsyIi50aHJlYWRsb2NrLnYxLkZvcmNlUmVsZWFzZVJlcXVlc3RIABItCgZjYW5jZWwYFCABKAsyGy50aHJlYWRsb2NrLnYxLlN0cmVhbUNhbmNlbEgAGi4KDEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgYKBGNhbGwiDgoMU3RyZWFtQ2FuY2VsIt8DCg5TdHJlYW1SZXNwb25zZRIPCgdjYWxsX2lkGAEgASgEEisKBWVycm9yGAIgASgLMhoudGhyZWFkbG9jay52MS5TdHJlYW1FcnJvckgAEjEKB2FjcXVpcmUYCiABKAsyHi50aHJlYWRsb2NrLnYxLkFjcXVpcmVSZXNwb25zZUgAEjYKCmtlZXBfYWxpdmUYCyABKAsyIC50aHJlYWRsb2NrLnYxLktlZXBBbGl2ZVJlc3BvbnNlSAASMQoHcmVsZWFzZRgMIAEoCzIeLnRocmVhZGxvY2sudjEuUmVsZWFzZVJlc3BvbnNlSAASOgoMb3Blbl9zZXNzaW9uGA0gASgLMiIudGhyZWFkbG9jay52MS5PcGVuU2Vzc2lvblJlc3BvbnNlSAASPAoNY2xvc2Vfc2Vzc2lvbhgOIAEoCzIjLnRocmVhZGxvY2sudjEuQ2xvc2VTZXNzaW9uUmVzcG9uc2VIABIvCgZzdGF0dXMYDyABKAsyHS50aHJlYWRsb2NrLnYxLlN0YXR1c1Jlc3BvbnNlSAASPAoNZm9yY2VfcmVsZWFzZRgQIAEoCzIjLnRocmVhZGxvY2sudjEuRm9yY2VSZWxlYXNlUmVzcG9uc2VIAEIICgZyZXN1bHQiLAoLU3RyZWFtRXJyb3ISDAoEY29kZRgBIAEoBRIPCgdtZXNzYWdlGAIgASgJIkIKE0ZvcmNlUmVsZWFzZVJlcXVlc3QSCwoDa2V5GAEgASgJEg4KBnRlbmFudBgCIAEoCRIOCgZyZWFzb24YAyABKAkiTgoURm9yY2VSZWxlYXNlUmVzcG9uc2USEAoIcmVsZWFzZWQYASABKAgSDQoFb3duZXIYAiABKAkSFQoNZmVuY2luZ190b2tlbhgDIAEoAzKLBQoLTG9ja1NlcnZpY2USSAoHQWNxdWlyZRIdLnRocmVhZGxvY2sudjEuQWNxdWlyZVJlcXVlc3QaHi50aHJlYWRsb2NrLnYxLkFjcXVpcmVSZXNwb25zZRJOCglLZWVwQWxpdmUSHy50aHJlYWRsb2NrLnYxLktlZXBBbGl2ZVJlcXVlc3QaIC50aHJlYWRsb2NrLnYxLktlZXBBbGl2ZVJlc3BvbnNlEkgKB1JlbGVhc2USHS50aHJlYWRsb2NrLnYxLlJlbGVhc2VSZXF1ZXN0Gh4udGhyZWFkbG9jay52MS5SZWxlYXNlUmVzcG9uc2USVAoLT3BlblNlc3Npb24SIS50aHJlYWRsb2NrLnYxLk9wZW5TZXNzaW9uUmVxdWVzdBoiLnRocmVhZGxvY2sudjEuT3BlblNlc3Npb25SZXNwb25zZRJXCgxDbG9zZVNlc3Npb24SIi50aHJlYWRsb2NrLnYxLkNsb3NlU2Vzc2lvblJlcXVlc3QaIy50aHJlYWRsb2NrLnYxLkNsb3NlU2Vzc2lvblJlc3BvbnNlEkUKBlN0YXR1cxIcLnRocmVhZGxvY2sudjEuU3RhdHVzUmVxdWVzdBodLnRocmVhZGxvY2sudjEuU3RhdHVzUmVzcG9uc2USSQoGU3RyZWFtEhwudGhyZWFkbG9jay52MS5TdHJlYW1SZXF1ZXN0Gh0udGhyZWFkbG9jay52MS5TdHJlYW1SZXNwb25zZSgBMAESVwoMRm9yY2VSZWxlYXNlEiIudGhyZWFkbG9jay52MS5Gb3JjZVJlbGVhc2VSZXF1ZXN0GiMudGhyZWFkbG9jay52MS5Gb3JjZVJlbGVhc2VSZXNwb25zZUJpChFkZXYudGhyZWFkbG9jay52MVABWkJnaXRodWIuY29tL3RocmVhZGxvY2svdGhyZWFkbG9jay9nZW4vZ28vdGhyZWFkbG9jay92MTt0aHJlYWRsb2NrdjHKAg1UaHJlYWRsb2NrXFYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message threadlock.v1.AcquireRequest
@@ -682,6 +684,219 @@ export const LockStateSchema: GenMessage<LockState> = /*@__PURE__*/
   messageDesc(file_threadlock_v1_lock, 16);
 
 /**
+ * One call on LockService.Stream (see there), or the cancellation of one.
+ *
+ * @generated from message threadlock.v1.StreamRequest
+ */
+export type StreamRequest = Message<"threadlock.v1.StreamRequest"> & {
+  /**
+   * Chosen by the client: > 0 and unique among its calls in flight on this stream (a counter
+   * will do). The answer carries it back; a cancel names it.
+   *
+   * @generated from field: uint64 call_id = 1;
+   */
+  callId: bigint;
+
+  /**
+   * This call's deadline, counted from when the server reads the frame. Unset: none.
+   *
+   * @generated from field: google.protobuf.Duration timeout = 2;
+   */
+  timeout?: Duration | undefined;
+
+  /**
+   * Per-call metadata, as a unary call's gRPC metadata would carry it: e.g. W3C trace context
+   * ("traceparent", "tracestate"). Keys are lower case. Never credentials: those travel once,
+   * in the stream's own metadata.
+   *
+   * @generated from field: map<string, string> headers = 3;
+   */
+  headers: { [key: string]: string };
+
+  /**
+   * @generated from oneof threadlock.v1.StreamRequest.call
+   */
+  call: {
+    /**
+     * @generated from field: threadlock.v1.AcquireRequest acquire = 10;
+     */
+    value: AcquireRequest;
+    case: "acquire";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.KeepAliveRequest keep_alive = 11;
+     */
+    value: KeepAliveRequest;
+    case: "keepAlive";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.ReleaseRequest release = 12;
+     */
+    value: ReleaseRequest;
+    case: "release";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.OpenSessionRequest open_session = 13;
+     */
+    value: OpenSessionRequest;
+    case: "openSession";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.CloseSessionRequest close_session = 14;
+     */
+    value: CloseSessionRequest;
+    case: "closeSession";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.StatusRequest status = 15;
+     */
+    value: StatusRequest;
+    case: "status";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.ForceReleaseRequest force_release = 16;
+     */
+    value: ForceReleaseRequest;
+    case: "forceRelease";
+  } | {
+    /**
+     * Cancel the call in flight with this call_id.
+     *
+     * @generated from field: threadlock.v1.StreamCancel cancel = 20;
+     */
+    value: StreamCancel;
+    case: "cancel";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message threadlock.v1.StreamRequest.
+ * Use `create(StreamRequestSchema)` to create a new message.
+ */
+export const StreamRequestSchema: GenMessage<StreamRequest> = /*@__PURE__*/
+  messageDesc(file_threadlock_v1_lock, 17);
+
+/**
+ * Cancels a call on LockService.Stream (StreamRequest.cancel); it carries nothing else.
+ *
+ * @generated from message threadlock.v1.StreamCancel
+ */
+export type StreamCancel = Message<"threadlock.v1.StreamCancel"> & {
+};
+
+/**
+ * Describes the message threadlock.v1.StreamCancel.
+ * Use `create(StreamCancelSchema)` to create a new message.
+ */
+export const StreamCancelSchema: GenMessage<StreamCancel> = /*@__PURE__*/
+  messageDesc(file_threadlock_v1_lock, 18);
+
+/**
+ * The one answer to a call on LockService.Stream: the response a unary call would return, or
+ * the status it would fail with.
+ *
+ * @generated from message threadlock.v1.StreamResponse
+ */
+export type StreamResponse = Message<"threadlock.v1.StreamResponse"> & {
+  /**
+   * The call_id of the call answered.
+   *
+   * @generated from field: uint64 call_id = 1;
+   */
+  callId: bigint;
+
+  /**
+   * @generated from oneof threadlock.v1.StreamResponse.result
+   */
+  result: {
+    /**
+     * The call failed: the gRPC status code and message a unary call would get.
+     *
+     * @generated from field: threadlock.v1.StreamError error = 2;
+     */
+    value: StreamError;
+    case: "error";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.AcquireResponse acquire = 10;
+     */
+    value: AcquireResponse;
+    case: "acquire";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.KeepAliveResponse keep_alive = 11;
+     */
+    value: KeepAliveResponse;
+    case: "keepAlive";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.ReleaseResponse release = 12;
+     */
+    value: ReleaseResponse;
+    case: "release";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.OpenSessionResponse open_session = 13;
+     */
+    value: OpenSessionResponse;
+    case: "openSession";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.CloseSessionResponse close_session = 14;
+     */
+    value: CloseSessionResponse;
+    case: "closeSession";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.StatusResponse status = 15;
+     */
+    value: StatusResponse;
+    case: "status";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.ForceReleaseResponse force_release = 16;
+     */
+    value: ForceReleaseResponse;
+    case: "forceRelease";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message threadlock.v1.StreamResponse.
+ * Use `create(StreamResponseSchema)` to create a new message.
+ */
+export const StreamResponseSchema: GenMessage<StreamResponse> = /*@__PURE__*/
+  messageDesc(file_threadlock_v1_lock, 19);
+
+/**
+ * A call's failure on LockService.Stream, shaped like google.rpc.Status (code and message).
+ *
+ * @generated from message threadlock.v1.StreamError
+ */
+export type StreamError = Message<"threadlock.v1.StreamError"> & {
+  /**
+   * A gRPC status code (google.rpc.Code): 3 INVALID_ARGUMENT, 5 NOT_FOUND, 14 UNAVAILABLE, ...
+   *
+   * @generated from field: int32 code = 1;
+   */
+  code: number;
+
+  /**
+   * What the unary call's status message would say, e.g. "ttl: must be between 2s and ...".
+   *
+   * @generated from field: string message = 2;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message threadlock.v1.StreamError.
+ * Use `create(StreamErrorSchema)` to create a new message.
+ */
+export const StreamErrorSchema: GenMessage<StreamError> = /*@__PURE__*/
+  messageDesc(file_threadlock_v1_lock, 20);
+
+/**
  * @generated from message threadlock.v1.ForceReleaseRequest
  */
 export type ForceReleaseRequest = Message<"threadlock.v1.ForceReleaseRequest"> & {
@@ -712,7 +927,7 @@ export type ForceReleaseRequest = Message<"threadlock.v1.ForceReleaseRequest"> &
  * Use `create(ForceReleaseRequestSchema)` to create a new message.
  */
 export const ForceReleaseRequestSchema: GenMessage<ForceReleaseRequest> = /*@__PURE__*/
-  messageDesc(file_threadlock_v1_lock, 17);
+  messageDesc(file_threadlock_v1_lock, 21);
 
 /**
  * @generated from message threadlock.v1.ForceReleaseResponse
@@ -743,7 +958,7 @@ export type ForceReleaseResponse = Message<"threadlock.v1.ForceReleaseResponse">
  * Use `create(ForceReleaseResponseSchema)` to create a new message.
  */
 export const ForceReleaseResponseSchema: GenMessage<ForceReleaseResponse> = /*@__PURE__*/
-  messageDesc(file_threadlock_v1_lock, 18);
+  messageDesc(file_threadlock_v1_lock, 22);
 
 /**
  * LockService grants per-key locks backed by leases with TTLs. Any replica serves any call:
@@ -845,6 +1060,51 @@ export const LockService: GenService<{
     methodKind: "unary";
     input: typeof StatusRequestSchema;
     output: typeof StatusResponseSchema;
+  },
+  /**
+   * Stream carries calls of the methods above as messages on one long-lived bidirectional
+   * stream, for clients that make many calls: a message costs the server about a third of a
+   * unary call. Each StreamRequest is one call (or cancels one), answered by exactly one
+   * StreamResponse with the same call_id. A call on the stream means exactly what the same
+   * unary call means: same validation, outcomes, status codes, retries by request_id, quotas
+   * and metrics. Unary stays the simple path (grpcurl, raw callers, other languages).
+   *
+   * Ordering: frames are read in the order sent and each call starts when its frame is read,
+   *   but calls run concurrently and answer when done, in any order: match them by call_id.
+   *   As with concurrent unary calls, two Acquires in flight at once have no queue order
+   *   between them; send the second after the first answered if order matters.
+   * Deadlines: per call, `StreamRequest.timeout` (unset: none, like a unary call without a
+   *   deadline). It bounds the call as a gRPC deadline does (a queued Acquire answers `busy`
+   *   just before it); past it the call answers DEADLINE_EXCEEDED. The stream itself has no
+   *   deadline; set none on it.
+   * Cancellation: a frame with `cancel` set cancels the call with that call_id, as a cancelled
+   *   unary call: a queued Acquire leaves the queue at once. The call then answers CANCELLED
+   *   (or its result, if it finished first). A cancel for a call_id not in flight is ignored.
+   * A broken stream (disconnect, server shutdown, the client ending it): every call still in
+   *   flight is cancelled as above. Its answer is lost like a lost unary response: a grant may
+   *   have happened (Acquire: retry with the same request_id, on a new stream or unary, to get
+   *   the same lease back; a queued slot is gone); KeepAlive and Release are safe to repeat.
+   *   A server that is shutting down answers new calls UNAVAILABLE and lets calls in flight
+   *   finish within its grace period; clients move to another stream (or replica).
+   * Flow control: HTTP/2's, for the stream as a whole. At most the server's per-stream limit
+   *   of calls (max_stream_calls, default 1000) are in flight at once; a call beyond it is
+   *   answered RESOURCE_EXHAUSTED naming "max_stream_calls", with nothing done, and the stream
+   *   stays open. A call_id already in flight, 0, or a frame with no call answers
+   *   INVALID_ARGUMENT naming the field.
+   * Authentication: the stream's own metadata carries the credential (`authorization`, or the
+   *   TLS client certificate), checked when the stream opens (a bad one ends the stream with
+   *   UNAUTHENTICATED) and again for each call, so that an expired JWT or a revoked key stops
+   *   working on open streams too. The tenant is fixed when the stream opens; a credential
+   *   that later maps to another tenant is refused (PERMISSION_DENIED). The caller's role is
+   *   checked per call: a viewer's Acquire answers PERMISSION_DENIED, its Status succeeds.
+   *   Credentials in `headers` are ignored.
+   *
+   * @generated from rpc threadlock.v1.LockService.Stream
+   */
+  stream: {
+    methodKind: "bidi_streaming";
+    input: typeof StreamRequestSchema;
+    output: typeof StreamResponseSchema;
   },
   /**
    * ForceRelease (role admin, auth on only) frees a key that a tenant's holder does not
