@@ -92,6 +92,9 @@ class Config:
     max_message_bytes: int = 1 << 20  # largest request message accepted (gRPC port)
     max_streams: int = 1000  # concurrent calls per client connection (gRPC port)
     max_waiters: int = 10_000  # queued Acquires one replica holds at once, all tenants
+    # Calls in flight at once on one LockService.Stream (stream_face.py); like max_streams
+    # for unary calls. Not a command-line option yet: the shipped default is the contract's.
+    max_stream_calls: int = 1000
 
     @property
     def backend(self) -> str:

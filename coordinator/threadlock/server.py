@@ -56,6 +56,7 @@ from threadlock.metrics import (
 from threadlock.server_tls import StartupError, server_credentials
 from threadlock.service import LockRpcs, LockServicer
 from threadlock.store import Store
+from threadlock.stream_face import StreamFace
 from threadlock.v1 import lock_pb2, lock_pb2_grpc
 
 log = logging.getLogger("threadlock.server")
@@ -145,7 +146,10 @@ class Server:
             self.manager = LockManager(self.store, cfg.limits(), self.recorder)
             rpcs = (LockRpcs(self.manager, cfg.max_waiters) if self.auth is None else
                     GuardedRpcs(self.manager, self.auth.authenticator, cfg.max_waiters))
-            lock_pb2_grpc.add_LockServiceServicer_to_server(LockServicer(rpcs), server)
+            stream = StreamFace(rpcs, self.recorder, self._calls.tasks,
+                                self.auth.authenticator if self.auth else None,
+                                cfg.max_stream_calls, lambda: self._stopping)
+            lock_pb2_grpc.add_LockServiceServicer_to_server(LockServicer(rpcs, stream), server)
             health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
             reflection.enable_server_reflection(
                 (LOCK_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
