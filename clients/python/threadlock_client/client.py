@@ -43,7 +43,7 @@ from threadlock_client._common import (
     settle_release,
 )
 from threadlock_client._proto import lock_pb2 as pb
-from threadlock_client._proto import lock_pb2_grpc
+from threadlock_client._stream import DEFAULT_TRANSPORT, SyncTransport
 
 T = TypeVar("T")
 log = logging.getLogger("threadlock_client")
@@ -59,7 +59,7 @@ class LockClient:
                  tls: Tls | None = None, use_session: bool = False, session_ttl: float = 30.0,
                  call_timeout: float = 10.0, release_timeout: float = 5.0,
                  token: str | None = None, token_file: str | None = None,
-                 api_key: str | None = None) -> None:
+                 api_key: str | None = None, transport: str = DEFAULT_TRANSPORT) -> None:
         self.settings = Settings.make(addresses, owner, tls, call_timeout, release_timeout,
                                       use_session, session_ttl)
         # A coordinator with auth: one of token / token_file (re-read when it changes) /
@@ -71,8 +71,10 @@ class LockClient:
         if bearer is not None:
             self._channels = [grpc.intercept_channel(c, SyncAuth(bearer))
                               for c in self._channels]
-        self._stubs = [lock_pb2_grpc.LockServiceStub(c) for c in self._channels]
-        self._targets = proto.Targets(len(self._stubs))
+        # "stream" (default): every call multiplexed on one LockService.Stream per address;
+        # "unary": one RPC per call (see _stream.py).
+        self._transport = SyncTransport(self._channels, bearer, transport)
+        self._targets = proto.Targets(len(self._channels))
         self._session: _Keeper | None = None
         self._session_lock = threading.Lock()
         self._closing = threading.Event()  # stops background release retries
@@ -129,6 +131,7 @@ class LockClient:
             with contextlib.suppress(Exception):
                 self.run(proto.close_session(self._targets, session.state.token,
                                              self.settings.release_timeout))
+        self._transport.close()
         for channel in self._channels:
             channel.close()
 
@@ -155,9 +158,9 @@ class LockClient:
                     time.sleep(op.seconds)
                 continue
             try:
-                value = getattr(self._stubs[op.target], op.method)(op.request, timeout=op.timeout)
-            except grpc.RpcError as exc:
-                error = proto.RpcFailure(exc.code(), exc.details() or "")
+                value = self._transport.call(op)
+            except proto.RpcFailure as failure:
+                error = failure
 
     def _release_later(self, token: str, session: proto.LeaseState) -> None:
         flow = proto.release_until_done(self._targets, token, session,
