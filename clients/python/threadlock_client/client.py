@@ -53,7 +53,9 @@ class LockClient:
     """Locks from one or several coordinators (`addresses`: a list or "h1:p,h2:p"; default
     $THREADLOCK_ADDRESS or 127.0.0.1:50051). With `use_session=True` every lock lives under
     one session lease of this client, renewed once for all: use it when a process holds many
-    locks at once. Thread-safe; close it (or use `with`) when done."""
+    locks at once. `transport`: "stream" (default: all calls of this client as messages on
+    one LockService.Stream per address) or "unary" (one RPC per call). Thread-safe; close it
+    (or use `with`) when done."""
 
     def __init__(self, addresses: str | Sequence[str] | None = None, *, owner: str | None = None,
                  tls: Tls | None = None, use_session: bool = False, session_ttl: float = 30.0,
