@@ -382,3 +382,17 @@ async def test_revoked_key_stops_working_on_an_open_stream(authed: Authed) -> No
 
     assert await eventually(refused, timeout=30)
     await a.close()
+
+
+async def test_a_frame_that_is_not_a_stream_request_ends_the_stream(coord: Coordinator) -> None:
+    assert coord.channel is not None
+    call = coord.channel.stream_stream("/threadlock.v1.LockService/Stream",
+                                       request_serializer=lambda b: b,
+                                       response_deserializer=lambda b: b)()
+    await call.write(b"\xff\xff\xff\x01not protobuf")
+    with pytest.raises(grpc.aio.AioRpcError) as ended:
+        async for _ in call:
+            pass
+    assert ended.value.code() == C.INVALID_ARGUMENT
+    assert (ended.value.details() or "").startswith("request: not a valid protobuf message")
+    assert (await coord.lease(key(), "after")).fencing_token > 0  # the server goes on

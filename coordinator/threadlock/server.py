@@ -45,7 +45,7 @@ from threadlock.auth.rpcs import GuardedRpcs
 from threadlock.config import Config
 from threadlock.errors import Unavailable
 from threadlock.http_face import HttpFace, start_face
-from threadlock.interceptors import CallTracker
+from threadlock.interceptors import CallTracker, LenientStreams
 from threadlock.locks import LockManager
 from threadlock.metrics import (
     Metrics,
@@ -127,7 +127,8 @@ class Server:
         cfg = self.config
         # Before the store: a bad certificate is an operator error to report at once.
         credentials = server_credentials(cfg.tls) if cfg.tls is not None else None
-        interceptors: list[grpc.aio.ServerInterceptor] = [self._calls]
+        interceptors: list[grpc.aio.ServerInterceptor] = [self._calls,
+                                                           LenientStreams(LOCK_SERVICE)]
         if cfg.auth_file:  # also before the store: a bad auth file fails at once
             try:
                 self.auth = AuthReloader(cfg.auth_file)

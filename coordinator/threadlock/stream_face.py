@@ -35,6 +35,7 @@ from threadlock.errors import (
     ResourceExhausted,
     status_of,
 )
+from threadlock.interceptors import malformed
 from threadlock.metrics import Recorder
 from threadlock.service import Ctx, LockRpcs
 from threadlock.v1 import lock_pb2 as pb
@@ -104,6 +105,9 @@ class _Stream:
         writer.add_done_callback(lambda t: t.cancelled() or t.exception())  # a broken stream
         try:
             async for frame in frames:
+                problem = malformed(frame)
+                if problem is not None:  # no call_id to answer: the stream ends
+                    await self.context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
                 self._dispatch(frame)
             # The client finished sending: answer what is in flight, then end the stream.
             while self.calls:

@@ -188,7 +188,8 @@ class LockServiceServicer:
         of calls (max_stream_calls, default 1000) are in flight at once; a call beyond it is
         answered RESOURCE_EXHAUSTED naming "max_stream_calls", with nothing done, and the stream
         stays open. A call_id already in flight, 0, or a frame with no call answers
-        INVALID_ARGUMENT naming the field.
+        INVALID_ARGUMENT naming the field. A frame that is not a StreamRequest at all ends the
+        stream with INVALID_ARGUMENT (there is no call_id to answer).
         Authentication: the stream's own metadata carries the credential (`authorization`, or the
         TLS client certificate), checked when the stream opens (a bad one ends the stream with
         UNAUTHENTICATED) and again for each call, so that an expired JWT or a revoked key stops

@@ -201,7 +201,8 @@ type LockServiceClient interface {
 	//	of calls (max_stream_calls, default 1000) are in flight at once; a call beyond it is
 	//	answered RESOURCE_EXHAUSTED naming "max_stream_calls", with nothing done, and the stream
 	//	stays open. A call_id already in flight, 0, or a frame with no call answers
-	//	INVALID_ARGUMENT naming the field.
+	//	INVALID_ARGUMENT naming the field. A frame that is not a StreamRequest at all ends the
+	//	stream with INVALID_ARGUMENT (there is no call_id to answer).
 	//
 	// Authentication: the stream's own metadata carries the credential (`authorization`, or the
 	//
@@ -403,7 +404,8 @@ type LockServiceServer interface {
 	//	of calls (max_stream_calls, default 1000) are in flight at once; a call beyond it is
 	//	answered RESOURCE_EXHAUSTED naming "max_stream_calls", with nothing done, and the stream
 	//	stays open. A call_id already in flight, 0, or a frame with no call answers
-	//	INVALID_ARGUMENT naming the field.
+	//	INVALID_ARGUMENT naming the field. A frame that is not a StreamRequest at all ends the
+	//	stream with INVALID_ARGUMENT (there is no call_id to answer).
 	//
 	// Authentication: the stream's own metadata carries the credential (`authorization`, or the
 	//
