@@ -396,3 +396,28 @@ async def test_a_frame_that_is_not_a_stream_request_ends_the_stream(coord: Coord
     assert ended.value.code() == C.INVALID_ARGUMENT
     assert (ended.value.details() or "").startswith("request: not a valid protobuf message")
     assert (await coord.lease(key(), "after")).fencing_token > 0  # the server goes on
+
+
+async def test_a_stopping_server_answers_new_calls_unavailable_and_finishes_old_ones() -> None:
+    """Graceful shutdown: a call in flight finishes within the grace period, a new call on
+    the open stream answers UNAVAILABLE at once (the SDK then takes another stream/replica)."""
+    c = await Coordinator(memory_config()).start()
+    try:
+        assert c.channel is not None
+        k = key()
+        held = await c.lease(k, "holder")
+        s = RawStream(c.channel)
+        s.send(1, timeout=30, acquire=acquire(k, owner="queued", wait=20))
+        assert await eventually(lambda: _is_waiting(c, k, ["queued"]), timeout=15)
+        stopping = asyncio.create_task(c.server.stop(10))
+        assert await eventually(lambda: _is(c.server._stopping), timeout=10)
+        s.send(2, timeout=10, status=pb.StatusRequest(key=k))
+        code, message = await s.error(2)
+        assert code == C.UNAVAILABLE and "shutting down" in message
+        assert 1 not in s.answers  # the queued call is still in flight, not cut off
+        assert c.server.manager is not None  # new calls are refused now: release in-process
+        assert await c.server.manager.release(held.lease_token, 5.0)
+        assert (await s.ok(1, "acquire")).lease.owner == "queued"
+        await stopping
+    finally:
+        await c.stop()
