@@ -197,3 +197,30 @@ def test_stream_break_codes_map_to_retryable_or_final() -> None:
     assert stream_mod.broke(None, "x").code == grpc.StatusCode.UNAVAILABLE
     assert stream_mod.broke(grpc.StatusCode.UNAUTHENTICATED, "x").code == \
         grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_a_replica_shutting_down_sends_new_calls_elsewhere(
+        etcd: Any, key_prefix: str, coordinators: list[Coordinator]) -> None:
+    """Replica A stops gracefully while a call of ours still runs there: our next call, on
+    A's open stream, is answered UNAVAILABLE and goes to B; A's stream takes no more calls."""
+    config = etcd_config(etcd.endpoint, key_prefix)
+    a, b = await Coordinator(config).start(), await Coordinator(config).start()
+    coordinators.extend([a, b])
+    key = _key()
+    held = await b.lease(key, "holder")
+    async with AsyncLockClient([a.address, b.address], owner="moving") as client:
+        queued = asyncio.ensure_future(client.acquire(key, ttl=10, wait=3))
+        assert await eventually(lambda: _waiting(b, key, ["moving"]), timeout=15)
+        stopping = asyncio.create_task(a.server.stop(20))  # the queued call keeps A in grace
+        assert await eventually(lambda: _is(a.server._stopping), timeout=10)
+        states = await client.status(key)  # A answers UNAVAILABLE, B answers
+        assert [s.holder.owner for s in states] == ["holder"]
+        assert all(s.closed for s in client._transport._streams[0])
+        with pytest.raises(ThreadBusy):
+            await queued  # its wait ran out on A, which finished it within the grace
+        await stopping
+    assert await b.release(held.lease_token)
+
+
+async def _is(value: bool) -> bool:
+    return value

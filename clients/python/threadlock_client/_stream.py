@@ -85,6 +85,13 @@ def broke(code: grpc.StatusCode | None, details: str) -> StreamBroke:
                        f"the stream to the coordinator ended ({details or code}); no answer")
 
 
+def shutting_down(failure: RpcFailure) -> bool:
+    """The coordinator of this stream is shutting down (stream_face.py's answer): new calls
+    go to a new stream (another replica, or the restarted one)."""
+    return (failure.code == grpc.StatusCode.UNAVAILABLE
+            and failure.details.startswith("server is shutting down"))
+
+
 def _metadata(header: str | None) -> tuple[tuple[str, str], ...] | None:
     return (("authorization", header),) if header else None
 
@@ -190,8 +197,8 @@ class AsyncTransport:
                     raise
                 self._streaming[op.target] = False  # an older coordinator: unary from now on
             except RpcFailure as failure:
-                if failure.code == grpc.StatusCode.UNAVAILABLE:
-                    stream.retire()  # shutting down: the retry takes a new stream
+                if shutting_down(failure):
+                    stream.retire()  # the retry takes a new stream
                 raise
             else:
                 return response
@@ -320,7 +327,7 @@ class SyncTransport:
                     raise
                 self._streaming[op.target] = False  # an older coordinator: unary from now on
             except RpcFailure as failure:
-                if failure.code == grpc.StatusCode.UNAVAILABLE:
+                if shutting_down(failure):
                     stream.retire()
                 raise
         try:
