@@ -224,3 +224,41 @@ async def test_a_replica_shutting_down_sends_new_calls_elsewhere(
 
 async def _is(value: bool) -> bool:
     return value
+
+
+async def test_a_rotated_token_file_moves_calls_to_a_new_stream(tmp_path: Any, etcd: Any,
+                                                                 key_prefix: str) -> None:
+    """The credential travels once, in the stream's metadata: when the token file changes,
+    new calls go on a new stream with the new credential, and the old key can be revoked."""
+    import dataclasses
+    import hashlib
+
+    from authkit import new_api_key, write_auth
+
+    old, new = new_api_key()[0], new_api_key()[0]
+
+    def entry(k: str) -> dict[str, str]:
+        return {"sha256": hashlib.sha256(k.encode()).hexdigest(), "tenant": "t",
+                "role": "locker"}
+
+    path = write_auth(tmp_path / "auth.yaml", {"api_keys": [entry(old), entry(new)]})
+    config = dataclasses.replace(etcd_config(etcd.endpoint, key_prefix), auth_file=str(path))
+    c = await Coordinator(config).start()
+    token = tmp_path / "token"
+    token.write_text(old + "\n")
+    try:
+        async with AsyncLockClient(c.address, token_file=str(token)) as client:
+            stream_only(client)
+            assert await client.status() == []
+            token.write_text(new + "\n" + " " * 8)  # another size: the change is seen at once
+            write_auth(path, {"api_keys": [entry(new)]})  # the old key is revoked
+            assert c.server.auth is not None
+            c.server.auth.reloaded.clear()
+            await eventually(lambda: _is(c.server.auth is not None
+                                         and c.server.auth.reloaded.is_set()), timeout=30)
+            async with client.hold(_key(), ttl=10) as lease:
+                assert lease.fencing_token > 0
+            streams = client._transport._streams[0]
+            assert [s.header for s in streams if not s.closed] == [f"Bearer {new}"]
+    finally:
+        await c.stop()
