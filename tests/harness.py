@@ -146,9 +146,10 @@ def serve_process(extra_env: dict[str, str], log: Path,
 
 
 def wait_serving(address: str, proc: subprocess.Popen[str],
-                 credentials: grpc.ChannelCredentials | None = None) -> None:
-    """Block until the `threadlock serve` process `proc` answers health SERVING (30 s)."""
+                 credentials: grpc.ChannelCredentials | None = None,
+                 timeout: float = 30.0) -> None:
+    """Block until the `threadlock serve` process `proc` answers health SERVING."""
     try:
-        local_serve.wait_serving(address, proc, 30.0, credentials)
+        local_serve.wait_serving(address, proc, timeout, credentials)
     except RuntimeError as exc:
         raise AssertionError(str(exc)) from None

@@ -113,6 +113,22 @@ async def test_waiters(tenants: dict[str, As]) -> None:
     await asyncio.gather(queued, return_exceptions=True)
 
 
+async def test_waiters_are_counted_over_every_key_of_the_tenant(tenants: dict[str, As]) -> None:
+    """The waiter that fills the quota queues on the tenant's LAST key in key order, behind
+    more held keys than the quota: a count that stopped after a few keys would miss it."""
+    t = tenants["wait"]
+    base = key()
+    keys = [f"{base}_{i}" for i in range(4)]  # ascending: the store scans in this order
+    for k in keys:
+        await t.lease(k)
+    queued = asyncio.create_task(t.acquire(keys[-1], owner="q1", wait=20))
+    await eventually(lambda: _waiting(t, keys[-1], 1))
+    await exhausted(t.acquire(keys[0], owner="q2", wait=20), "waiters")
+    assert not await _waiting(t, keys[0], 1)  # nothing queued on the first key
+    queued.cancel()
+    await asyncio.gather(queued, return_exceptions=True)
+
+
 async def _waiting(t: As, k: str, n: int) -> bool:
     st = await t.c.stub.Status(pb.StatusRequest(key=k), timeout=10, metadata=t.metadata)
     return bool(st.locks) and len(st.locks[0].waiters) == n

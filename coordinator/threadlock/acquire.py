@@ -22,6 +22,7 @@ request over; NotFound for a session that ended.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from typing import Literal, overload
@@ -67,7 +68,7 @@ class _SlotGone(Aborted):
     """A retried request's slot vanished before this attempt could take it over."""
 
 
-_LeaseLeft = tuple[float, int, int, bool]  # (asked at, seconds left, ttl, alive)
+_LeaseLeft = tuple[float, int, int, bool]  # (asked at, monotonic; seconds left; ttl; alive)
 
 
 def _drop(fut: asyncio.Future[_LeaseLeft] | None) -> None:
@@ -95,7 +96,10 @@ class Acquirer:
         wait_until = min(start + spec.wait, deadline - min(FINAL_STEPS, timeout / 4))
         for _ in range(MAX_REQUEUES):
             try:
-                return await self._attempt(spec, start, wait_until, deadline)
+                got = await self._attempt(spec, start, wait_until, deadline)
+                if isinstance(got, Grant):  # valid_for counts from when this call began
+                    got = dataclasses.replace(got, valid_for=max(got.expires_mono - start, 0.0))
+                return got
             except _SlotGone:
                 # A retry found the slot of an earlier attempt, which gave it up meanwhile
                 # (that attempt ended without a grant): queue anew, as if it had come later.
@@ -114,7 +118,7 @@ class Acquirer:
                                 request_id=spec.request_id,
                                 session=session.lease if session else 0, attempt=a.id)
         a.granted_us = entry.queued_at_us  # what a grant at once stores as acquired_at
-        granted_at = time.time()  # the lease's clock starts before its grant is requested
+        granted_at = time.monotonic()  # the lease's clock starts before its grant is asked
         if session is None:
             a.lease = await self.store.grant(int(spec.ttl), deadline)
             r = await self._enqueue(a, entry, a.lease, spec.wait > 0, deadline)
@@ -311,7 +315,7 @@ class Acquirer:
     async def _deliver(self, a: Attempt, c: Contender, granted_at: float | None,
                        deadline: float,
                        lease_left: asyncio.Future[_LeaseLeft] | None = None) -> Grant:
-        """The Grant for `c`. `granted_at`: when its own lease was requested (a fresh lease);
+        """The Grant for `c`. `granted_at`: when (monotonic) its own lease was requested;
         None: renew it now (so that a waiter gets a full TTL from its grant), or take
         `lease_left`, that renewal already under way. If this fails, give `c` back, if it
         is this attempt's to give (see `Leaver.leave`)."""
@@ -332,13 +336,17 @@ class Acquirer:
         token = tokens.encode_lease(tokens.LeaseRef(c.key, c.uid, c.lease, c.revision,
                                                     bool(e.session)))
         log.info("granted", extra={"key": c.key, "owner": e.owner, "fencing_token": c.revision})
+        # `now` was read before the lease was granted or renewed, so `now + left` can only be
+        # early: the lease lives at least that long (what Lease.valid_for is computed from).
+        expires = now + left
         return Grant(c.key, e.owner, token, c.revision, (e.acquired_at_us or now_us()) / 1e6,
-                     now + left, ttl, dict(e.metadata), a.spec.session_id)
+                     time.time() + (expires - time.monotonic()), ttl, dict(e.metadata),
+                     a.spec.session_id, expires_mono=expires)
 
     async def _lease_left(self, c: Contender, deadline: float) -> _LeaseLeft:
         """When asked, the seconds left and TTL of the lease `c`'s grant lives on (its
         session's, or its own, renewed), and whether it is alive."""
-        now = time.time()
+        now = time.monotonic()
         if c.entry.session:
             left, ttl = await session_left(self.sessions, self.store, c.entry.session, deadline)
             return now, left, ttl, left >= 0

@@ -66,6 +66,10 @@ class Grant:
     ttl: int
     metadata: dict[str, str]
     session_id: str = ""
+    # When the lease lapses at the earliest, on this replica's monotonic clock, and that
+    # counted from the start of the Acquire call (Lease.valid_for).
+    expires_mono: float = 0.0
+    valid_for: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ def lease_pb(g: Grant) -> pb.Lease:
     return pb.Lease(key=g.key, owner=g.owner, lease_token=g.lease_token,
                     fencing_token=g.fencing_token, acquired_at=_ts(g.acquired_at),
                     expires_at=_ts(g.expires_at), ttl=_dur(g.ttl), metadata=g.metadata,
-                    session_id=g.session_id)
+                    session_id=g.session_id, valid_for=_dur(g.valid_for))
 
 
 def busy_pb(b: Busy) -> pb.Busy:

@@ -75,7 +75,9 @@ def main() -> int:
                     faults.append((f"replica {r.address}", time.monotonic()))
                     chaos.kill_replica(r)
                     time.sleep(2)
-                    chaos.start_replica(r)
+                    # A restart on an overloaded machine can take long: its own startup
+                    # plus etcd's health read, while a killed leader is being replaced.
+                    chaos.start_replica(r, timeout=300)
                 turn += 1
                 next_kill = time.monotonic() + args.kill_every
                 print(f"{time.monotonic() - started:7.0f}s {holds} holds; killed {faults[-1][0]}",

@@ -58,13 +58,13 @@ class Chaos:
         self.stop_file = self.tmp / "stop"
 
     # --- replicas -----------------------------------------------------------------------------
-    def start_replica(self, r: Replica) -> None:
+    def start_replica(self, r: Replica, timeout: float = 30.0) -> None:
         env = {**self.env, "THREADLOCK_LISTEN": r.address,
                "THREADLOCK_HTTP_LISTEN": f"127.0.0.1:{free_port()}"}
         with r.log.open("a") as log:
             r.proc = subprocess.Popen(r.argv, env=env, text=True, stdout=log,
                                       stderr=subprocess.STDOUT)
-        wait_serving(r.address, r.proc)
+        wait_serving(r.address, r.proc, timeout=timeout)
 
     def start(self) -> Chaos:
         for r in self.replicas:

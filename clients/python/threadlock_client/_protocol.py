@@ -16,6 +16,7 @@ backs off, all within the caller's deadline. Acquire always carries a request_id
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -152,6 +153,12 @@ def call(targets: Targets, method: str, request: M | Message, deadline: float,
 
 # --- lease state, shared by every face ------------------------------------------------------
 
+def margin_of(ttl: float) -> float:
+    """A lease is declared lost this long before its guessed expiry: stop before others may
+    start."""
+    return min(1.0, ttl / 10)
+
+
 @dataclass
 class LeaseState:
     """What the SDK knows about one lease (a lock's own, or a session's). Loss is sticky.
@@ -170,7 +177,7 @@ class LeaseState:
     @property
     def margin(self) -> float:
         """Declared lost this long before the guessed expiry: stop before others may start."""
-        return min(1.0, self.ttl / 10)
+        return margin_of(self.ttl)
 
     def __post_init__(self) -> None:
         if self.parent is not None:
@@ -249,6 +256,9 @@ class Acquiring:
 
     spec: HoldSpec
     own_request_id: bool = False
+    # Of the grant `acquire` returned: when it lapses at the earliest, on the `now` clock
+    # (sent + the coordinator's valid_for), or None from a coordinator without valid_for.
+    expires: float | None = None
 
 
 # The most new request_ids one acquisition makes after ABORTED answers: each normally costs a
@@ -266,7 +276,12 @@ def acquire(targets: Targets, spec: HoldSpec | Acquiring,
     request_id is cleaned up (`abandon`, in case another attempt of it is still alive) and the
     SDK queues again with a new one, within what is left of the caller's `wait`; if the wait
     ran out meanwhile, it tries once more (wait 0), so the caller gets a grant or ThreadBusy,
-    the answers a `wait` promises."""
+    the answers a `wait` promises.
+
+    A grant that arrives after its lease may have lapsed (the answer came later than the
+    coordinator's `valid_for` allows: this process was paused, the network slow) is never
+    handed out: it is released, and the SDK acquires again as after ABORTED, because its
+    fencing token may already be older than a later holder's."""
     acq = spec if isinstance(spec, Acquiring) else Acquiring(spec)
     wait_until = now() + acq.spec.wait
     renewed = 0
@@ -288,9 +303,25 @@ def acquire(targets: Targets, spec: HoldSpec | Acquiring,
             acq.spec = dataclasses.replace(acq.spec, request_id=uuid.uuid4().hex)
             continue
         assert isinstance(resp, pb.AcquireResponse)
-        if resp.WhichOneof("result") == "lease":
-            return resp.lease
-        raise busy_error(acq.spec.key, resp.busy)
+        if resp.WhichOneof("result") != "lease":
+            raise busy_error(acq.spec.key, resp.busy)
+        lease = resp.lease
+        acq.expires = sent + seconds(lease.valid_for) if lease.HasField("valid_for") else None
+        if acq.expires is None or now() < acq.expires - margin_of(seconds(lease.ttl)):
+            return lease
+        log.warning("acquire of %r: the grant (fencing token %d) arrived after its lease may "
+                    "have lapsed; releasing it and acquiring again", acq.spec.key,
+                    lease.fencing_token)
+        with contextlib.suppress(errors.ThreadlockError):
+            yield from release(targets, lease.lease_token, call_timeout)
+        if not acq.own_request_id or renewed >= MAX_REQUEST_IDS:
+            raise errors.Conflict(  # as ABORTED: this request_id is spent, use a new one
+                grpc.StatusCode.ABORTED,
+                f"the grant of {acq.spec.key!r} arrived after its lease may have lapsed "
+                "(this process or the network was too slow); it was released: acquire again "
+                "with a new request_id")
+        renewed += 1
+        acq.spec = dataclasses.replace(acq.spec, request_id=uuid.uuid4().hex)
 
 
 def keep(targets: Targets, state: LeaseState, request: pb.KeepAliveRequest,
@@ -432,15 +463,19 @@ def status(targets: Targets, key: str | None, prefix: str,
             return locks
 
 
-def state_of(lease: pb.Lease, parent: LeaseState | None) -> LeaseState:
-    """The state of a fresh grant. The server's expires_at is read against our wall clock;
-    clamped to [ttl/2, ttl] so that clock skew can neither declare it lost at once nor let
-    it look longer than a TTL (the coordinator renews a queued lease every ttl/3, so at least
-    half of it is left at grant). With less than 2/3 left, the first renewal goes at once."""
+def state_of(lease: pb.Lease, parent: LeaseState | None,
+             expires: float | None = None) -> LeaseState:
+    """The state of a fresh grant. `expires`: from the coordinator's valid_for (see
+    `acquire`), skew-free and right even for a late answer; at most a TTL from now. Without
+    it (an older coordinator), the server's expires_at is read against our wall clock,
+    clamped to [ttl/2, ttl] so that clock skew can neither declare it lost at once nor let it
+    look longer than a TTL. With less than 2/3 left, the first renewal goes at once."""
     ttl = seconds(lease.ttl)
-    left = lease.expires_at.ToNanoseconds() / 1e9 - time.time()
+    if expires is None:
+        left = lease.expires_at.ToNanoseconds() / 1e9 - time.time()
+        expires = now() + min(max(left, ttl / 2), ttl)
     return LeaseState(lease.key, lease.lease_token, lease.fencing_token, ttl,
-                      now() + min(max(left, ttl / 2), ttl), parent)
+                      min(expires, now() + ttl), parent)
 
 
 def busy_error(key: str, busy: pb.Busy) -> errors.ThreadBusy:

@@ -108,7 +108,7 @@ class AsyncLockClient:
                     self._background(proto.abandon(self._targets, asking.spec,
                                                    self.settings.release_timeout))
                 raise
-            return AsyncLease(self, got, proto.state_of(got, state), on_lost)
+            return AsyncLease(self, got, proto.state_of(got, state, asking.expires), on_lost)
         raise AssertionError("unreachable: the loop returns or raises")
 
     def _background(self, flow: proto.Flow[Any]) -> None:

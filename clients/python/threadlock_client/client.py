@@ -115,7 +115,7 @@ class LockClient:
                         self.run(proto.abandon(self._targets, asking.spec,
                                                self.settings.release_timeout))
                 raise
-            return Lease(self, got, proto.state_of(got, state), on_lost)
+            return Lease(self, got, proto.state_of(got, state, asking.expires), on_lost)
         raise AssertionError("unreachable: the loop returns or raises")
 
     def status(self, key: str | None = None, prefix: str = "") -> list[pb.LockState]:

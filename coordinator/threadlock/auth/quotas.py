@@ -6,7 +6,9 @@ refusal is ResourceExhausted naming the limit, raised before the store is writte
   state; with N replicas behind a balancer a tenant gets up to N times the rate).
 - sessions: sessions opened through this replica and not yet closed or expired (per replica).
 - locks_held, waiters: counted in the store under the tenant's prefix (whole store, all
-  replicas), one scan per Acquire; 0 (the default) turns the count, and its cost, off.
+  replicas) on every Acquire: locks_held reads at most limit+1 keys, waiters pages through
+  the tenant's keys until the limit is met or the keys end. 0 (the default) turns the
+  count, and its cost, off.
 """
 
 from __future__ import annotations
@@ -61,18 +63,29 @@ class QuotaKeeper:
 
     async def check_store(self, store: Store, prefix: str, q: TenantQuota, queueing: bool,
                           deadline: float) -> None:
-        """locks_held (and, for a call that may queue, waiters) counted under `prefix`."""
-        if not q.locks_held and not (queueing and q.waiters):
+        """locks_held (and, for a call that may queue, waiters) counted under `prefix`.
+
+        Pages through the tenant's keys until a limit is reached or the keys end: waiters may
+        sit on any key, so a count that stopped after the first few keys would let a tenant
+        queue past its limit. The first page is just large enough to decide locks_held."""
+        count_waiters = queueing and bool(q.waiters)
+        if not q.locks_held and not count_waiters:
             return
-        most = max(q.locks_held, q.waiters if queueing else 0)
-        groups, _ = await store.scan(prefix, False, "", most + 1, deadline)
-        if q.locks_held and len(groups) >= q.locks_held:
-            raise ResourceExhausted("locks_held", f"this tenant holds or queues for "
-                                    f"{len(groups)} keys; its limit is {q.locks_held}")
-        queued = sum(len(g) - 1 for g in groups)
-        if queueing and q.waiters and queued >= q.waiters:
-            raise ResourceExhausted("waiters", f"this tenant has {queued} queued Acquires; "
-                                    f"its limit is {q.waiters}")
+        held = queued = 0
+        after, page = "", max(q.locks_held, q.waiters if count_waiters else 0) + 1
+        while True:
+            groups, more = await store.scan(prefix, False, after, page, deadline)
+            held += len(groups)
+            queued += sum(len(g) - 1 for g in groups)
+            if q.locks_held and held >= q.locks_held:
+                raise ResourceExhausted("locks_held", f"this tenant holds or queues for "
+                                        f"{held} keys; its limit is {q.locks_held}")
+            if count_waiters and queued >= q.waiters:
+                raise ResourceExhausted("waiters", f"this tenant has {queued} queued "
+                                        f"Acquires; its limit is {q.waiters}")
+            if not more or not groups or not count_waiters:
+                return
+            after, page = groups[-1][0].key, 500
 
     # Sessions (per replica) ------------------------------------------------------------------
     def check_session(self, tenant: str, q: TenantQuota) -> None:

@@ -44,7 +44,7 @@ class AcquireResponse(_message.Message):
     def __init__(self, lease: _Optional[_Union[Lease, _Mapping]] = ..., busy: _Optional[_Union[Busy, _Mapping]] = ...) -> None: ...
 
 class Lease(_message.Message):
-    __slots__ = ("key", "owner", "lease_token", "fencing_token", "acquired_at", "expires_at", "ttl", "metadata", "session_id")
+    __slots__ = ("key", "owner", "lease_token", "fencing_token", "acquired_at", "expires_at", "ttl", "metadata", "session_id", "valid_for")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -61,6 +61,7 @@ class Lease(_message.Message):
     TTL_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    VALID_FOR_FIELD_NUMBER: _ClassVar[int]
     key: str
     owner: str
     lease_token: str
@@ -70,7 +71,8 @@ class Lease(_message.Message):
     ttl: _duration_pb2.Duration
     metadata: _containers.ScalarMap[str, str]
     session_id: str
-    def __init__(self, key: _Optional[str] = ..., owner: _Optional[str] = ..., lease_token: _Optional[str] = ..., fencing_token: _Optional[int] = ..., acquired_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., session_id: _Optional[str] = ...) -> None: ...
+    valid_for: _duration_pb2.Duration
+    def __init__(self, key: _Optional[str] = ..., owner: _Optional[str] = ..., lease_token: _Optional[str] = ..., fencing_token: _Optional[int] = ..., acquired_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., session_id: _Optional[str] = ..., valid_for: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class Busy(_message.Message):
     __slots__ = ("key", "holder", "waiters", "waited", "message")

@@ -304,7 +304,15 @@ type Lease struct {
 	Ttl      *durationpb.Duration `protobuf:"bytes,7,opt,name=ttl,proto3" json:"ttl,omitempty"`
 	Metadata map[string]string    `protobuf:"bytes,8,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Set when the lock lives under a session.
-	SessionId     string `protobuf:"bytes,9,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	SessionId string `protobuf:"bytes,9,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// The lease lasts at least this long counted from when the coordinator received this
+	// Acquire (the time it queued included), on the coordinator's monotonic clock. A client
+	// adds it to the moment it SENT the request to get a conservative expiry on its own clock,
+	// with no wall-clock skew, that stays right when the answer arrives late (a paused client,
+	// a slow network, a retried call): an answer that arrives after that moment carries a
+	// lease that may already have lapsed, so the client must not use it (release it and
+	// acquire again). Unset from coordinators older than this field.
+	ValidFor      *durationpb.Duration `protobuf:"bytes,10,opt,name=valid_for,json=validFor,proto3" json:"valid_for,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -400,6 +408,13 @@ func (x *Lease) GetSessionId() string {
 		return x.SessionId
 	}
 	return ""
+}
+
+func (x *Lease) GetValidFor() *durationpb.Duration {
+	if x != nil {
+		return x.ValidFor
+	}
+	return nil
 }
 
 // The key is held by someone else.
@@ -1941,7 +1956,7 @@ const file_threadlock_v1_lock_proto_rawDesc = "" +
 	"\x0fAcquireResponse\x12,\n" +
 	"\x05lease\x18\x01 \x01(\v2\x14.threadlock.v1.LeaseH\x00R\x05lease\x12)\n" +
 	"\x04busy\x18\x02 \x01(\v2\x13.threadlock.v1.BusyH\x00R\x04busyB\b\n" +
-	"\x06result\"\xb6\x03\n" +
+	"\x06result\"\xee\x03\n" +
 	"\x05Lease\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05owner\x18\x02 \x01(\tR\x05owner\x12\x1f\n" +
@@ -1955,7 +1970,9 @@ const file_threadlock_v1_lock_proto_rawDesc = "" +
 	"\x03ttl\x18\a \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12>\n" +
 	"\bmetadata\x18\b \x03(\v2\".threadlock.v1.Lease.MetadataEntryR\bmetadata\x12\x1d\n" +
 	"\n" +
-	"session_id\x18\t \x01(\tR\tsessionId\x1a;\n" +
+	"session_id\x18\t \x01(\tR\tsessionId\x126\n" +
+	"\tvalid_for\x18\n" +
+	" \x01(\v2\x19.google.protobuf.DurationR\bvalidFor\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xae\x01\n" +
@@ -2145,63 +2162,64 @@ var file_threadlock_v1_lock_proto_depIdxs = []int32{
 	30, // 6: threadlock.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
 	29, // 7: threadlock.v1.Lease.ttl:type_name -> google.protobuf.Duration
 	24, // 8: threadlock.v1.Lease.metadata:type_name -> threadlock.v1.Lease.MetadataEntry
-	4,  // 9: threadlock.v1.Busy.holder:type_name -> threadlock.v1.Holder
-	29, // 10: threadlock.v1.Busy.waited:type_name -> google.protobuf.Duration
-	30, // 11: threadlock.v1.Holder.acquired_at:type_name -> google.protobuf.Timestamp
-	30, // 12: threadlock.v1.Holder.expires_at:type_name -> google.protobuf.Timestamp
-	29, // 13: threadlock.v1.Holder.held_for:type_name -> google.protobuf.Duration
-	29, // 14: threadlock.v1.Holder.expires_in:type_name -> google.protobuf.Duration
-	25, // 15: threadlock.v1.Holder.metadata:type_name -> threadlock.v1.Holder.MetadataEntry
-	30, // 16: threadlock.v1.Waiter.queued_at:type_name -> google.protobuf.Timestamp
-	26, // 17: threadlock.v1.Waiter.metadata:type_name -> threadlock.v1.Waiter.MetadataEntry
-	27, // 18: threadlock.v1.KeepAliveRequest.metadata:type_name -> threadlock.v1.KeepAliveRequest.MetadataEntry
-	30, // 19: threadlock.v1.KeepAliveResponse.expires_at:type_name -> google.protobuf.Timestamp
-	29, // 20: threadlock.v1.KeepAliveResponse.ttl:type_name -> google.protobuf.Duration
-	29, // 21: threadlock.v1.OpenSessionRequest.ttl:type_name -> google.protobuf.Duration
-	30, // 22: threadlock.v1.OpenSessionResponse.expires_at:type_name -> google.protobuf.Timestamp
-	29, // 23: threadlock.v1.OpenSessionResponse.ttl:type_name -> google.protobuf.Duration
-	16, // 24: threadlock.v1.StatusResponse.locks:type_name -> threadlock.v1.LockState
-	4,  // 25: threadlock.v1.LockState.holder:type_name -> threadlock.v1.Holder
-	5,  // 26: threadlock.v1.LockState.waiters:type_name -> threadlock.v1.Waiter
-	29, // 27: threadlock.v1.StreamRequest.timeout:type_name -> google.protobuf.Duration
-	28, // 28: threadlock.v1.StreamRequest.headers:type_name -> threadlock.v1.StreamRequest.HeadersEntry
-	0,  // 29: threadlock.v1.StreamRequest.acquire:type_name -> threadlock.v1.AcquireRequest
-	6,  // 30: threadlock.v1.StreamRequest.keep_alive:type_name -> threadlock.v1.KeepAliveRequest
-	8,  // 31: threadlock.v1.StreamRequest.release:type_name -> threadlock.v1.ReleaseRequest
-	10, // 32: threadlock.v1.StreamRequest.open_session:type_name -> threadlock.v1.OpenSessionRequest
-	12, // 33: threadlock.v1.StreamRequest.close_session:type_name -> threadlock.v1.CloseSessionRequest
-	14, // 34: threadlock.v1.StreamRequest.status:type_name -> threadlock.v1.StatusRequest
-	21, // 35: threadlock.v1.StreamRequest.force_release:type_name -> threadlock.v1.ForceReleaseRequest
-	18, // 36: threadlock.v1.StreamRequest.cancel:type_name -> threadlock.v1.StreamCancel
-	20, // 37: threadlock.v1.StreamResponse.error:type_name -> threadlock.v1.StreamError
-	1,  // 38: threadlock.v1.StreamResponse.acquire:type_name -> threadlock.v1.AcquireResponse
-	7,  // 39: threadlock.v1.StreamResponse.keep_alive:type_name -> threadlock.v1.KeepAliveResponse
-	9,  // 40: threadlock.v1.StreamResponse.release:type_name -> threadlock.v1.ReleaseResponse
-	11, // 41: threadlock.v1.StreamResponse.open_session:type_name -> threadlock.v1.OpenSessionResponse
-	13, // 42: threadlock.v1.StreamResponse.close_session:type_name -> threadlock.v1.CloseSessionResponse
-	15, // 43: threadlock.v1.StreamResponse.status:type_name -> threadlock.v1.StatusResponse
-	22, // 44: threadlock.v1.StreamResponse.force_release:type_name -> threadlock.v1.ForceReleaseResponse
-	0,  // 45: threadlock.v1.LockService.Acquire:input_type -> threadlock.v1.AcquireRequest
-	6,  // 46: threadlock.v1.LockService.KeepAlive:input_type -> threadlock.v1.KeepAliveRequest
-	8,  // 47: threadlock.v1.LockService.Release:input_type -> threadlock.v1.ReleaseRequest
-	10, // 48: threadlock.v1.LockService.OpenSession:input_type -> threadlock.v1.OpenSessionRequest
-	12, // 49: threadlock.v1.LockService.CloseSession:input_type -> threadlock.v1.CloseSessionRequest
-	14, // 50: threadlock.v1.LockService.Status:input_type -> threadlock.v1.StatusRequest
-	17, // 51: threadlock.v1.LockService.Stream:input_type -> threadlock.v1.StreamRequest
-	21, // 52: threadlock.v1.LockService.ForceRelease:input_type -> threadlock.v1.ForceReleaseRequest
-	1,  // 53: threadlock.v1.LockService.Acquire:output_type -> threadlock.v1.AcquireResponse
-	7,  // 54: threadlock.v1.LockService.KeepAlive:output_type -> threadlock.v1.KeepAliveResponse
-	9,  // 55: threadlock.v1.LockService.Release:output_type -> threadlock.v1.ReleaseResponse
-	11, // 56: threadlock.v1.LockService.OpenSession:output_type -> threadlock.v1.OpenSessionResponse
-	13, // 57: threadlock.v1.LockService.CloseSession:output_type -> threadlock.v1.CloseSessionResponse
-	15, // 58: threadlock.v1.LockService.Status:output_type -> threadlock.v1.StatusResponse
-	19, // 59: threadlock.v1.LockService.Stream:output_type -> threadlock.v1.StreamResponse
-	22, // 60: threadlock.v1.LockService.ForceRelease:output_type -> threadlock.v1.ForceReleaseResponse
-	53, // [53:61] is the sub-list for method output_type
-	45, // [45:53] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	29, // 9: threadlock.v1.Lease.valid_for:type_name -> google.protobuf.Duration
+	4,  // 10: threadlock.v1.Busy.holder:type_name -> threadlock.v1.Holder
+	29, // 11: threadlock.v1.Busy.waited:type_name -> google.protobuf.Duration
+	30, // 12: threadlock.v1.Holder.acquired_at:type_name -> google.protobuf.Timestamp
+	30, // 13: threadlock.v1.Holder.expires_at:type_name -> google.protobuf.Timestamp
+	29, // 14: threadlock.v1.Holder.held_for:type_name -> google.protobuf.Duration
+	29, // 15: threadlock.v1.Holder.expires_in:type_name -> google.protobuf.Duration
+	25, // 16: threadlock.v1.Holder.metadata:type_name -> threadlock.v1.Holder.MetadataEntry
+	30, // 17: threadlock.v1.Waiter.queued_at:type_name -> google.protobuf.Timestamp
+	26, // 18: threadlock.v1.Waiter.metadata:type_name -> threadlock.v1.Waiter.MetadataEntry
+	27, // 19: threadlock.v1.KeepAliveRequest.metadata:type_name -> threadlock.v1.KeepAliveRequest.MetadataEntry
+	30, // 20: threadlock.v1.KeepAliveResponse.expires_at:type_name -> google.protobuf.Timestamp
+	29, // 21: threadlock.v1.KeepAliveResponse.ttl:type_name -> google.protobuf.Duration
+	29, // 22: threadlock.v1.OpenSessionRequest.ttl:type_name -> google.protobuf.Duration
+	30, // 23: threadlock.v1.OpenSessionResponse.expires_at:type_name -> google.protobuf.Timestamp
+	29, // 24: threadlock.v1.OpenSessionResponse.ttl:type_name -> google.protobuf.Duration
+	16, // 25: threadlock.v1.StatusResponse.locks:type_name -> threadlock.v1.LockState
+	4,  // 26: threadlock.v1.LockState.holder:type_name -> threadlock.v1.Holder
+	5,  // 27: threadlock.v1.LockState.waiters:type_name -> threadlock.v1.Waiter
+	29, // 28: threadlock.v1.StreamRequest.timeout:type_name -> google.protobuf.Duration
+	28, // 29: threadlock.v1.StreamRequest.headers:type_name -> threadlock.v1.StreamRequest.HeadersEntry
+	0,  // 30: threadlock.v1.StreamRequest.acquire:type_name -> threadlock.v1.AcquireRequest
+	6,  // 31: threadlock.v1.StreamRequest.keep_alive:type_name -> threadlock.v1.KeepAliveRequest
+	8,  // 32: threadlock.v1.StreamRequest.release:type_name -> threadlock.v1.ReleaseRequest
+	10, // 33: threadlock.v1.StreamRequest.open_session:type_name -> threadlock.v1.OpenSessionRequest
+	12, // 34: threadlock.v1.StreamRequest.close_session:type_name -> threadlock.v1.CloseSessionRequest
+	14, // 35: threadlock.v1.StreamRequest.status:type_name -> threadlock.v1.StatusRequest
+	21, // 36: threadlock.v1.StreamRequest.force_release:type_name -> threadlock.v1.ForceReleaseRequest
+	18, // 37: threadlock.v1.StreamRequest.cancel:type_name -> threadlock.v1.StreamCancel
+	20, // 38: threadlock.v1.StreamResponse.error:type_name -> threadlock.v1.StreamError
+	1,  // 39: threadlock.v1.StreamResponse.acquire:type_name -> threadlock.v1.AcquireResponse
+	7,  // 40: threadlock.v1.StreamResponse.keep_alive:type_name -> threadlock.v1.KeepAliveResponse
+	9,  // 41: threadlock.v1.StreamResponse.release:type_name -> threadlock.v1.ReleaseResponse
+	11, // 42: threadlock.v1.StreamResponse.open_session:type_name -> threadlock.v1.OpenSessionResponse
+	13, // 43: threadlock.v1.StreamResponse.close_session:type_name -> threadlock.v1.CloseSessionResponse
+	15, // 44: threadlock.v1.StreamResponse.status:type_name -> threadlock.v1.StatusResponse
+	22, // 45: threadlock.v1.StreamResponse.force_release:type_name -> threadlock.v1.ForceReleaseResponse
+	0,  // 46: threadlock.v1.LockService.Acquire:input_type -> threadlock.v1.AcquireRequest
+	6,  // 47: threadlock.v1.LockService.KeepAlive:input_type -> threadlock.v1.KeepAliveRequest
+	8,  // 48: threadlock.v1.LockService.Release:input_type -> threadlock.v1.ReleaseRequest
+	10, // 49: threadlock.v1.LockService.OpenSession:input_type -> threadlock.v1.OpenSessionRequest
+	12, // 50: threadlock.v1.LockService.CloseSession:input_type -> threadlock.v1.CloseSessionRequest
+	14, // 51: threadlock.v1.LockService.Status:input_type -> threadlock.v1.StatusRequest
+	17, // 52: threadlock.v1.LockService.Stream:input_type -> threadlock.v1.StreamRequest
+	21, // 53: threadlock.v1.LockService.ForceRelease:input_type -> threadlock.v1.ForceReleaseRequest
+	1,  // 54: threadlock.v1.LockService.Acquire:output_type -> threadlock.v1.AcquireResponse
+	7,  // 55: threadlock.v1.LockService.KeepAlive:output_type -> threadlock.v1.KeepAliveResponse
+	9,  // 56: threadlock.v1.LockService.Release:output_type -> threadlock.v1.ReleaseResponse
+	11, // 57: threadlock.v1.LockService.OpenSession:output_type -> threadlock.v1.OpenSessionResponse
+	13, // 58: threadlock.v1.LockService.CloseSession:output_type -> threadlock.v1.CloseSessionResponse
+	15, // 59: threadlock.v1.LockService.Status:output_type -> threadlock.v1.StatusResponse
+	19, // 60: threadlock.v1.LockService.Stream:output_type -> threadlock.v1.StreamResponse
+	22, // 61: threadlock.v1.LockService.ForceRelease:output_type -> threadlock.v1.ForceReleaseResponse
+	54, // [54:62] is the sub-list for method output_type
+	46, // [46:54] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_threadlock_v1_lock_proto_init() }
