@@ -135,6 +135,12 @@ class _Sdk:
                                       transport=transport)
         self.key = key
 
+    async def open(self) -> _Sdk:
+        # Connect (and open the stream) before the window, as the other systems' clients
+        # are connected when their first cycle starts.
+        await self.client.status(self.key)
+        return self
+
     async def once(self) -> None:
         lease = await self.client.acquire(self.key, ttl=LOCK_TTL)
         if not await lease.release():
@@ -231,7 +237,7 @@ def opener(system: str, target: Target) -> OpenCycle:
         if system == "coordinator-session":
             return await _Coordinator(target.coordinator, key, session=True).open()
         if system in ("sdk-unary", "sdk-stream"):
-            return _Sdk(target.coordinator, key, system.removeprefix("sdk-"))
+            return await _Sdk(target.coordinator, key, system.removeprefix("sdk-")).open()
         if system == "etcd-v3lock":
             return _V3Lock(target.etcd, f"/v3lock/{key}".encode())
         if system == "etcd-raw":
