@@ -122,7 +122,7 @@ def _profiler(stack: Stack, a: argparse.Namespace, res: dict[str, Any],
     files: dict[str, Any] = {}
 
     async def during(system: str, n: int, seconds: float) -> None:
-        if system.startswith("coordinator") and n == top:
+        if system.startswith(("coordinator", "sdk-")) and n == top:
             name = f"profile-{system}-{n}"
             files[name] = await asyncio.to_thread(profile.record, pid, seconds, a.out, name)
             res["profile"] = files

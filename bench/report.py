@@ -131,6 +131,14 @@ def _server_ms_per_pair(p: dict[str, Any]) -> str:
     return f"{1e3 * per_wall / p['ops_per_s']:.2f}"
 
 
+def _coordinator_ms_per_pair(p: dict[str, Any]) -> str:
+    """The coordinator's own CPU per pair (issue 12's T5), for the systems that use it."""
+    per_wall = p["cpu_per_wall"].get("coordinator", 0.0)
+    if not p["ops_per_s"] or p["system"] in ("etcd-v3lock", "etcd-raw", "redis"):
+        return "-"
+    return f"{1e3 * per_wall / p['ops_per_s']:.2f}"
+
+
 def summary(res: dict[str, Any]) -> list[str]:
     """Pairs/s per system (rows) and concurrency (columns), p50 at the highest: the table the
     top-level README quotes."""
@@ -170,15 +178,16 @@ def markdown(res: dict[str, Any]) -> str:
                   "etcd alone, or redis) spent per pair.", "",
                   _row(["system", "clients", "pairs/s", "p50 ms", "p99 ms", "errors",
                         "CPU coord", "CPU etcd", "CPU loadgen", "CPU redis", "CPU other",
-                        "server CPU ms/pair"]),
-                  _row(["---"] * 12)]
+                        "server CPU ms/pair", "coord CPU ms/pair"]),
+                  _row(["---"] * 13)]
         for p in unc["points"]:
             c = p["cpu_per_wall"]
             lines.append(_row([p["system"], p["clients"], f"{p['ops_per_s']:.0f}",
                                f"{p['p50_ms']:.2f}", f"{p['p99_ms']:.2f}", p["errors"],
                                c.get("coordinator", "-"), c.get("etcd", "-"),
                                c.get("loadgen", "-"), c.get("redis", "-"),
-                               c.get("other", "-"), _server_ms_per_pair(p)]))
+                               c.get("other", "-"), _server_ms_per_pair(p),
+                               _coordinator_ms_per_pair(p)]))
         lines += ["", "Ratios (coordinator pairs/s over the baseline's, same run):", "",
                   _row(["clients", "system", "vs etcd-raw", "vs etcd-v3lock", "vs redis"]),
                   _row(["---"] * 5)]

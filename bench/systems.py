@@ -4,6 +4,12 @@
   the coordinator does per call: lease grant + txn, then release txn + lease revoke).
 - ``coordinator-session``: the same under one session per client (OpenSession once, renewed
   every ttl/3 as the SDK does): no lease per lock.
+- ``sdk-unary`` / ``sdk-stream``: the Python SDK's own cycle (``AsyncLockClient.acquire`` ->
+  ``lease.release()``, own lease, the lease renewed by its task while held), one client object
+  per load-generator client, with ``transport="unary"`` (one RPC per call) and with
+  ``transport="stream"`` (the default: calls as messages on one LockService.Stream per
+  client). The SDK's channels are its own (gRPC's global subchannel pool: clients of one
+  address share a connection, as the SDK's users get).
 - ``etcd-v3lock``: etcd's own lock API as its users drive it (``etcdctl lock``, the Go
   concurrency package): LeaseGrant -> v3lock Lock(name, lease) -> Unlock(key) -> LeaseRevoke.
 - ``etcd-raw``: the practical ceiling on etcd: Txn[create_revision(key) == 0 -> put key on a
@@ -44,7 +50,10 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) 
 return 0
 """
 
-SYSTEMS = ("coordinator", "coordinator-session", "etcd-v3lock", "etcd-raw", "redis")
+SYSTEMS = ("coordinator", "coordinator-session", "sdk-unary", "sdk-stream", "etcd-v3lock",
+           "etcd-raw", "redis")
+# The coordinator variants, compared with the baselines (uncontended.ratios).
+VARIANTS = ("coordinator", "coordinator-session", "sdk-unary", "sdk-stream")
 
 
 class NotGranted(Exception):
@@ -116,6 +125,29 @@ class _Coordinator:
                 await self.stub.CloseSession(pb.CloseSessionRequest(session_id=self.session_id),
                                              timeout=CALL_TIMEOUT)
         await self.channel.close()
+
+
+class _Sdk:
+    def __init__(self, address: str, key: str, transport: str) -> None:
+        from threadlock_client.aio import AsyncLockClient
+
+        self.client = AsyncLockClient(address, owner="bench", call_timeout=CALL_TIMEOUT,
+                                      transport=transport)
+        self.key = key
+
+    async def open(self) -> _Sdk:
+        # Connect (and open the stream) before the window, as the other systems' clients
+        # are connected when their first cycle starts.
+        await self.client.status(self.key)
+        return self
+
+    async def once(self) -> None:
+        lease = await self.client.acquire(self.key, ttl=LOCK_TTL)
+        if not await lease.release():
+            raise NotGranted(f"{self.key}: the release found the lock gone")
+
+    async def close(self) -> None:
+        await self.client.close()
 
 
 class _V3Lock:
@@ -204,6 +236,8 @@ def opener(system: str, target: Target) -> OpenCycle:
             return await _Coordinator(target.coordinator, key, session=False).open()
         if system == "coordinator-session":
             return await _Coordinator(target.coordinator, key, session=True).open()
+        if system in ("sdk-unary", "sdk-stream"):
+            return await _Sdk(target.coordinator, key, system.removeprefix("sdk-")).open()
         if system == "etcd-v3lock":
             return _V3Lock(target.etcd, f"/v3lock/{key}".encode())
         if system == "etcd-raw":

@@ -22,7 +22,7 @@ from typing import Any
 from bench.loadgen import LoadResult, closed_loop
 from bench.procs import CpuMeter, CpuShare
 from bench.stack import Stack
-from bench.systems import Target, opener
+from bench.systems import VARIANTS, Target, opener
 
 # Called during one round of a point (system, clients, seconds) so that a profiler can attach.
 Hook = Callable[[str, int, float], Awaitable[None]]
@@ -107,7 +107,7 @@ def ratios(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
     by = {(p["system"], p["clients"]): p["ops_per_s"] for p in points}
     out = []
     for n in sorted({p["clients"] for p in points}):
-        for variant in ("coordinator", "coordinator-session"):
+        for variant in VARIANTS:
             if (variant, n) not in by:
                 continue
             row: dict[str, Any] = {"clients": n, "system": variant}

@@ -36,12 +36,13 @@ def test_quick_bench_runs_and_reports(tmp_path: Path) -> None:
 
     unc = res["uncontended"]
     systems = {p["system"] for p in unc["points"]}
-    assert {"coordinator", "coordinator-session", "etcd-v3lock", "etcd-raw"} <= systems
+    assert {"coordinator", "coordinator-session", "sdk-unary", "sdk-stream", "etcd-v3lock",
+            "etcd-raw"} <= systems
     assert "redis" in systems or unc["redis_skipped"]
     for p in unc["points"]:
         assert p["ops"] > 0 and p["errors"] == 0, p
     for n in (1, 2):
-        for variant in ("coordinator", "coordinator-session"):
+        for variant in ("coordinator", "coordinator-session", "sdk-unary", "sdk-stream"):
             [row] = [r for r in unc["ratios"] if (r["clients"], r["system"]) == (n, variant)]
             assert row["vs_etcd-raw"] > 0 and row["vs_etcd-v3lock"] > 0, row
 

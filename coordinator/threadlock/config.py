@@ -98,6 +98,9 @@ class Config:
     otel: bool = False
     max_watchers: int = 1000  # Watch streams one replica serves at once, all tenants
     watch_buffer: int = 10_000  # undelivered events per watcher before it is cut off
+    # Calls in flight at once on one LockService.Stream (stream_face.py); like max_streams
+    # for unary calls. Not a command-line option yet: the shipped default is the contract's.
+    max_stream_calls: int = 1000
 
     @property
     def backend(self) -> str:

@@ -71,7 +71,7 @@ class Procedure:
 PROCEDURES: dict[str, Procedure] = {
     PREFIX + m.name: Procedure(m.name, getattr(pb, m.input_type.name),
                                getattr(pb, m.output_type.name))
-    # Unary only: streaming methods (Watch) are served on the gRPC port (docs/http.md).
+    # Unary only: streaming methods (Watch, Stream) are served on the gRPC port (docs/http.md).
     for m in SERVICE.methods if not (m.server_streaming or m.client_streaming)}
 
 

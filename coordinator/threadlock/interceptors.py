@@ -123,6 +123,32 @@ class TracingWrapper(MethodWrapper):
         return wrapped
 
 
+class LenientStreams(grpc.aio.ServerInterceptor):
+    """A bidi stream method of `service` gets `_lenient`'s parser: a frame whose bytes are not
+    its message arrives as `_Malformed`, so that the method can end the stream with
+    INVALID_ARGUMENT naming the problem (gRPC would answer UNKNOWN)."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    async def intercept_service(
+            self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
+            handler_call_details: grpc.HandlerCallDetails) -> Handler | None:
+        handler = await continuation(handler_call_details)
+        if (handler is None or handler.stream_stream is None
+                or not handler_call_details.method.startswith(f"/{self.service}/")):
+            return handler
+        wrapped: Handler = grpc.stream_stream_rpc_method_handler(
+            handler.stream_stream, request_deserializer=_lenient(handler.request_deserializer),
+            response_serializer=handler.response_serializer)
+        return wrapped
+
+
+def malformed(request: object) -> str | None:
+    """What is wrong with a request that `_lenient` could not parse; None if it parsed."""
+    return request.problem if isinstance(request, _Malformed) else None
+
+
 class _Malformed:
     """A request whose bytes are not its message (gRPC would answer UNKNOWN for the parse
     error; callers get INVALID_ARGUMENT instead, and the RPC never runs)."""

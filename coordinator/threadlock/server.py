@@ -45,7 +45,7 @@ from threadlock.auth.rpcs import GuardedRpcs
 from threadlock.config import Config
 from threadlock.errors import Unavailable
 from threadlock.http_face import HttpFace, start_face
-from threadlock.interceptors import CallTracker, TracingWrapper
+from threadlock.interceptors import CallTracker, LenientStreams, TracingWrapper
 from threadlock.locks import LockManager
 from threadlock.metrics import (
     Metrics,
@@ -57,6 +57,7 @@ from threadlock.server_tls import StartupError, server_credentials
 from threadlock.service import LockRpcs, LockServicer
 from threadlock.status_page import StatusPage
 from threadlock.store import Store
+from threadlock.stream_face import StreamFace
 from threadlock.tracing import Tracing, from_config
 from threadlock.v1 import lock_pb2, lock_pb2_grpc
 from threadlock.watch import EventHub
@@ -136,7 +137,8 @@ class Server:
         cfg = self.config
         # Before the store: a bad certificate is an operator error to report at once.
         credentials = server_credentials(cfg.tls) if cfg.tls is not None else None
-        interceptors: list[grpc.aio.ServerInterceptor] = [self._calls]
+        interceptors: list[grpc.aio.ServerInterceptor] = [self._calls,
+                                                           LenientStreams(LOCK_SERVICE)]
         if self.tracing is None:
             self.tracing = from_config(cfg.otel)
         if self.tracing is not None:
@@ -162,7 +164,10 @@ class Server:
             rpcs = (LockRpcs(self.manager, cfg.max_waiters, self.hub) if self.auth is None else
                     GuardedRpcs(self.manager, self.auth.authenticator, cfg.max_waiters,
                                 self.hub))
-            lock_pb2_grpc.add_LockServiceServicer_to_server(LockServicer(rpcs), server)
+            stream = StreamFace(rpcs, self.recorder, self._calls.tasks,
+                                self.auth.authenticator if self.auth else None,
+                                cfg.max_stream_calls, lambda: self._stopping, self.tracing)
+            lock_pb2_grpc.add_LockServiceServicer_to_server(LockServicer(rpcs, stream), server)
             health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
             reflection.enable_server_reflection(
                 (LOCK_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable
-from typing import NoReturn, TypeVar
+from typing import NoReturn, Protocol, TypeVar
 
 import grpc
 import grpc.aio
@@ -35,6 +35,12 @@ from threadlock.watch.rpc import selector, watch
 T = TypeVar("T")
 Ctx = grpc.aio.ServicerContext[object, object]
 Left = float | None  # a call's time left until its deadline, in seconds; None: no deadline
+
+class StreamServer(Protocol):
+    """What serves LockService.Stream (stream_face.StreamFace; a protocol: no import cycle)."""
+
+    async def serve(self, frames: AsyncIterator[pb.StreamRequest], context: Ctx) -> None: ...
+
 
 MARGIN = 0.25  # kept back from the caller's deadline to answer in time (a quarter, at most)
 DEFAULT_TIMEOUT = 30.0  # budget of a call that has no deadline (besides its wait)
@@ -194,10 +200,18 @@ class LockRpcs:
 
 
 class LockServicer(lock_pb2_grpc.LockServiceServicer):
-    """The gRPC face: each RPC is its LockRpcs function, with LockError -> context.abort."""
+    """The gRPC face: each RPC is its LockRpcs function, with LockError -> context.abort;
+    Stream is `stream` (stream_face.StreamFace), which runs the same functions per message."""
 
-    def __init__(self, rpcs: LockRpcs) -> None:
+    def __init__(self, rpcs: LockRpcs, stream: StreamServer | None = None) -> None:
         self.rpcs = rpcs
+        self.stream = stream
+
+    async def Stream(self, request_iterator: AsyncIterator[pb.StreamRequest],
+                     context: Ctx) -> None:
+        if self.stream is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Stream is not served here")
+        await self.stream.serve(request_iterator, context)
 
     async def Acquire(self, request: pb.AcquireRequest, context: Ctx) -> pb.AcquireResponse:
         return await _run(context, self.rpcs.Acquire(request, context.time_remaining()))

@@ -57,6 +57,11 @@ SERVICE_CONFIG = json.dumps({"methodConfig": [{
     "name": [{"service": "threadlock.v1.LockService"}],
     "retryPolicy": {"maxAttempts": 4, "initialBackoff": "0.1s", "maxBackoff": "1s",
                     "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]},
+}, {
+    # Not the long-lived Stream: gRPC would buffer its messages for a replay; a broken
+    # stream's calls are retried one by one by `call` instead (_stream.py).
+    "name": [{"service": "threadlock.v1.LockService", "method": "Stream"}],
+    "waitForReady": False,
 }]})
 
 

@@ -38,6 +38,7 @@ from threadlock_client._common import (
 )
 from threadlock_client._proto import lock_pb2 as pb
 from threadlock_client._proto import lock_pb2_grpc
+from threadlock_client._stream import DEFAULT_TRANSPORT, AsyncTransport
 from threadlock_client._watch import WatchPolicy
 from threadlock_client.watching import AsyncWatch
 
@@ -52,19 +53,23 @@ class AsyncLockClient:
                  tls: Tls | None = None, use_session: bool = False, session_ttl: float = 30.0,
                  call_timeout: float = 10.0, release_timeout: float = 5.0,
                  token: str | None = None, token_file: str | None = None,
-                 api_key: str | None = None) -> None:
+                 api_key: str | None = None, transport: str = DEFAULT_TRANSPORT) -> None:
         self.settings = Settings.make(addresses, owner, tls, call_timeout, release_timeout,
                                       use_session, session_ttl)
         # A coordinator with auth: one of token / token_file (re-read when it changes) /
-        # api_key, sent as `authorization: Bearer ...` on every call.
+        # api_key, sent as `authorization: Bearer ...` on every call (on a stream: in the
+        # stream's metadata; a changed token file opens a new stream).
         bearer = make_bearer(token, token_file, api_key)
         opts = self.settings.channel_options()
         auth = [AsyncAuth(bearer)] if bearer is not None else None
         self._channels = [grpc.aio.secure_channel(a, tls.credentials(), opts, interceptors=auth)
                           if tls else grpc.aio.insecure_channel(a, opts, interceptors=auth)
                           for a in self.settings.addresses]
-        self._stubs = [lock_pb2_grpc.LockServiceStub(c) for c in self._channels]
-        self._targets = proto.Targets(len(self._stubs))
+        # "stream" (default): every call multiplexed on one LockService.Stream per address;
+        # "unary": one RPC per call (see _stream.py).
+        self._transport = AsyncTransport(self._channels, bearer, transport)
+        self._stubs = [lock_pb2_grpc.LockServiceStub(c) for c in self._channels]  # Watch
+        self._targets = proto.Targets(len(self._channels))
         self._session: _Keeper | None = None
         self._session_lock = asyncio.Lock()
         self._closing = asyncio.Event()  # stops background cleanups
@@ -151,6 +156,7 @@ class AsyncLockClient:
             with contextlib.suppress(Exception):
                 await self.run(proto.close_session(self._targets, session.state.token,
                                                    self.settings.release_timeout))
+        await self._transport.close()
         for channel in self._channels:
             await channel.close()
 
@@ -178,13 +184,12 @@ class AsyncLockClient:
                   if renewing is None
                   else contextlib.nullcontext(_tracing.Rpc(None, renewing.metadata))) as traced:
                 try:
-                    value = await getattr(self._stubs[op.target], op.method)(
-                        op.request, timeout=op.timeout, metadata=traced.metadata)
-                except grpc.aio.AioRpcError as exc:
-                    error = proto.RpcFailure(exc.code(), exc.details() or "")
-                    traced.failed(exc.code())
+                    value = await self._transport.call(op, traced.metadata)
+                except proto.RpcFailure as failure:
+                    error = failure
+                    traced.failed(failure.code)
                     if renewing is not None:
-                        renewing.renewal_failed(op.method, exc.code())
+                        renewing.renewal_failed(op.method, failure.code)
 
     async def _current_session(self) -> _Keeper:
         async with self._session_lock:

@@ -44,6 +44,7 @@ from threadlock_client._common import (
 )
 from threadlock_client._proto import lock_pb2 as pb
 from threadlock_client._proto import lock_pb2_grpc
+from threadlock_client._stream import DEFAULT_TRANSPORT, SyncTransport
 from threadlock_client._watch import WatchPolicy
 from threadlock_client.watching import Watch
 
@@ -55,13 +56,15 @@ class LockClient:
     """Locks from one or several coordinators (`addresses`: a list or "h1:p,h2:p"; default
     $THREADLOCK_ADDRESS or 127.0.0.1:50051). With `use_session=True` every lock lives under
     one session lease of this client, renewed once for all: use it when a process holds many
-    locks at once. Thread-safe; close it (or use `with`) when done."""
+    locks at once. `transport`: "stream" (default: all calls of this client as messages on
+    one LockService.Stream per address) or "unary" (one RPC per call). Thread-safe; close it
+    (or use `with`) when done."""
 
     def __init__(self, addresses: str | Sequence[str] | None = None, *, owner: str | None = None,
                  tls: Tls | None = None, use_session: bool = False, session_ttl: float = 30.0,
                  call_timeout: float = 10.0, release_timeout: float = 5.0,
                  token: str | None = None, token_file: str | None = None,
-                 api_key: str | None = None) -> None:
+                 api_key: str | None = None, transport: str = DEFAULT_TRANSPORT) -> None:
         self.settings = Settings.make(addresses, owner, tls, call_timeout, release_timeout,
                                       use_session, session_ttl)
         # A coordinator with auth: one of token / token_file (re-read when it changes) /
@@ -73,8 +76,11 @@ class LockClient:
         if bearer is not None:
             self._channels = [grpc.intercept_channel(c, SyncAuth(bearer))
                               for c in self._channels]
-        self._stubs = [lock_pb2_grpc.LockServiceStub(c) for c in self._channels]
-        self._targets = proto.Targets(len(self._stubs))
+        # "stream" (default): every call multiplexed on one LockService.Stream per address;
+        # "unary": one RPC per call (see _stream.py).
+        self._transport = SyncTransport(self._channels, bearer, transport)
+        self._stubs = [lock_pb2_grpc.LockServiceStub(c) for c in self._channels]  # Watch
+        self._targets = proto.Targets(len(self._channels))
         self._session: _Keeper | None = None
         self._session_lock = threading.Lock()
         self._closing = threading.Event()  # stops background release retries
@@ -149,6 +155,7 @@ class LockClient:
             with contextlib.suppress(Exception):
                 self.run(proto.close_session(self._targets, session.state.token,
                                              self.settings.release_timeout))
+        self._transport.close()
         for channel in self._channels:
             channel.close()
 
@@ -180,13 +187,12 @@ class LockClient:
                   if renewing is None
                   else contextlib.nullcontext(_tracing.Rpc(None, renewing.metadata))) as traced:
                 try:
-                    value = getattr(self._stubs[op.target], op.method)(
-                        op.request, timeout=op.timeout, metadata=traced.metadata)
-                except grpc.RpcError as exc:
-                    error = proto.RpcFailure(exc.code(), exc.details() or "")
-                    traced.failed(exc.code())
+                    value = self._transport.call(op, traced.metadata)
+                except proto.RpcFailure as failure:
+                    error = failure
+                    traced.failed(failure.code)
                     if renewing is not None:
-                        renewing.renewal_failed(op.method, exc.code())
+                        renewing.renewal_failed(op.method, failure.code)
 
     def _release_later(self, token: str, session: proto.LeaseState) -> None:
         flow = proto.release_until_done(self._targets, token, session,

@@ -230,6 +230,73 @@ class LockState(_message.Message):
     waiters: _containers.RepeatedCompositeFieldContainer[Waiter]
     def __init__(self, key: _Optional[str] = ..., holder: _Optional[_Union[Holder, _Mapping]] = ..., waiters: _Optional[_Iterable[_Union[Waiter, _Mapping]]] = ...) -> None: ...
 
+class StreamRequest(_message.Message):
+    __slots__ = ("call_id", "timeout", "headers", "acquire", "keep_alive", "release", "open_session", "close_session", "status", "force_release", "cancel")
+    class HeadersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    HEADERS_FIELD_NUMBER: _ClassVar[int]
+    ACQUIRE_FIELD_NUMBER: _ClassVar[int]
+    KEEP_ALIVE_FIELD_NUMBER: _ClassVar[int]
+    RELEASE_FIELD_NUMBER: _ClassVar[int]
+    OPEN_SESSION_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_SESSION_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    FORCE_RELEASE_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_FIELD_NUMBER: _ClassVar[int]
+    call_id: int
+    timeout: _duration_pb2.Duration
+    headers: _containers.ScalarMap[str, str]
+    acquire: AcquireRequest
+    keep_alive: KeepAliveRequest
+    release: ReleaseRequest
+    open_session: OpenSessionRequest
+    close_session: CloseSessionRequest
+    status: StatusRequest
+    force_release: ForceReleaseRequest
+    cancel: StreamCancel
+    def __init__(self, call_id: _Optional[int] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., headers: _Optional[_Mapping[str, str]] = ..., acquire: _Optional[_Union[AcquireRequest, _Mapping]] = ..., keep_alive: _Optional[_Union[KeepAliveRequest, _Mapping]] = ..., release: _Optional[_Union[ReleaseRequest, _Mapping]] = ..., open_session: _Optional[_Union[OpenSessionRequest, _Mapping]] = ..., close_session: _Optional[_Union[CloseSessionRequest, _Mapping]] = ..., status: _Optional[_Union[StatusRequest, _Mapping]] = ..., force_release: _Optional[_Union[ForceReleaseRequest, _Mapping]] = ..., cancel: _Optional[_Union[StreamCancel, _Mapping]] = ...) -> None: ...
+
+class StreamCancel(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class StreamResponse(_message.Message):
+    __slots__ = ("call_id", "error", "acquire", "keep_alive", "release", "open_session", "close_session", "status", "force_release")
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    ACQUIRE_FIELD_NUMBER: _ClassVar[int]
+    KEEP_ALIVE_FIELD_NUMBER: _ClassVar[int]
+    RELEASE_FIELD_NUMBER: _ClassVar[int]
+    OPEN_SESSION_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_SESSION_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    FORCE_RELEASE_FIELD_NUMBER: _ClassVar[int]
+    call_id: int
+    error: StreamError
+    acquire: AcquireResponse
+    keep_alive: KeepAliveResponse
+    release: ReleaseResponse
+    open_session: OpenSessionResponse
+    close_session: CloseSessionResponse
+    status: StatusResponse
+    force_release: ForceReleaseResponse
+    def __init__(self, call_id: _Optional[int] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ..., acquire: _Optional[_Union[AcquireResponse, _Mapping]] = ..., keep_alive: _Optional[_Union[KeepAliveResponse, _Mapping]] = ..., release: _Optional[_Union[ReleaseResponse, _Mapping]] = ..., open_session: _Optional[_Union[OpenSessionResponse, _Mapping]] = ..., close_session: _Optional[_Union[CloseSessionResponse, _Mapping]] = ..., status: _Optional[_Union[StatusResponse, _Mapping]] = ..., force_release: _Optional[_Union[ForceReleaseResponse, _Mapping]] = ...) -> None: ...
+
+class StreamError(_message.Message):
+    __slots__ = ("code", "message")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
+
 class ForceReleaseRequest(_message.Message):
     __slots__ = ("key", "tenant", "reason")
     KEY_FIELD_NUMBER: _ClassVar[int]

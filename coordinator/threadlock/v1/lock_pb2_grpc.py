@@ -66,6 +66,11 @@ class LockServiceStub:
                 request_serializer=threadlock_dot_v1_dot_lock__pb2.StatusRequest.SerializeToString,
                 response_deserializer=threadlock_dot_v1_dot_lock__pb2.StatusResponse.FromString,
                 _registered_method=True)
+        self.Stream = channel.stream_stream(
+                '/threadlock.v1.LockService/Stream',
+                request_serializer=threadlock_dot_v1_dot_lock__pb2.StreamRequest.SerializeToString,
+                response_deserializer=threadlock_dot_v1_dot_lock__pb2.StreamResponse.FromString,
+                _registered_method=True)
         self.ForceRelease = channel.unary_unary(
                 '/threadlock.v1.LockService/ForceRelease',
                 request_serializer=threadlock_dot_v1_dot_lock__pb2.ForceReleaseRequest.SerializeToString,
@@ -159,6 +164,49 @@ class LockServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Stream(self, request_iterator, context):
+        """Stream carries calls of the methods above as messages on one long-lived bidirectional
+        stream, for clients that make many calls: a message costs the server about a third of a
+        unary call. Each StreamRequest is one call (or cancels one), answered by exactly one
+        StreamResponse with the same call_id. A call on the stream means exactly what the same
+        unary call means: same validation, outcomes, status codes, retries by request_id, quotas
+        and metrics. Unary stays the simple path (grpcurl, raw callers, other languages).
+
+        Ordering: frames are read in the order sent and each call starts when its frame is read,
+        but calls run concurrently and answer when done, in any order: match them by call_id.
+        As with concurrent unary calls, two Acquires in flight at once have no queue order
+        between them; send the second after the first answered if order matters.
+        Deadlines: per call, `StreamRequest.timeout` (unset: none, like a unary call without a
+        deadline). It bounds the call as a gRPC deadline does (a queued Acquire answers `busy`
+        just before it); past it the call answers DEADLINE_EXCEEDED. The stream itself has no
+        deadline; set none on it.
+        Cancellation: a frame with `cancel` set cancels the call with that call_id, as a cancelled
+        unary call: a queued Acquire leaves the queue at once. The call then answers CANCELLED
+        (or its result, if it finished first). A cancel for a call_id not in flight is ignored.
+        A broken stream (disconnect, server shutdown, the client ending it): every call still in
+        flight is cancelled as above. Its answer is lost like a lost unary response: a grant may
+        have happened (Acquire: retry with the same request_id, on a new stream or unary, to get
+        the same lease back; a queued slot is gone); KeepAlive and Release are safe to repeat.
+        A server that is shutting down answers new calls UNAVAILABLE and lets calls in flight
+        finish within its grace period; clients move to another stream (or replica).
+        Flow control: HTTP/2's, for the stream as a whole. At most the server's per-stream limit
+        of calls (max_stream_calls, default 1000) are in flight at once; a call beyond it is
+        answered RESOURCE_EXHAUSTED naming "max_stream_calls", with nothing done, and the stream
+        stays open. A call_id already in flight, 0, or a frame with no call answers
+        INVALID_ARGUMENT naming the field. A frame that is not a StreamRequest at all ends the
+        stream with INVALID_ARGUMENT (there is no call_id to answer).
+        Authentication: the stream's own metadata carries the credential (`authorization`, or the
+        TLS client certificate), checked when the stream opens (a bad one ends the stream with
+        UNAUTHENTICATED) and again for each call, so that an expired JWT or a revoked key stops
+        working on open streams too. The tenant is fixed when the stream opens; a credential
+        that later maps to another tenant is refused (PERMISSION_DENIED). The caller's role is
+        checked per call: a viewer's Acquire answers PERMISSION_DENIED, its Status succeeds.
+        Credentials in `headers` are ignored.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ForceRelease(self, request, context):
         """ForceRelease (role admin, auth on only) frees a key that a tenant's holder does not
         release, e.g. a stuck worker with a long TTL. Its holder's next KeepAlive answers NOT_FOUND
@@ -238,6 +286,11 @@ def add_LockServiceServicer_to_server(servicer, server):
                     servicer.Status,
                     request_deserializer=threadlock_dot_v1_dot_lock__pb2.StatusRequest.FromString,
                     response_serializer=threadlock_dot_v1_dot_lock__pb2.StatusResponse.SerializeToString,
+            ),
+            'Stream': grpc.stream_stream_rpc_method_handler(
+                    servicer.Stream,
+                    request_deserializer=threadlock_dot_v1_dot_lock__pb2.StreamRequest.FromString,
+                    response_serializer=threadlock_dot_v1_dot_lock__pb2.StreamResponse.SerializeToString,
             ),
             'ForceRelease': grpc.unary_unary_rpc_method_handler(
                     servicer.ForceRelease,
@@ -414,6 +467,33 @@ class LockService:
             '/threadlock.v1.LockService/Status',
             threadlock_dot_v1_dot_lock__pb2.StatusRequest.SerializeToString,
             threadlock_dot_v1_dot_lock__pb2.StatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Stream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/threadlock.v1.LockService/Stream',
+            threadlock_dot_v1_dot_lock__pb2.StreamRequest.SerializeToString,
+            threadlock_dot_v1_dot_lock__pb2.StreamResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -22,6 +22,8 @@
 //             one lease per client process; any number of locks under it; one renewal
 //             keeps them all. A session that ends (closed or expired) frees all its locks.
 // Status      who holds a key, a key prefix, or everything (paginated), and who waits.
+// Stream      every call above over one long-lived bidirectional stream: the SDKs' cheap
+//             path (one message per call instead of one HTTP/2 stream per call).
 // ForceRelease (admin) free a stuck key of any tenant; audited.
 //
 // # Authentication, tenants and roles
@@ -182,7 +184,7 @@ func (x WatchEvent_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use WatchEvent_Kind.Descriptor instead.
 func (WatchEvent_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{21, 0}
+	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{25, 0}
 }
 
 type AcquireRequest struct {
@@ -1401,6 +1403,498 @@ func (x *LockState) GetWaiters() []*Waiter {
 	return nil
 }
 
+// One call on LockService.Stream (see there), or the cancellation of one.
+type StreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Chosen by the client: > 0 and unique among its calls in flight on this stream (a counter
+	// will do). The answer carries it back; a cancel names it.
+	CallId uint64 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	// This call's deadline, counted from when the server reads the frame. Unset: none.
+	Timeout *durationpb.Duration `protobuf:"bytes,2,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// Per-call metadata, as a unary call's gRPC metadata would carry it: e.g. W3C trace context
+	// ("traceparent", "tracestate"). Keys are lower case. Never credentials: those travel once,
+	// in the stream's own metadata.
+	Headers map[string]string `protobuf:"bytes,3,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Types that are valid to be assigned to Call:
+	//
+	//	*StreamRequest_Acquire
+	//	*StreamRequest_KeepAlive
+	//	*StreamRequest_Release
+	//	*StreamRequest_OpenSession
+	//	*StreamRequest_CloseSession
+	//	*StreamRequest_Status
+	//	*StreamRequest_ForceRelease
+	//	*StreamRequest_Cancel
+	Call          isStreamRequest_Call `protobuf_oneof:"call"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamRequest) Reset() {
+	*x = StreamRequest{}
+	mi := &file_threadlock_v1_lock_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamRequest) ProtoMessage() {}
+
+func (x *StreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_threadlock_v1_lock_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamRequest.ProtoReflect.Descriptor instead.
+func (*StreamRequest) Descriptor() ([]byte, []int) {
+	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *StreamRequest) GetCallId() uint64 {
+	if x != nil {
+		return x.CallId
+	}
+	return 0
+}
+
+func (x *StreamRequest) GetTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.Timeout
+	}
+	return nil
+}
+
+func (x *StreamRequest) GetHeaders() map[string]string {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *StreamRequest) GetCall() isStreamRequest_Call {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
+func (x *StreamRequest) GetAcquire() *AcquireRequest {
+	if x != nil {
+		if x, ok := x.Call.(*StreamRequest_Acquire); ok {
+			return x.Acquire
+		}
+	}
+	return nil
+}
+
+func (x *StreamRequest) GetKeepAlive() *KeepAliveRequest {
+	if x != nil {
+		if x, ok := x.Call.(*StreamRequest_KeepAlive); ok {
+			return x.KeepAlive
+		}
+	}
+	return nil
+}
+
+func (x *StreamRequest) GetRelease() *ReleaseRequest {
+	if x != nil {
+		if x, ok := x.Call.(*StreamRequest_Release); ok {
+			return x.Release
+		}
+	}
+	return nil
+}
+
+func (x *StreamRequest) GetOpenSession() *OpenSessionRequest {
+	if x != nil {
+		if x, ok := x.Call.(*StreamRequest_OpenSession); ok {
+			return x.OpenSession
+		}
+	}
+	return nil
+}
+
+func (x *StreamRequest) GetCloseSession() *CloseSessionRequest {
+	if x != nil {
+		if x, ok := x.Call.(*StreamRequest_CloseSession); ok {
+			return x.CloseSession
+		}
+	}
+	return nil
+}
+
+func (x *StreamRequest) GetStatus() *StatusRequest {
+	if x != nil {
+		if x, ok := x.Call.(*StreamRequest_Status); ok {
+			return x.Status
+		}
+	}
+	return nil
+}
+
+func (x *StreamRequest) GetForceRelease() *ForceReleaseRequest {
+	if x != nil {
+		if x, ok := x.Call.(*StreamRequest_ForceRelease); ok {
+			return x.ForceRelease
+		}
+	}
+	return nil
+}
+
+func (x *StreamRequest) GetCancel() *StreamCancel {
+	if x != nil {
+		if x, ok := x.Call.(*StreamRequest_Cancel); ok {
+			return x.Cancel
+		}
+	}
+	return nil
+}
+
+type isStreamRequest_Call interface {
+	isStreamRequest_Call()
+}
+
+type StreamRequest_Acquire struct {
+	Acquire *AcquireRequest `protobuf:"bytes,10,opt,name=acquire,proto3,oneof"`
+}
+
+type StreamRequest_KeepAlive struct {
+	KeepAlive *KeepAliveRequest `protobuf:"bytes,11,opt,name=keep_alive,json=keepAlive,proto3,oneof"`
+}
+
+type StreamRequest_Release struct {
+	Release *ReleaseRequest `protobuf:"bytes,12,opt,name=release,proto3,oneof"`
+}
+
+type StreamRequest_OpenSession struct {
+	OpenSession *OpenSessionRequest `protobuf:"bytes,13,opt,name=open_session,json=openSession,proto3,oneof"`
+}
+
+type StreamRequest_CloseSession struct {
+	CloseSession *CloseSessionRequest `protobuf:"bytes,14,opt,name=close_session,json=closeSession,proto3,oneof"`
+}
+
+type StreamRequest_Status struct {
+	Status *StatusRequest `protobuf:"bytes,15,opt,name=status,proto3,oneof"`
+}
+
+type StreamRequest_ForceRelease struct {
+	ForceRelease *ForceReleaseRequest `protobuf:"bytes,16,opt,name=force_release,json=forceRelease,proto3,oneof"`
+}
+
+type StreamRequest_Cancel struct {
+	// Cancel the call in flight with this call_id.
+	Cancel *StreamCancel `protobuf:"bytes,20,opt,name=cancel,proto3,oneof"`
+}
+
+func (*StreamRequest_Acquire) isStreamRequest_Call() {}
+
+func (*StreamRequest_KeepAlive) isStreamRequest_Call() {}
+
+func (*StreamRequest_Release) isStreamRequest_Call() {}
+
+func (*StreamRequest_OpenSession) isStreamRequest_Call() {}
+
+func (*StreamRequest_CloseSession) isStreamRequest_Call() {}
+
+func (*StreamRequest_Status) isStreamRequest_Call() {}
+
+func (*StreamRequest_ForceRelease) isStreamRequest_Call() {}
+
+func (*StreamRequest_Cancel) isStreamRequest_Call() {}
+
+// Cancels a call on LockService.Stream (StreamRequest.cancel); it carries nothing else.
+type StreamCancel struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamCancel) Reset() {
+	*x = StreamCancel{}
+	mi := &file_threadlock_v1_lock_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamCancel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamCancel) ProtoMessage() {}
+
+func (x *StreamCancel) ProtoReflect() protoreflect.Message {
+	mi := &file_threadlock_v1_lock_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamCancel.ProtoReflect.Descriptor instead.
+func (*StreamCancel) Descriptor() ([]byte, []int) {
+	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{18}
+}
+
+// The one answer to a call on LockService.Stream: the response a unary call would return, or
+// the status it would fail with.
+type StreamResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The call_id of the call answered.
+	CallId uint64 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	// Types that are valid to be assigned to Result:
+	//
+	//	*StreamResponse_Error
+	//	*StreamResponse_Acquire
+	//	*StreamResponse_KeepAlive
+	//	*StreamResponse_Release
+	//	*StreamResponse_OpenSession
+	//	*StreamResponse_CloseSession
+	//	*StreamResponse_Status
+	//	*StreamResponse_ForceRelease
+	Result        isStreamResponse_Result `protobuf_oneof:"result"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamResponse) Reset() {
+	*x = StreamResponse{}
+	mi := &file_threadlock_v1_lock_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamResponse) ProtoMessage() {}
+
+func (x *StreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_threadlock_v1_lock_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamResponse.ProtoReflect.Descriptor instead.
+func (*StreamResponse) Descriptor() ([]byte, []int) {
+	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *StreamResponse) GetCallId() uint64 {
+	if x != nil {
+		return x.CallId
+	}
+	return 0
+}
+
+func (x *StreamResponse) GetResult() isStreamResponse_Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *StreamResponse) GetError() *StreamError {
+	if x != nil {
+		if x, ok := x.Result.(*StreamResponse_Error); ok {
+			return x.Error
+		}
+	}
+	return nil
+}
+
+func (x *StreamResponse) GetAcquire() *AcquireResponse {
+	if x != nil {
+		if x, ok := x.Result.(*StreamResponse_Acquire); ok {
+			return x.Acquire
+		}
+	}
+	return nil
+}
+
+func (x *StreamResponse) GetKeepAlive() *KeepAliveResponse {
+	if x != nil {
+		if x, ok := x.Result.(*StreamResponse_KeepAlive); ok {
+			return x.KeepAlive
+		}
+	}
+	return nil
+}
+
+func (x *StreamResponse) GetRelease() *ReleaseResponse {
+	if x != nil {
+		if x, ok := x.Result.(*StreamResponse_Release); ok {
+			return x.Release
+		}
+	}
+	return nil
+}
+
+func (x *StreamResponse) GetOpenSession() *OpenSessionResponse {
+	if x != nil {
+		if x, ok := x.Result.(*StreamResponse_OpenSession); ok {
+			return x.OpenSession
+		}
+	}
+	return nil
+}
+
+func (x *StreamResponse) GetCloseSession() *CloseSessionResponse {
+	if x != nil {
+		if x, ok := x.Result.(*StreamResponse_CloseSession); ok {
+			return x.CloseSession
+		}
+	}
+	return nil
+}
+
+func (x *StreamResponse) GetStatus() *StatusResponse {
+	if x != nil {
+		if x, ok := x.Result.(*StreamResponse_Status); ok {
+			return x.Status
+		}
+	}
+	return nil
+}
+
+func (x *StreamResponse) GetForceRelease() *ForceReleaseResponse {
+	if x != nil {
+		if x, ok := x.Result.(*StreamResponse_ForceRelease); ok {
+			return x.ForceRelease
+		}
+	}
+	return nil
+}
+
+type isStreamResponse_Result interface {
+	isStreamResponse_Result()
+}
+
+type StreamResponse_Error struct {
+	// The call failed: the gRPC status code and message a unary call would get.
+	Error *StreamError `protobuf:"bytes,2,opt,name=error,proto3,oneof"`
+}
+
+type StreamResponse_Acquire struct {
+	Acquire *AcquireResponse `protobuf:"bytes,10,opt,name=acquire,proto3,oneof"`
+}
+
+type StreamResponse_KeepAlive struct {
+	KeepAlive *KeepAliveResponse `protobuf:"bytes,11,opt,name=keep_alive,json=keepAlive,proto3,oneof"`
+}
+
+type StreamResponse_Release struct {
+	Release *ReleaseResponse `protobuf:"bytes,12,opt,name=release,proto3,oneof"`
+}
+
+type StreamResponse_OpenSession struct {
+	OpenSession *OpenSessionResponse `protobuf:"bytes,13,opt,name=open_session,json=openSession,proto3,oneof"`
+}
+
+type StreamResponse_CloseSession struct {
+	CloseSession *CloseSessionResponse `protobuf:"bytes,14,opt,name=close_session,json=closeSession,proto3,oneof"`
+}
+
+type StreamResponse_Status struct {
+	Status *StatusResponse `protobuf:"bytes,15,opt,name=status,proto3,oneof"`
+}
+
+type StreamResponse_ForceRelease struct {
+	ForceRelease *ForceReleaseResponse `protobuf:"bytes,16,opt,name=force_release,json=forceRelease,proto3,oneof"`
+}
+
+func (*StreamResponse_Error) isStreamResponse_Result() {}
+
+func (*StreamResponse_Acquire) isStreamResponse_Result() {}
+
+func (*StreamResponse_KeepAlive) isStreamResponse_Result() {}
+
+func (*StreamResponse_Release) isStreamResponse_Result() {}
+
+func (*StreamResponse_OpenSession) isStreamResponse_Result() {}
+
+func (*StreamResponse_CloseSession) isStreamResponse_Result() {}
+
+func (*StreamResponse_Status) isStreamResponse_Result() {}
+
+func (*StreamResponse_ForceRelease) isStreamResponse_Result() {}
+
+// A call's failure on LockService.Stream, shaped like google.rpc.Status (code and message).
+type StreamError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A gRPC status code (google.rpc.Code): 3 INVALID_ARGUMENT, 5 NOT_FOUND, 14 UNAVAILABLE, ...
+	Code int32 `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	// What the unary call's status message would say, e.g. "ttl: must be between 2s and ...".
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamError) Reset() {
+	*x = StreamError{}
+	mi := &file_threadlock_v1_lock_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamError) ProtoMessage() {}
+
+func (x *StreamError) ProtoReflect() protoreflect.Message {
+	mi := &file_threadlock_v1_lock_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamError.ProtoReflect.Descriptor instead.
+func (*StreamError) Descriptor() ([]byte, []int) {
+	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *StreamError) GetCode() int32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *StreamError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 type ForceReleaseRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The key as its tenant names it.
@@ -1415,7 +1909,7 @@ type ForceReleaseRequest struct {
 
 func (x *ForceReleaseRequest) Reset() {
 	*x = ForceReleaseRequest{}
-	mi := &file_threadlock_v1_lock_proto_msgTypes[17]
+	mi := &file_threadlock_v1_lock_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1427,7 +1921,7 @@ func (x *ForceReleaseRequest) String() string {
 func (*ForceReleaseRequest) ProtoMessage() {}
 
 func (x *ForceReleaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_threadlock_v1_lock_proto_msgTypes[17]
+	mi := &file_threadlock_v1_lock_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1440,7 +1934,7 @@ func (x *ForceReleaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceReleaseRequest.ProtoReflect.Descriptor instead.
 func (*ForceReleaseRequest) Descriptor() ([]byte, []int) {
-	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{17}
+	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ForceReleaseRequest) GetKey() string {
@@ -1477,7 +1971,7 @@ type ForceReleaseResponse struct {
 
 func (x *ForceReleaseResponse) Reset() {
 	*x = ForceReleaseResponse{}
-	mi := &file_threadlock_v1_lock_proto_msgTypes[18]
+	mi := &file_threadlock_v1_lock_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1489,7 +1983,7 @@ func (x *ForceReleaseResponse) String() string {
 func (*ForceReleaseResponse) ProtoMessage() {}
 
 func (x *ForceReleaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_threadlock_v1_lock_proto_msgTypes[18]
+	mi := &file_threadlock_v1_lock_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1502,7 +1996,7 @@ func (x *ForceReleaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForceReleaseResponse.ProtoReflect.Descriptor instead.
 func (*ForceReleaseResponse) Descriptor() ([]byte, []int) {
-	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{18}
+	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ForceReleaseResponse) GetReleased() bool {
@@ -1541,7 +2035,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_threadlock_v1_lock_proto_msgTypes[19]
+	mi := &file_threadlock_v1_lock_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1553,7 +2047,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_threadlock_v1_lock_proto_msgTypes[19]
+	mi := &file_threadlock_v1_lock_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1566,7 +2060,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{19}
+	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *WatchRequest) GetSelector() isWatchRequest_Selector {
@@ -1629,7 +2123,7 @@ type WatchResponse struct {
 
 func (x *WatchResponse) Reset() {
 	*x = WatchResponse{}
-	mi := &file_threadlock_v1_lock_proto_msgTypes[20]
+	mi := &file_threadlock_v1_lock_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1641,7 +2135,7 @@ func (x *WatchResponse) String() string {
 func (*WatchResponse) ProtoMessage() {}
 
 func (x *WatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_threadlock_v1_lock_proto_msgTypes[20]
+	mi := &file_threadlock_v1_lock_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1654,7 +2148,7 @@ func (x *WatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchResponse.ProtoReflect.Descriptor instead.
 func (*WatchResponse) Descriptor() ([]byte, []int) {
-	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{20}
+	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *WatchResponse) GetEvents() []*WatchEvent {
@@ -1693,7 +2187,7 @@ type WatchEvent struct {
 
 func (x *WatchEvent) Reset() {
 	*x = WatchEvent{}
-	mi := &file_threadlock_v1_lock_proto_msgTypes[21]
+	mi := &file_threadlock_v1_lock_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1705,7 +2199,7 @@ func (x *WatchEvent) String() string {
 func (*WatchEvent) ProtoMessage() {}
 
 func (x *WatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_threadlock_v1_lock_proto_msgTypes[21]
+	mi := &file_threadlock_v1_lock_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1718,7 +2212,7 @@ func (x *WatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEvent.ProtoReflect.Descriptor instead.
 func (*WatchEvent) Descriptor() ([]byte, []int) {
-	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{21}
+	return file_threadlock_v1_lock_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *WatchEvent) GetKind() WatchEvent_Kind {
@@ -1921,7 +2415,42 @@ const file_threadlock_v1_lock_proto_rawDesc = "" +
 	"\tLockState\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12-\n" +
 	"\x06holder\x18\x02 \x01(\v2\x15.threadlock.v1.HolderR\x06holder\x12/\n" +
-	"\awaiters\x18\x03 \x03(\v2\x15.threadlock.v1.WaiterR\awaiters\"W\n" +
+	"\awaiters\x18\x03 \x03(\v2\x15.threadlock.v1.WaiterR\awaiters\"\xeb\x05\n" +
+	"\rStreamRequest\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\x123\n" +
+	"\atimeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12C\n" +
+	"\aheaders\x18\x03 \x03(\v2).threadlock.v1.StreamRequest.HeadersEntryR\aheaders\x129\n" +
+	"\aacquire\x18\n" +
+	" \x01(\v2\x1d.threadlock.v1.AcquireRequestH\x00R\aacquire\x12@\n" +
+	"\n" +
+	"keep_alive\x18\v \x01(\v2\x1f.threadlock.v1.KeepAliveRequestH\x00R\tkeepAlive\x129\n" +
+	"\arelease\x18\f \x01(\v2\x1d.threadlock.v1.ReleaseRequestH\x00R\arelease\x12F\n" +
+	"\fopen_session\x18\r \x01(\v2!.threadlock.v1.OpenSessionRequestH\x00R\vopenSession\x12I\n" +
+	"\rclose_session\x18\x0e \x01(\v2\".threadlock.v1.CloseSessionRequestH\x00R\fcloseSession\x126\n" +
+	"\x06status\x18\x0f \x01(\v2\x1c.threadlock.v1.StatusRequestH\x00R\x06status\x12I\n" +
+	"\rforce_release\x18\x10 \x01(\v2\".threadlock.v1.ForceReleaseRequestH\x00R\fforceRelease\x125\n" +
+	"\x06cancel\x18\x14 \x01(\v2\x1b.threadlock.v1.StreamCancelH\x00R\x06cancel\x1a:\n" +
+	"\fHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x06\n" +
+	"\x04call\"\x0e\n" +
+	"\fStreamCancel\"\xbc\x04\n" +
+	"\x0eStreamResponse\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\x04R\x06callId\x122\n" +
+	"\x05error\x18\x02 \x01(\v2\x1a.threadlock.v1.StreamErrorH\x00R\x05error\x12:\n" +
+	"\aacquire\x18\n" +
+	" \x01(\v2\x1e.threadlock.v1.AcquireResponseH\x00R\aacquire\x12A\n" +
+	"\n" +
+	"keep_alive\x18\v \x01(\v2 .threadlock.v1.KeepAliveResponseH\x00R\tkeepAlive\x12:\n" +
+	"\arelease\x18\f \x01(\v2\x1e.threadlock.v1.ReleaseResponseH\x00R\arelease\x12G\n" +
+	"\fopen_session\x18\r \x01(\v2\".threadlock.v1.OpenSessionResponseH\x00R\vopenSession\x12J\n" +
+	"\rclose_session\x18\x0e \x01(\v2#.threadlock.v1.CloseSessionResponseH\x00R\fcloseSession\x127\n" +
+	"\x06status\x18\x0f \x01(\v2\x1d.threadlock.v1.StatusResponseH\x00R\x06status\x12J\n" +
+	"\rforce_release\x18\x10 \x01(\v2#.threadlock.v1.ForceReleaseResponseH\x00R\fforceReleaseB\b\n" +
+	"\x06result\";\n" +
+	"\vStreamError\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"W\n" +
 	"\x13ForceReleaseRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x16\n" +
@@ -1967,14 +2496,15 @@ const file_threadlock_v1_lock_proto_rawDesc = "" +
 	"\x0fKIND_LEFT_QUEUE\x10\x05\x12\x19\n" +
 	"\x15KIND_METADATA_CHANGED\x10\x06\x12\x15\n" +
 	"\x11KIND_SNAPSHOT_END\x10\a\x12\x17\n" +
-	"\x13KIND_CURSOR_TOO_OLD\x10\b2\x86\x05\n" +
+	"\x13KIND_CURSOR_TOO_OLD\x10\b2\xd1\x05\n" +
 	"\vLockService\x12H\n" +
 	"\aAcquire\x12\x1d.threadlock.v1.AcquireRequest\x1a\x1e.threadlock.v1.AcquireResponse\x12N\n" +
 	"\tKeepAlive\x12\x1f.threadlock.v1.KeepAliveRequest\x1a .threadlock.v1.KeepAliveResponse\x12H\n" +
 	"\aRelease\x12\x1d.threadlock.v1.ReleaseRequest\x1a\x1e.threadlock.v1.ReleaseResponse\x12T\n" +
 	"\vOpenSession\x12!.threadlock.v1.OpenSessionRequest\x1a\".threadlock.v1.OpenSessionResponse\x12W\n" +
 	"\fCloseSession\x12\".threadlock.v1.CloseSessionRequest\x1a#.threadlock.v1.CloseSessionResponse\x12E\n" +
-	"\x06Status\x12\x1c.threadlock.v1.StatusRequest\x1a\x1d.threadlock.v1.StatusResponse\x12W\n" +
+	"\x06Status\x12\x1c.threadlock.v1.StatusRequest\x1a\x1d.threadlock.v1.StatusResponse\x12I\n" +
+	"\x06Stream\x12\x1c.threadlock.v1.StreamRequest\x1a\x1d.threadlock.v1.StreamResponse(\x010\x01\x12W\n" +
 	"\fForceRelease\x12\".threadlock.v1.ForceReleaseRequest\x1a#.threadlock.v1.ForceReleaseResponse\x12D\n" +
 	"\x05Watch\x12\x1b.threadlock.v1.WatchRequest\x1a\x1c.threadlock.v1.WatchResponse0\x01B\xbf\x01\n" +
 	"\x11com.threadlock.v1B\tLockProtoP\x01ZJgithub.com/threadlock/threadlock/clients/go/gen/threadlock/v1;threadlockv1\xa2\x02\x03TXX\xaa\x02\rThreadlock.V1\xca\x02\rThreadlock\\V1\xe2\x02\x19Threadlock\\V1\\GPBMetadata\xea\x02\x0eThreadlock::V1b\x06proto3"
@@ -1992,7 +2522,7 @@ func file_threadlock_v1_lock_proto_rawDescGZIP() []byte {
 }
 
 var file_threadlock_v1_lock_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_threadlock_v1_lock_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_threadlock_v1_lock_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_threadlock_v1_lock_proto_goTypes = []any{
 	(WatchEvent_Kind)(0),          // 0: threadlock.v1.WatchEvent.Kind
 	(*AcquireRequest)(nil),        // 1: threadlock.v1.AcquireRequest
@@ -2012,76 +2542,101 @@ var file_threadlock_v1_lock_proto_goTypes = []any{
 	(*StatusRequest)(nil),         // 15: threadlock.v1.StatusRequest
 	(*StatusResponse)(nil),        // 16: threadlock.v1.StatusResponse
 	(*LockState)(nil),             // 17: threadlock.v1.LockState
-	(*ForceReleaseRequest)(nil),   // 18: threadlock.v1.ForceReleaseRequest
-	(*ForceReleaseResponse)(nil),  // 19: threadlock.v1.ForceReleaseResponse
-	(*WatchRequest)(nil),          // 20: threadlock.v1.WatchRequest
-	(*WatchResponse)(nil),         // 21: threadlock.v1.WatchResponse
-	(*WatchEvent)(nil),            // 22: threadlock.v1.WatchEvent
-	nil,                           // 23: threadlock.v1.AcquireRequest.MetadataEntry
-	nil,                           // 24: threadlock.v1.Lease.MetadataEntry
-	nil,                           // 25: threadlock.v1.Holder.MetadataEntry
-	nil,                           // 26: threadlock.v1.Waiter.MetadataEntry
-	nil,                           // 27: threadlock.v1.KeepAliveRequest.MetadataEntry
-	nil,                           // 28: threadlock.v1.WatchEvent.MetadataEntry
-	(*durationpb.Duration)(nil),   // 29: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 30: google.protobuf.Timestamp
+	(*StreamRequest)(nil),         // 18: threadlock.v1.StreamRequest
+	(*StreamCancel)(nil),          // 19: threadlock.v1.StreamCancel
+	(*StreamResponse)(nil),        // 20: threadlock.v1.StreamResponse
+	(*StreamError)(nil),           // 21: threadlock.v1.StreamError
+	(*ForceReleaseRequest)(nil),   // 22: threadlock.v1.ForceReleaseRequest
+	(*ForceReleaseResponse)(nil),  // 23: threadlock.v1.ForceReleaseResponse
+	(*WatchRequest)(nil),          // 24: threadlock.v1.WatchRequest
+	(*WatchResponse)(nil),         // 25: threadlock.v1.WatchResponse
+	(*WatchEvent)(nil),            // 26: threadlock.v1.WatchEvent
+	nil,                           // 27: threadlock.v1.AcquireRequest.MetadataEntry
+	nil,                           // 28: threadlock.v1.Lease.MetadataEntry
+	nil,                           // 29: threadlock.v1.Holder.MetadataEntry
+	nil,                           // 30: threadlock.v1.Waiter.MetadataEntry
+	nil,                           // 31: threadlock.v1.KeepAliveRequest.MetadataEntry
+	nil,                           // 32: threadlock.v1.StreamRequest.HeadersEntry
+	nil,                           // 33: threadlock.v1.WatchEvent.MetadataEntry
+	(*durationpb.Duration)(nil),   // 34: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 35: google.protobuf.Timestamp
 }
 var file_threadlock_v1_lock_proto_depIdxs = []int32{
-	29, // 0: threadlock.v1.AcquireRequest.ttl:type_name -> google.protobuf.Duration
-	29, // 1: threadlock.v1.AcquireRequest.wait:type_name -> google.protobuf.Duration
-	23, // 2: threadlock.v1.AcquireRequest.metadata:type_name -> threadlock.v1.AcquireRequest.MetadataEntry
+	34, // 0: threadlock.v1.AcquireRequest.ttl:type_name -> google.protobuf.Duration
+	34, // 1: threadlock.v1.AcquireRequest.wait:type_name -> google.protobuf.Duration
+	27, // 2: threadlock.v1.AcquireRequest.metadata:type_name -> threadlock.v1.AcquireRequest.MetadataEntry
 	3,  // 3: threadlock.v1.AcquireResponse.lease:type_name -> threadlock.v1.Lease
 	4,  // 4: threadlock.v1.AcquireResponse.busy:type_name -> threadlock.v1.Busy
-	30, // 5: threadlock.v1.Lease.acquired_at:type_name -> google.protobuf.Timestamp
-	30, // 6: threadlock.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
-	29, // 7: threadlock.v1.Lease.ttl:type_name -> google.protobuf.Duration
-	24, // 8: threadlock.v1.Lease.metadata:type_name -> threadlock.v1.Lease.MetadataEntry
-	29, // 9: threadlock.v1.Lease.valid_for:type_name -> google.protobuf.Duration
+	35, // 5: threadlock.v1.Lease.acquired_at:type_name -> google.protobuf.Timestamp
+	35, // 6: threadlock.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
+	34, // 7: threadlock.v1.Lease.ttl:type_name -> google.protobuf.Duration
+	28, // 8: threadlock.v1.Lease.metadata:type_name -> threadlock.v1.Lease.MetadataEntry
+	34, // 9: threadlock.v1.Lease.valid_for:type_name -> google.protobuf.Duration
 	5,  // 10: threadlock.v1.Busy.holder:type_name -> threadlock.v1.Holder
-	29, // 11: threadlock.v1.Busy.waited:type_name -> google.protobuf.Duration
-	30, // 12: threadlock.v1.Holder.acquired_at:type_name -> google.protobuf.Timestamp
-	30, // 13: threadlock.v1.Holder.expires_at:type_name -> google.protobuf.Timestamp
-	29, // 14: threadlock.v1.Holder.held_for:type_name -> google.protobuf.Duration
-	29, // 15: threadlock.v1.Holder.expires_in:type_name -> google.protobuf.Duration
-	25, // 16: threadlock.v1.Holder.metadata:type_name -> threadlock.v1.Holder.MetadataEntry
-	30, // 17: threadlock.v1.Waiter.queued_at:type_name -> google.protobuf.Timestamp
-	26, // 18: threadlock.v1.Waiter.metadata:type_name -> threadlock.v1.Waiter.MetadataEntry
-	27, // 19: threadlock.v1.KeepAliveRequest.metadata:type_name -> threadlock.v1.KeepAliveRequest.MetadataEntry
-	30, // 20: threadlock.v1.KeepAliveResponse.expires_at:type_name -> google.protobuf.Timestamp
-	29, // 21: threadlock.v1.KeepAliveResponse.ttl:type_name -> google.protobuf.Duration
-	29, // 22: threadlock.v1.OpenSessionRequest.ttl:type_name -> google.protobuf.Duration
-	30, // 23: threadlock.v1.OpenSessionResponse.expires_at:type_name -> google.protobuf.Timestamp
-	29, // 24: threadlock.v1.OpenSessionResponse.ttl:type_name -> google.protobuf.Duration
+	34, // 11: threadlock.v1.Busy.waited:type_name -> google.protobuf.Duration
+	35, // 12: threadlock.v1.Holder.acquired_at:type_name -> google.protobuf.Timestamp
+	35, // 13: threadlock.v1.Holder.expires_at:type_name -> google.protobuf.Timestamp
+	34, // 14: threadlock.v1.Holder.held_for:type_name -> google.protobuf.Duration
+	34, // 15: threadlock.v1.Holder.expires_in:type_name -> google.protobuf.Duration
+	29, // 16: threadlock.v1.Holder.metadata:type_name -> threadlock.v1.Holder.MetadataEntry
+	35, // 17: threadlock.v1.Waiter.queued_at:type_name -> google.protobuf.Timestamp
+	30, // 18: threadlock.v1.Waiter.metadata:type_name -> threadlock.v1.Waiter.MetadataEntry
+	31, // 19: threadlock.v1.KeepAliveRequest.metadata:type_name -> threadlock.v1.KeepAliveRequest.MetadataEntry
+	35, // 20: threadlock.v1.KeepAliveResponse.expires_at:type_name -> google.protobuf.Timestamp
+	34, // 21: threadlock.v1.KeepAliveResponse.ttl:type_name -> google.protobuf.Duration
+	34, // 22: threadlock.v1.OpenSessionRequest.ttl:type_name -> google.protobuf.Duration
+	35, // 23: threadlock.v1.OpenSessionResponse.expires_at:type_name -> google.protobuf.Timestamp
+	34, // 24: threadlock.v1.OpenSessionResponse.ttl:type_name -> google.protobuf.Duration
 	17, // 25: threadlock.v1.StatusResponse.locks:type_name -> threadlock.v1.LockState
 	5,  // 26: threadlock.v1.LockState.holder:type_name -> threadlock.v1.Holder
 	6,  // 27: threadlock.v1.LockState.waiters:type_name -> threadlock.v1.Waiter
-	22, // 28: threadlock.v1.WatchResponse.events:type_name -> threadlock.v1.WatchEvent
-	0,  // 29: threadlock.v1.WatchEvent.kind:type_name -> threadlock.v1.WatchEvent.Kind
-	28, // 30: threadlock.v1.WatchEvent.metadata:type_name -> threadlock.v1.WatchEvent.MetadataEntry
-	30, // 31: threadlock.v1.WatchEvent.time:type_name -> google.protobuf.Timestamp
-	30, // 32: threadlock.v1.WatchEvent.queued_at:type_name -> google.protobuf.Timestamp
-	30, // 33: threadlock.v1.WatchEvent.acquired_at:type_name -> google.protobuf.Timestamp
-	1,  // 34: threadlock.v1.LockService.Acquire:input_type -> threadlock.v1.AcquireRequest
-	7,  // 35: threadlock.v1.LockService.KeepAlive:input_type -> threadlock.v1.KeepAliveRequest
-	9,  // 36: threadlock.v1.LockService.Release:input_type -> threadlock.v1.ReleaseRequest
-	11, // 37: threadlock.v1.LockService.OpenSession:input_type -> threadlock.v1.OpenSessionRequest
-	13, // 38: threadlock.v1.LockService.CloseSession:input_type -> threadlock.v1.CloseSessionRequest
-	15, // 39: threadlock.v1.LockService.Status:input_type -> threadlock.v1.StatusRequest
-	18, // 40: threadlock.v1.LockService.ForceRelease:input_type -> threadlock.v1.ForceReleaseRequest
-	20, // 41: threadlock.v1.LockService.Watch:input_type -> threadlock.v1.WatchRequest
-	2,  // 42: threadlock.v1.LockService.Acquire:output_type -> threadlock.v1.AcquireResponse
-	8,  // 43: threadlock.v1.LockService.KeepAlive:output_type -> threadlock.v1.KeepAliveResponse
-	10, // 44: threadlock.v1.LockService.Release:output_type -> threadlock.v1.ReleaseResponse
-	12, // 45: threadlock.v1.LockService.OpenSession:output_type -> threadlock.v1.OpenSessionResponse
-	14, // 46: threadlock.v1.LockService.CloseSession:output_type -> threadlock.v1.CloseSessionResponse
-	16, // 47: threadlock.v1.LockService.Status:output_type -> threadlock.v1.StatusResponse
-	19, // 48: threadlock.v1.LockService.ForceRelease:output_type -> threadlock.v1.ForceReleaseResponse
-	21, // 49: threadlock.v1.LockService.Watch:output_type -> threadlock.v1.WatchResponse
-	42, // [42:50] is the sub-list for method output_type
-	34, // [34:42] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	34, // 28: threadlock.v1.StreamRequest.timeout:type_name -> google.protobuf.Duration
+	32, // 29: threadlock.v1.StreamRequest.headers:type_name -> threadlock.v1.StreamRequest.HeadersEntry
+	1,  // 30: threadlock.v1.StreamRequest.acquire:type_name -> threadlock.v1.AcquireRequest
+	7,  // 31: threadlock.v1.StreamRequest.keep_alive:type_name -> threadlock.v1.KeepAliveRequest
+	9,  // 32: threadlock.v1.StreamRequest.release:type_name -> threadlock.v1.ReleaseRequest
+	11, // 33: threadlock.v1.StreamRequest.open_session:type_name -> threadlock.v1.OpenSessionRequest
+	13, // 34: threadlock.v1.StreamRequest.close_session:type_name -> threadlock.v1.CloseSessionRequest
+	15, // 35: threadlock.v1.StreamRequest.status:type_name -> threadlock.v1.StatusRequest
+	22, // 36: threadlock.v1.StreamRequest.force_release:type_name -> threadlock.v1.ForceReleaseRequest
+	19, // 37: threadlock.v1.StreamRequest.cancel:type_name -> threadlock.v1.StreamCancel
+	21, // 38: threadlock.v1.StreamResponse.error:type_name -> threadlock.v1.StreamError
+	2,  // 39: threadlock.v1.StreamResponse.acquire:type_name -> threadlock.v1.AcquireResponse
+	8,  // 40: threadlock.v1.StreamResponse.keep_alive:type_name -> threadlock.v1.KeepAliveResponse
+	10, // 41: threadlock.v1.StreamResponse.release:type_name -> threadlock.v1.ReleaseResponse
+	12, // 42: threadlock.v1.StreamResponse.open_session:type_name -> threadlock.v1.OpenSessionResponse
+	14, // 43: threadlock.v1.StreamResponse.close_session:type_name -> threadlock.v1.CloseSessionResponse
+	16, // 44: threadlock.v1.StreamResponse.status:type_name -> threadlock.v1.StatusResponse
+	23, // 45: threadlock.v1.StreamResponse.force_release:type_name -> threadlock.v1.ForceReleaseResponse
+	26, // 46: threadlock.v1.WatchResponse.events:type_name -> threadlock.v1.WatchEvent
+	0,  // 47: threadlock.v1.WatchEvent.kind:type_name -> threadlock.v1.WatchEvent.Kind
+	33, // 48: threadlock.v1.WatchEvent.metadata:type_name -> threadlock.v1.WatchEvent.MetadataEntry
+	35, // 49: threadlock.v1.WatchEvent.time:type_name -> google.protobuf.Timestamp
+	35, // 50: threadlock.v1.WatchEvent.queued_at:type_name -> google.protobuf.Timestamp
+	35, // 51: threadlock.v1.WatchEvent.acquired_at:type_name -> google.protobuf.Timestamp
+	1,  // 52: threadlock.v1.LockService.Acquire:input_type -> threadlock.v1.AcquireRequest
+	7,  // 53: threadlock.v1.LockService.KeepAlive:input_type -> threadlock.v1.KeepAliveRequest
+	9,  // 54: threadlock.v1.LockService.Release:input_type -> threadlock.v1.ReleaseRequest
+	11, // 55: threadlock.v1.LockService.OpenSession:input_type -> threadlock.v1.OpenSessionRequest
+	13, // 56: threadlock.v1.LockService.CloseSession:input_type -> threadlock.v1.CloseSessionRequest
+	15, // 57: threadlock.v1.LockService.Status:input_type -> threadlock.v1.StatusRequest
+	18, // 58: threadlock.v1.LockService.Stream:input_type -> threadlock.v1.StreamRequest
+	22, // 59: threadlock.v1.LockService.ForceRelease:input_type -> threadlock.v1.ForceReleaseRequest
+	24, // 60: threadlock.v1.LockService.Watch:input_type -> threadlock.v1.WatchRequest
+	2,  // 61: threadlock.v1.LockService.Acquire:output_type -> threadlock.v1.AcquireResponse
+	8,  // 62: threadlock.v1.LockService.KeepAlive:output_type -> threadlock.v1.KeepAliveResponse
+	10, // 63: threadlock.v1.LockService.Release:output_type -> threadlock.v1.ReleaseResponse
+	12, // 64: threadlock.v1.LockService.OpenSession:output_type -> threadlock.v1.OpenSessionResponse
+	14, // 65: threadlock.v1.LockService.CloseSession:output_type -> threadlock.v1.CloseSessionResponse
+	16, // 66: threadlock.v1.LockService.Status:output_type -> threadlock.v1.StatusResponse
+	20, // 67: threadlock.v1.LockService.Stream:output_type -> threadlock.v1.StreamResponse
+	23, // 68: threadlock.v1.LockService.ForceRelease:output_type -> threadlock.v1.ForceReleaseResponse
+	25, // 69: threadlock.v1.LockService.Watch:output_type -> threadlock.v1.WatchResponse
+	61, // [61:70] is the sub-list for method output_type
+	52, // [52:61] is the sub-list for method input_type
+	52, // [52:52] is the sub-list for extension type_name
+	52, // [52:52] is the sub-list for extension extendee
+	0,  // [0:52] is the sub-list for field type_name
 }
 
 func init() { file_threadlock_v1_lock_proto_init() }
@@ -2101,7 +2656,27 @@ func file_threadlock_v1_lock_proto_init() {
 		(*StatusRequest_Key)(nil),
 		(*StatusRequest_Prefix)(nil),
 	}
+	file_threadlock_v1_lock_proto_msgTypes[17].OneofWrappers = []any{
+		(*StreamRequest_Acquire)(nil),
+		(*StreamRequest_KeepAlive)(nil),
+		(*StreamRequest_Release)(nil),
+		(*StreamRequest_OpenSession)(nil),
+		(*StreamRequest_CloseSession)(nil),
+		(*StreamRequest_Status)(nil),
+		(*StreamRequest_ForceRelease)(nil),
+		(*StreamRequest_Cancel)(nil),
+	}
 	file_threadlock_v1_lock_proto_msgTypes[19].OneofWrappers = []any{
+		(*StreamResponse_Error)(nil),
+		(*StreamResponse_Acquire)(nil),
+		(*StreamResponse_KeepAlive)(nil),
+		(*StreamResponse_Release)(nil),
+		(*StreamResponse_OpenSession)(nil),
+		(*StreamResponse_CloseSession)(nil),
+		(*StreamResponse_Status)(nil),
+		(*StreamResponse_ForceRelease)(nil),
+	}
+	file_threadlock_v1_lock_proto_msgTypes[23].OneofWrappers = []any{
 		(*WatchRequest_Key)(nil),
 		(*WatchRequest_Prefix)(nil),
 	}
@@ -2111,7 +2686,7 @@ func file_threadlock_v1_lock_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_threadlock_v1_lock_proto_rawDesc), len(file_threadlock_v1_lock_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   28,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,6 +22,8 @@
 //             one lease per client process; any number of locks under it; one renewal
 //             keeps them all. A session that ends (closed or expired) frees all its locks.
 // Status      who holds a key, a key prefix, or everything (paginated), and who waits.
+// Stream      every call above over one long-lived bidirectional stream: the SDKs' cheap
+//             path (one message per call instead of one HTTP/2 stream per call).
 // ForceRelease (admin) free a stuck key of any tenant; audited.
 //
 // # Authentication, tenants and roles
@@ -104,6 +106,7 @@ const (
 	LockService_OpenSession_FullMethodName  = "/threadlock.v1.LockService/OpenSession"
 	LockService_CloseSession_FullMethodName = "/threadlock.v1.LockService/CloseSession"
 	LockService_Status_FullMethodName       = "/threadlock.v1.LockService/Status"
+	LockService_Stream_FullMethodName       = "/threadlock.v1.LockService/Stream"
 	LockService_ForceRelease_FullMethodName = "/threadlock.v1.LockService/ForceRelease"
 	LockService_Watch_FullMethodName        = "/threadlock.v1.LockService/Watch"
 )
@@ -164,6 +167,55 @@ type LockServiceClient interface {
 	CloseSession(ctx context.Context, in *CloseSessionRequest, opts ...grpc.CallOption) (*CloseSessionResponse, error)
 	// Status lists holders and waiters of one key, of keys with a prefix, or of all keys.
 	Status(ctx context.Context, in *StatusRequest, opts ...grpc.CallOption) (*StatusResponse, error)
+	// Stream carries calls of the methods above as messages on one long-lived bidirectional
+	// stream, for clients that make many calls: a message costs the server about a third of a
+	// unary call. Each StreamRequest is one call (or cancels one), answered by exactly one
+	// StreamResponse with the same call_id. A call on the stream means exactly what the same
+	// unary call means: same validation, outcomes, status codes, retries by request_id, quotas
+	// and metrics. Unary stays the simple path (grpcurl, raw callers, other languages).
+	//
+	// Ordering: frames are read in the order sent and each call starts when its frame is read,
+	//
+	//	but calls run concurrently and answer when done, in any order: match them by call_id.
+	//	As with concurrent unary calls, two Acquires in flight at once have no queue order
+	//	between them; send the second after the first answered if order matters.
+	//
+	// Deadlines: per call, `StreamRequest.timeout` (unset: none, like a unary call without a
+	//
+	//	deadline). It bounds the call as a gRPC deadline does (a queued Acquire answers `busy`
+	//	just before it); past it the call answers DEADLINE_EXCEEDED. The stream itself has no
+	//	deadline; set none on it.
+	//
+	// Cancellation: a frame with `cancel` set cancels the call with that call_id, as a cancelled
+	//
+	//	unary call: a queued Acquire leaves the queue at once. The call then answers CANCELLED
+	//	(or its result, if it finished first). A cancel for a call_id not in flight is ignored.
+	//
+	// A broken stream (disconnect, server shutdown, the client ending it): every call still in
+	//
+	//	flight is cancelled as above. Its answer is lost like a lost unary response: a grant may
+	//	have happened (Acquire: retry with the same request_id, on a new stream or unary, to get
+	//	the same lease back; a queued slot is gone); KeepAlive and Release are safe to repeat.
+	//	A server that is shutting down answers new calls UNAVAILABLE and lets calls in flight
+	//	finish within its grace period; clients move to another stream (or replica).
+	//
+	// Flow control: HTTP/2's, for the stream as a whole. At most the server's per-stream limit
+	//
+	//	of calls (max_stream_calls, default 1000) are in flight at once; a call beyond it is
+	//	answered RESOURCE_EXHAUSTED naming "max_stream_calls", with nothing done, and the stream
+	//	stays open. A call_id already in flight, 0, or a frame with no call answers
+	//	INVALID_ARGUMENT naming the field. A frame that is not a StreamRequest at all ends the
+	//	stream with INVALID_ARGUMENT (there is no call_id to answer).
+	//
+	// Authentication: the stream's own metadata carries the credential (`authorization`, or the
+	//
+	//	TLS client certificate), checked when the stream opens (a bad one ends the stream with
+	//	UNAUTHENTICATED) and again for each call, so that an expired JWT or a revoked key stops
+	//	working on open streams too. The tenant is fixed when the stream opens; a credential
+	//	that later maps to another tenant is refused (PERMISSION_DENIED). The caller's role is
+	//	checked per call: a viewer's Acquire answers PERMISSION_DENIED, its Status succeeds.
+	//	Credentials in `headers` are ignored.
+	Stream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[StreamRequest, StreamResponse], error)
 	// ForceRelease (role admin, auth on only) frees a key that a tenant's holder does not
 	// release, e.g. a stuck worker with a long TTL. Its holder's next KeepAlive answers NOT_FOUND
 	// and the next waiter is granted. Every call is written to the audit log with `reason`.
@@ -271,6 +323,19 @@ func (c *lockServiceClient) Status(ctx context.Context, in *StatusRequest, opts 
 	return out, nil
 }
 
+func (c *lockServiceClient) Stream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[StreamRequest, StreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &LockService_ServiceDesc.Streams[0], LockService_Stream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[StreamRequest, StreamResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LockService_StreamClient = grpc.BidiStreamingClient[StreamRequest, StreamResponse]
+
 func (c *lockServiceClient) ForceRelease(ctx context.Context, in *ForceReleaseRequest, opts ...grpc.CallOption) (*ForceReleaseResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ForceReleaseResponse)
@@ -283,7 +348,7 @@ func (c *lockServiceClient) ForceRelease(ctx context.Context, in *ForceReleaseRe
 
 func (c *lockServiceClient) Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &LockService_ServiceDesc.Streams[0], LockService_Watch_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &LockService_ServiceDesc.Streams[1], LockService_Watch_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -356,6 +421,55 @@ type LockServiceServer interface {
 	CloseSession(context.Context, *CloseSessionRequest) (*CloseSessionResponse, error)
 	// Status lists holders and waiters of one key, of keys with a prefix, or of all keys.
 	Status(context.Context, *StatusRequest) (*StatusResponse, error)
+	// Stream carries calls of the methods above as messages on one long-lived bidirectional
+	// stream, for clients that make many calls: a message costs the server about a third of a
+	// unary call. Each StreamRequest is one call (or cancels one), answered by exactly one
+	// StreamResponse with the same call_id. A call on the stream means exactly what the same
+	// unary call means: same validation, outcomes, status codes, retries by request_id, quotas
+	// and metrics. Unary stays the simple path (grpcurl, raw callers, other languages).
+	//
+	// Ordering: frames are read in the order sent and each call starts when its frame is read,
+	//
+	//	but calls run concurrently and answer when done, in any order: match them by call_id.
+	//	As with concurrent unary calls, two Acquires in flight at once have no queue order
+	//	between them; send the second after the first answered if order matters.
+	//
+	// Deadlines: per call, `StreamRequest.timeout` (unset: none, like a unary call without a
+	//
+	//	deadline). It bounds the call as a gRPC deadline does (a queued Acquire answers `busy`
+	//	just before it); past it the call answers DEADLINE_EXCEEDED. The stream itself has no
+	//	deadline; set none on it.
+	//
+	// Cancellation: a frame with `cancel` set cancels the call with that call_id, as a cancelled
+	//
+	//	unary call: a queued Acquire leaves the queue at once. The call then answers CANCELLED
+	//	(or its result, if it finished first). A cancel for a call_id not in flight is ignored.
+	//
+	// A broken stream (disconnect, server shutdown, the client ending it): every call still in
+	//
+	//	flight is cancelled as above. Its answer is lost like a lost unary response: a grant may
+	//	have happened (Acquire: retry with the same request_id, on a new stream or unary, to get
+	//	the same lease back; a queued slot is gone); KeepAlive and Release are safe to repeat.
+	//	A server that is shutting down answers new calls UNAVAILABLE and lets calls in flight
+	//	finish within its grace period; clients move to another stream (or replica).
+	//
+	// Flow control: HTTP/2's, for the stream as a whole. At most the server's per-stream limit
+	//
+	//	of calls (max_stream_calls, default 1000) are in flight at once; a call beyond it is
+	//	answered RESOURCE_EXHAUSTED naming "max_stream_calls", with nothing done, and the stream
+	//	stays open. A call_id already in flight, 0, or a frame with no call answers
+	//	INVALID_ARGUMENT naming the field. A frame that is not a StreamRequest at all ends the
+	//	stream with INVALID_ARGUMENT (there is no call_id to answer).
+	//
+	// Authentication: the stream's own metadata carries the credential (`authorization`, or the
+	//
+	//	TLS client certificate), checked when the stream opens (a bad one ends the stream with
+	//	UNAUTHENTICATED) and again for each call, so that an expired JWT or a revoked key stops
+	//	working on open streams too. The tenant is fixed when the stream opens; a credential
+	//	that later maps to another tenant is refused (PERMISSION_DENIED). The caller's role is
+	//	checked per call: a viewer's Acquire answers PERMISSION_DENIED, its Status succeeds.
+	//	Credentials in `headers` are ignored.
+	Stream(grpc.BidiStreamingServer[StreamRequest, StreamResponse]) error
 	// ForceRelease (role admin, auth on only) frees a key that a tenant's holder does not
 	// release, e.g. a stuck worker with a long TTL. Its holder's next KeepAlive answers NOT_FOUND
 	// and the next waiter is granted. Every call is written to the audit log with `reason`.
@@ -420,6 +534,9 @@ func (UnimplementedLockServiceServer) CloseSession(context.Context, *CloseSessio
 }
 func (UnimplementedLockServiceServer) Status(context.Context, *StatusRequest) (*StatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Status not implemented")
+}
+func (UnimplementedLockServiceServer) Stream(grpc.BidiStreamingServer[StreamRequest, StreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method Stream not implemented")
 }
 func (UnimplementedLockServiceServer) ForceRelease(context.Context, *ForceReleaseRequest) (*ForceReleaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ForceRelease not implemented")
@@ -556,6 +673,13 @@ func _LockService_Status_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LockService_Stream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(LockServiceServer).Stream(&grpc.GenericServerStream[StreamRequest, StreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LockService_StreamServer = grpc.BidiStreamingServer[StreamRequest, StreamResponse]
+
 func _LockService_ForceRelease_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ForceReleaseRequest)
 	if err := dec(in); err != nil {
@@ -622,6 +746,12 @@ var LockService_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Stream",
+			Handler:       _LockService_Stream_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
 		{
 			StreamName:    "Watch",
 			Handler:       _LockService_Watch_Handler,

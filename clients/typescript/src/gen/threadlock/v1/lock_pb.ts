@@ -22,6 +22,8 @@
 //             one lease per client process; any number of locks under it; one renewal
 //             keeps them all. A session that ends (closed or expired) frees all its locks.
 // Status      who holds a key, a key prefix, or everything (paginated), and who waits.
+// Stream      every call above over one long-lived bidirectional stream: the SDKs' cheap
+//             path (one message per call instead of one HTTP/2 stream per call).
 // ForceRelease (admin) free a stuck key of any tenant; audited.
 //
 // # Authentication, tenants and roles
@@ -91,7 +93,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file threadlock/v1/lock.proto.
  */
 export const file_threadlock_v1_lock: GenFile = /*@__PURE__*/
-  fileDesc("Chh0aHJlYWRsb2NrL3YxL2xvY2sucHJvdG8SDXRocmVhZGxvY2sudjEimwIKDkFjcXVpcmVSZXF1ZXN0EgsKA2tleRgBIAEoCRINCgVvd25lchgCIAEoCRImCgN0dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJwoEd2FpdBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhISCgpyZXF1ZXN0X2lkGAUgASgJEj0KCG1ldGFkYXRhGAYgAygLMisudGhyZWFkbG9jay52MS5BY3F1aXJlUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhIKCnNlc3Npb25faWQYByABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBSgQIMhA8ImcKD0FjcXVpcmVSZXNwb25zZRIlCgVsZWFzZRgBIAEoCzIULnRocmVhZGxvY2sudjEuTGVhc2VIABIjCgRidXN5GAIgASgLMhMudGhyZWFkbG9jay52MS5CdXN5SABCCAoGcmVzdWx0IoEDCgVMZWFzZRILCgNrZXkYASABKAkSDQoFb3duZXIYAiABKAkSEwoLbGVhc2VfdG9rZW4YAyABKAkSFQoNZmVuY2luZ190b2tlbhgEIAEoAxIvCgthY3F1aXJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoDdHRsGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjQKCG1ldGFkYXRhGAggAygLMiIudGhyZWFkbG9jay52MS5MZWFzZS5NZXRhZGF0YUVudHJ5EhIKCnNlc3Npb25faWQYCSABKAkSLAoJdmFsaWRfZm9yGAogASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKHAQoEQnVzeRILCgNrZXkYASABKAkSJQoGaG9sZGVyGAIgASgLMhUudGhyZWFkbG9jay52MS5Ib2xkZXISDwoHd2FpdGVycxgDIAEoBRIpCgZ3YWl0ZWQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDwoHbWVzc2FnZRgFIAEoCSLTAgoGSG9sZGVyEg0KBW93bmVyGAEgASgJEhUKDWZlbmNpbmdfdG9rZW4YAiABKAMSLwoLYWNxdWlyZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEisKCGhlbGRfZm9yGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi0KCmV4cGlyZXNfaW4YBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SNQoIbWV0YWRhdGEYByADKAsyIy50aHJlYWRsb2NrLnYxLkhvbGRlci5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLAAQoGV2FpdGVyEg0KBW93bmVyGAEgASgJEhAKCHBvc2l0aW9uGAIgASgFEi0KCXF1ZXVlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoIbWV0YWRhdGEYBCADKAsyIy50aHJlYWRsb2NrLnYxLldhaXRlci5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLBAQoQS2VlcEFsaXZlUmVxdWVzdBIVCgtsZWFzZV90b2tlbhgBIAEoCUgAEhQKCnNlc3Npb25faWQYAiABKAlIABI/CghtZXRhZGF0YRgDIAMoCzItLnRocmVhZGxvY2sudjEuS2VlcEFsaXZlUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIICgZ0YXJnZXRKBAgyEDwiawoRS2VlcEFsaXZlUmVzcG9uc2USLgoKZXhwaXJlc19hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoDdHRsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIisKDlJlbGVhc2VSZXF1ZXN0EhMKC2xlYXNlX3Rva2VuGAEgASgJSgQIMhA8IiMKD1JlbGVhc2VSZXNwb25zZRIQCghyZWxlYXNlZBgBIAEoCCJRChJPcGVuU2Vzc2lvblJlcXVlc3QSDQoFb3duZXIYASABKAkSJgoDdHRsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uSgQIMhA8IoEBChNPcGVuU2Vzc2lvblJlc3BvbnNlEhIKCnNlc3Npb25faWQYASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoDdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIi8KE0Nsb3NlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCUoECDIQPCImChRDbG9zZVNlc3Npb25SZXNwb25zZRIOCgZjbG9zZWQYASABKAgiaQoNU3RhdHVzUmVxdWVzdBINCgNrZXkYASABKAlIABIQCgZwcmVmaXgYAiABKAlIABIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCUIKCghzZWxlY3RvckoECDIQPCJSCg5TdGF0dXNSZXNwb25zZRInCgVsb2NrcxgBIAMoCzIYLnRocmVhZGxvY2sudjEuTG9ja1N0YXRlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJnCglMb2NrU3RhdGUSCwoDa2V5GAEgASgJEiUKBmhvbGRlchgCIAEoCzIVLnRocmVhZGxvY2sudjEuSG9sZGVyEiYKB3dhaXRlcnMYAyADKAsyFS50aHJlYWRsb2NrLnYxLldhaXRlciJCChNGb3JjZVJlbGVhc2VSZXF1ZXN0EgsKA2tleRgBIAEoCRIOCgZ0ZW5hbnQYAiABKAkSDgoGcmVhc29uGAMgASgJIk4KFEZvcmNlUmVsZWFzZVJlc3BvbnNlEhAKCHJlbGVhc2VkGAEgASgIEg0KBW93bmVyGAIgASgJEhUKDWZlbmNpbmdfdG9rZW4YAyABKAMiUQoMV2F0Y2hSZXF1ZXN0Eg0KA2tleRgBIAEoCUgAEhAKBnByZWZpeBgCIAEoCUgAEg4KBmN1cnNvchgDIAEoCUIKCghzZWxlY3RvckoECDIQPCI6Cg1XYXRjaFJlc3BvbnNlEikKBmV2ZW50cxgBIAMoCzIZLnRocmVhZGxvY2sudjEuV2F0Y2hFdmVudCLzBAoKV2F0Y2hFdmVudBIsCgRraW5kGAEgASgOMh4udGhyZWFkbG9jay52MS5XYXRjaEV2ZW50LktpbmQSCwoDa2V5GAIgASgJEg0KBW93bmVyGAMgASgJEhUKDWZlbmNpbmdfdG9rZW4YBCABKAMSOQoIbWV0YWRhdGEYBSADKAsyJy50aHJlYWRsb2NrLnYxLldhdGNoRXZlbnQuTWV0YWRhdGFFbnRyeRIoCgR0aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZjdXJzb3IYByABKAkSEAoIcmV2aXNpb24YCCABKAMSEAoIc25hcHNob3QYCSABKAgSEwoLdHRsX3NlY29uZHMYCiABKAMSLQoJcXVldWVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgthY3F1aXJlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIsQBCgRLaW5kEhQKEEtJTkRfVU5TUEVDSUZJRUQQABIQCgxLSU5EX0dSQU5URUQQARIRCg1LSU5EX1JFTEVBU0VEEAISEAoMS0lORF9FWFBJUkVEEAMSDwoLS0lORF9RVUVVRUQQBBITCg9LSU5EX0xFRlRfUVVFVUUQBRIZChVLSU5EX01FVEFEQVRBX0NIQU5HRUQQBhIVChFLSU5EX1NOQVBTSE9UX0VORBAHEhcKE0tJTkRfQ1VSU09SX1RPT19PTEQQCDKGBQoLTG9ja1NlcnZpY2USSAoHQWNxdWlyZRIdLnRocmVhZGxvY2sudjEuQWNxdWlyZVJlcXVlc3QaHi50aHJlYWRsb2NrLnYxLkFjcXVpcmVSZXNwb25zZRJOCglLZWVwQWxpdmUSHy50aHJlYWRsb2NrLnYxLktlZXBBbGl2ZVJlcXVlc3QaIC50aHJlYWRsb2NrLnYxLktlZXBBbGl2ZVJlc3BvbnNlEkgKB1JlbGVhc2USHS50aHJlYWRsb2NrLnYxLlJlbGVhc2VSZXF1ZXN0Gh4udGhyZWFkbG9jay52MS5SZWxlYXNlUmVzcG9uc2USVAoLT3BlblNlc3Npb24SIS50aHJlYWRsb2NrLnYxLk9wZW5TZXNzaW9uUmVxdWVzdBoiLnRocmVhZGxvY2sudjEuT3BlblNlc3Npb25SZXNwb25zZRJXCgxDbG9zZVNlc3Npb24SIi50aHJlYWRsb2NrLnYxLkNsb3NlU2Vzc2lvblJlcXVlc3QaIy50aHJlYWRsb2NrLnYxLkNsb3NlU2Vzc2lvblJlc3BvbnNlEkUKBlN0YXR1cxIcLnRocmVhZGxvY2sudjEuU3RhdHVzUmVxdWVzdBodLnRocmVhZGxvY2sudjEuU3RhdHVzUmVzcG9uc2USVwoMRm9yY2VSZWxlYXNlEiIudGhyZWFkbG9jay52MS5Gb3JjZVJlbGVhc2VSZXF1ZXN0GiMudGhyZWFkbG9jay52MS5Gb3JjZVJlbGVhc2VSZXNwb25zZRJECgVXYXRjaBIbLnRocmVhZGxvY2sudjEuV2F0Y2hSZXF1ZXN0GhwudGhyZWFkbG9jay52MS5XYXRjaFJlc3BvbnNlMAFCaQoRZGV2LnRocmVhZGxvY2sudjFQAVpCZ2l0aHViLmNvbS90aHJlYWRsb2NrL3RocmVhZGxvY2svZ2VuL2dvL3RocmVhZGxvY2svdjE7dGhyZWFkbG9ja3YxygINVGhyZWFkbG9ja1xWMWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Chh0aHJlYWRsb2NrL3YxL2xvY2sucHJvdG8SDXRocmVhZGxvY2sudjEimwIKDkFjcXVpcmVSZXF1ZXN0EgsKA2tleRgBIAEoCRINCgVvd25lchgCIAEoCRImCgN0dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJwoEd2FpdBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhISCgpyZXF1ZXN0X2lkGAUgASgJEj0KCG1ldGFkYXRhGAYgAygLMisudGhyZWFkbG9jay52MS5BY3F1aXJlUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhIKCnNlc3Npb25faWQYByABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBSgQIMhA8ImcKD0FjcXVpcmVSZXNwb25zZRIlCgVsZWFzZRgBIAEoCzIULnRocmVhZGxvY2sudjEuTGVhc2VIABIjCgRidXN5GAIgASgLMhMudGhyZWFkbG9jay52MS5CdXN5SABCCAoGcmVzdWx0IoEDCgVMZWFzZRILCgNrZXkYASABKAkSDQoFb3duZXIYAiABKAkSEwoLbGVhc2VfdG9rZW4YAyABKAkSFQoNZmVuY2luZ190b2tlbhgEIAEoAxIvCgthY3F1aXJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoDdHRsGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjQKCG1ldGFkYXRhGAggAygLMiIudGhyZWFkbG9jay52MS5MZWFzZS5NZXRhZGF0YUVudHJ5EhIKCnNlc3Npb25faWQYCSABKAkSLAoJdmFsaWRfZm9yGAogASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKHAQoEQnVzeRILCgNrZXkYASABKAkSJQoGaG9sZGVyGAIgASgLMhUudGhyZWFkbG9jay52MS5Ib2xkZXISDwoHd2FpdGVycxgDIAEoBRIpCgZ3YWl0ZWQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDwoHbWVzc2FnZRgFIAEoCSLTAgoGSG9sZGVyEg0KBW93bmVyGAEgASgJEhUKDWZlbmNpbmdfdG9rZW4YAiABKAMSLwoLYWNxdWlyZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEisKCGhlbGRfZm9yGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi0KCmV4cGlyZXNfaW4YBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SNQoIbWV0YWRhdGEYByADKAsyIy50aHJlYWRsb2NrLnYxLkhvbGRlci5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLAAQoGV2FpdGVyEg0KBW93bmVyGAEgASgJEhAKCHBvc2l0aW9uGAIgASgFEi0KCXF1ZXVlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoIbWV0YWRhdGEYBCADKAsyIy50aHJlYWRsb2NrLnYxLldhaXRlci5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLBAQoQS2VlcEFsaXZlUmVxdWVzdBIVCgtsZWFzZV90b2tlbhgBIAEoCUgAEhQKCnNlc3Npb25faWQYAiABKAlIABI/CghtZXRhZGF0YRgDIAMoCzItLnRocmVhZGxvY2sudjEuS2VlcEFsaXZlUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIICgZ0YXJnZXRKBAgyEDwiawoRS2VlcEFsaXZlUmVzcG9uc2USLgoKZXhwaXJlc19hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoDdHRsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIisKDlJlbGVhc2VSZXF1ZXN0EhMKC2xlYXNlX3Rva2VuGAEgASgJSgQIMhA8IiMKD1JlbGVhc2VSZXNwb25zZRIQCghyZWxlYXNlZBgBIAEoCCJRChJPcGVuU2Vzc2lvblJlcXVlc3QSDQoFb3duZXIYASABKAkSJgoDdHRsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uSgQIMhA8IoEBChNPcGVuU2Vzc2lvblJlc3BvbnNlEhIKCnNlc3Npb25faWQYASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoDdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIi8KE0Nsb3NlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCUoECDIQPCImChRDbG9zZVNlc3Npb25SZXNwb25zZRIOCgZjbG9zZWQYASABKAgiaQoNU3RhdHVzUmVxdWVzdBINCgNrZXkYASABKAlIABIQCgZwcmVmaXgYAiABKAlIABIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCUIKCghzZWxlY3RvckoECDIQPCJSCg5TdGF0dXNSZXNwb25zZRInCgVsb2NrcxgBIAMoCzIYLnRocmVhZGxvY2sudjEuTG9ja1N0YXRlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJnCglMb2NrU3RhdGUSCwoDa2V5GAEgASgJEiUKBmhvbGRlchgCIAEoCzIVLnRocmVhZGxvY2sudjEuSG9sZGVyEiYKB3dhaXRlcnMYAyADKAsyFS50aHJlYWRsb2NrLnYxLldhaXRlciLvBAoNU3RyZWFtUmVxdWVzdBIPCgdjYWxsX2lkGAEgASgEEioKB3RpbWVvdXQYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SOgoHaGVhZGVycxgDIAMoCzIpLnRocmVhZGxvY2sudjEuU3RyZWFtUmVxdWVzdC5IZWFkZXJzRW50cnkSMAoHYWNxdWlyZRgKIAEoCzIdLnRocmVhZGxvY2sudjEuQWNxdWlyZVJlcXVlc3RIABI1CgprZWVwX2FsaXZlGAsgASgLMh8udGhyZWFkbG9jay52MS5LZWVwQWxpdmVSZXF1ZXN0SAASMAoHcmVsZWFzZRgMIAEoCzIdLnRocmVhZGxvY2sudjEuUmVsZWFzZVJlcXVlc3RIABI5CgxvcGVuX3Nlc3Npb24YDSABKAsyIS50aHJlYWRsb2NrLnYxLk9wZW5TZXNzaW9uUmVxdWVzdEgAEjsKDWNsb3NlX3Nlc3Npb24YDiABKAsyIi50aHJlYWRsb2NrLnYxLkNsb3NlU2Vzc2lvblJlcXVlc3RIABIuCgZzdGF0dXMYDyABKAsyHC50aHJlYWRsb2NrLnYxLlN0YXR1c1JlcXVlc3RIABI7Cg1mb3JjZV9yZWxlYXNlGBAgASgLMiIudGhyZWFkbG9jay52MS5Gb3JjZVJlbGVhc2VSZXF1ZXN0SAASLQoGY2FuY2VsGBQgASgLMhsudGhyZWFkbG9jay52MS5TdHJlYW1DYW5jZWxIABouCgxIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIGCgRjYWxsIg4KDFN0cmVhbUNhbmNlbCLfAwoOU3RyZWFtUmVzcG9uc2USDwoHY2FsbF9pZBgBIAEoBBIrCgVlcnJvchgCIAEoCzIaLnRocmVhZGxvY2sudjEuU3RyZWFtRXJyb3JIABIxCgdhY3F1aXJlGAogASgLMh4udGhyZWFkbG9jay52MS5BY3F1aXJlUmVzcG9uc2VIABI2CgprZWVwX2FsaXZlGAsgASgLMiAudGhyZWFkbG9jay52MS5LZWVwQWxpdmVSZXNwb25zZUgAEjEKB3JlbGVhc2UYDCABKAsyHi50aHJlYWRsb2NrLnYxLlJlbGVhc2VSZXNwb25zZUgAEjoKDG9wZW5fc2Vzc2lvbhgNIAEoCzIiLnRocmVhZGxvY2sudjEuT3BlblNlc3Npb25SZXNwb25zZUgAEjwKDWNsb3NlX3Nlc3Npb24YDiABKAsyIy50aHJlYWRsb2NrLnYxLkNsb3NlU2Vzc2lvblJlc3BvbnNlSAASLwoGc3RhdHVzGA8gASgLMh0udGhyZWFkbG9jay52MS5TdGF0dXNSZXNwb25zZUgAEjwKDWZvcmNlX3JlbGVhc2UYECABKAsyIy50aHJlYWRsb2NrLnYxLkZvcmNlUmVsZWFzZVJlc3BvbnNlSABCCAoGcmVzdWx0IiwKC1N0cmVhbUVycm9yEgwKBGNvZGUYASABKAUSDwoHbWVzc2FnZRgCIAEoCSJCChNGb3JjZVJlbGVhc2VSZXF1ZXN0EgsKA2tleRgBIAEoCRIOCgZ0ZW5hbnQYAiABKAkSDgoGcmVhc29uGAMgASgJIk4KFEZvcmNlUmVsZWFzZVJlc3BvbnNlEhAKCHJlbGVhc2VkGAEgASgIEg0KBW93bmVyGAIgASgJEhUKDWZlbmNpbmdfdG9rZW4YAyABKAMiUQoMV2F0Y2hSZXF1ZXN0Eg0KA2tleRgBIAEoCUgAEhAKBnByZWZpeBgCIAEoCUgAEg4KBmN1cnNvchgDIAEoCUIKCghzZWxlY3RvckoECDIQPCI6Cg1XYXRjaFJlc3BvbnNlEikKBmV2ZW50cxgBIAMoCzIZLnRocmVhZGxvY2sudjEuV2F0Y2hFdmVudCLzBAoKV2F0Y2hFdmVudBIsCgRraW5kGAEgASgOMh4udGhyZWFkbG9jay52MS5XYXRjaEV2ZW50LktpbmQSCwoDa2V5GAIgASgJEg0KBW93bmVyGAMgASgJEhUKDWZlbmNpbmdfdG9rZW4YBCABKAMSOQoIbWV0YWRhdGEYBSADKAsyJy50aHJlYWRsb2NrLnYxLldhdGNoRXZlbnQuTWV0YWRhdGFFbnRyeRIoCgR0aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZjdXJzb3IYByABKAkSEAoIcmV2aXNpb24YCCABKAMSEAoIc25hcHNob3QYCSABKAgSEwoLdHRsX3NlY29uZHMYCiABKAMSLQoJcXVldWVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgthY3F1aXJlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIsQBCgRLaW5kEhQKEEtJTkRfVU5TUEVDSUZJRUQQABIQCgxLSU5EX0dSQU5URUQQARIRCg1LSU5EX1JFTEVBU0VEEAISEAoMS0lORF9FWFBJUkVEEAMSDwoLS0lORF9RVUVVRUQQBBITCg9LSU5EX0xFRlRfUVVFVUUQBRIZChVLSU5EX01FVEFEQVRBX0NIQU5HRUQQBhIVChFLSU5EX1NOQVBTSE9UX0VORBAHEhcKE0tJTkRfQ1VSU09SX1RPT19PTEQQCDLRBQoLTG9ja1NlcnZpY2USSAoHQWNxdWlyZRIdLnRocmVhZGxvY2sudjEuQWNxdWlyZVJlcXVlc3QaHi50aHJlYWRsb2NrLnYxLkFjcXVpcmVSZXNwb25zZRJOCglLZWVwQWxpdmUSHy50aHJlYWRsb2NrLnYxLktlZXBBbGl2ZVJlcXVlc3QaIC50aHJlYWRsb2NrLnYxLktlZXBBbGl2ZVJlc3BvbnNlEkgKB1JlbGVhc2USHS50aHJlYWRsb2NrLnYxLlJlbGVhc2VSZXF1ZXN0Gh4udGhyZWFkbG9jay52MS5SZWxlYXNlUmVzcG9uc2USVAoLT3BlblNlc3Npb24SIS50aHJlYWRsb2NrLnYxLk9wZW5TZXNzaW9uUmVxdWVzdBoiLnRocmVhZGxvY2sudjEuT3BlblNlc3Npb25SZXNwb25zZRJXCgxDbG9zZVNlc3Npb24SIi50aHJlYWRsb2NrLnYxLkNsb3NlU2Vzc2lvblJlcXVlc3QaIy50aHJlYWRsb2NrLnYxLkNsb3NlU2Vzc2lvblJlc3BvbnNlEkUKBlN0YXR1cxIcLnRocmVhZGxvY2sudjEuU3RhdHVzUmVxdWVzdBodLnRocmVhZGxvY2sudjEuU3RhdHVzUmVzcG9uc2USSQoGU3RyZWFtEhwudGhyZWFkbG9jay52MS5TdHJlYW1SZXF1ZXN0Gh0udGhyZWFkbG9jay52MS5TdHJlYW1SZXNwb25zZSgBMAESVwoMRm9yY2VSZWxlYXNlEiIudGhyZWFkbG9jay52MS5Gb3JjZVJlbGVhc2VSZXF1ZXN0GiMudGhyZWFkbG9jay52MS5Gb3JjZVJlbGVhc2VSZXNwb25zZRJECgVXYXRjaBIbLnRocmVhZGxvY2sudjEuV2F0Y2hSZXF1ZXN0GhwudGhyZWFkbG9jay52MS5XYXRjaFJlc3BvbnNlMAFCaQoRZGV2LnRocmVhZGxvY2sudjFQAVpCZ2l0aHViLmNvbS90aHJlYWRsb2NrL3RocmVhZGxvY2svZ2VuL2dvL3RocmVhZGxvY2svdjE7dGhyZWFkbG9ja3YxygINVGhyZWFkbG9ja1xWMWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message threadlock.v1.AcquireRequest
@@ -697,6 +699,219 @@ export const LockStateSchema: GenMessage<LockState> = /*@__PURE__*/
   messageDesc(file_threadlock_v1_lock, 16);
 
 /**
+ * One call on LockService.Stream (see there), or the cancellation of one.
+ *
+ * @generated from message threadlock.v1.StreamRequest
+ */
+export type StreamRequest = Message<"threadlock.v1.StreamRequest"> & {
+  /**
+   * Chosen by the client: > 0 and unique among its calls in flight on this stream (a counter
+   * will do). The answer carries it back; a cancel names it.
+   *
+   * @generated from field: uint64 call_id = 1;
+   */
+  callId: bigint;
+
+  /**
+   * This call's deadline, counted from when the server reads the frame. Unset: none.
+   *
+   * @generated from field: google.protobuf.Duration timeout = 2;
+   */
+  timeout?: Duration | undefined;
+
+  /**
+   * Per-call metadata, as a unary call's gRPC metadata would carry it: e.g. W3C trace context
+   * ("traceparent", "tracestate"). Keys are lower case. Never credentials: those travel once,
+   * in the stream's own metadata.
+   *
+   * @generated from field: map<string, string> headers = 3;
+   */
+  headers: { [key: string]: string };
+
+  /**
+   * @generated from oneof threadlock.v1.StreamRequest.call
+   */
+  call: {
+    /**
+     * @generated from field: threadlock.v1.AcquireRequest acquire = 10;
+     */
+    value: AcquireRequest;
+    case: "acquire";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.KeepAliveRequest keep_alive = 11;
+     */
+    value: KeepAliveRequest;
+    case: "keepAlive";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.ReleaseRequest release = 12;
+     */
+    value: ReleaseRequest;
+    case: "release";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.OpenSessionRequest open_session = 13;
+     */
+    value: OpenSessionRequest;
+    case: "openSession";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.CloseSessionRequest close_session = 14;
+     */
+    value: CloseSessionRequest;
+    case: "closeSession";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.StatusRequest status = 15;
+     */
+    value: StatusRequest;
+    case: "status";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.ForceReleaseRequest force_release = 16;
+     */
+    value: ForceReleaseRequest;
+    case: "forceRelease";
+  } | {
+    /**
+     * Cancel the call in flight with this call_id.
+     *
+     * @generated from field: threadlock.v1.StreamCancel cancel = 20;
+     */
+    value: StreamCancel;
+    case: "cancel";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message threadlock.v1.StreamRequest.
+ * Use `create(StreamRequestSchema)` to create a new message.
+ */
+export const StreamRequestSchema: GenMessage<StreamRequest> = /*@__PURE__*/
+  messageDesc(file_threadlock_v1_lock, 17);
+
+/**
+ * Cancels a call on LockService.Stream (StreamRequest.cancel); it carries nothing else.
+ *
+ * @generated from message threadlock.v1.StreamCancel
+ */
+export type StreamCancel = Message<"threadlock.v1.StreamCancel"> & {
+};
+
+/**
+ * Describes the message threadlock.v1.StreamCancel.
+ * Use `create(StreamCancelSchema)` to create a new message.
+ */
+export const StreamCancelSchema: GenMessage<StreamCancel> = /*@__PURE__*/
+  messageDesc(file_threadlock_v1_lock, 18);
+
+/**
+ * The one answer to a call on LockService.Stream: the response a unary call would return, or
+ * the status it would fail with.
+ *
+ * @generated from message threadlock.v1.StreamResponse
+ */
+export type StreamResponse = Message<"threadlock.v1.StreamResponse"> & {
+  /**
+   * The call_id of the call answered.
+   *
+   * @generated from field: uint64 call_id = 1;
+   */
+  callId: bigint;
+
+  /**
+   * @generated from oneof threadlock.v1.StreamResponse.result
+   */
+  result: {
+    /**
+     * The call failed: the gRPC status code and message a unary call would get.
+     *
+     * @generated from field: threadlock.v1.StreamError error = 2;
+     */
+    value: StreamError;
+    case: "error";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.AcquireResponse acquire = 10;
+     */
+    value: AcquireResponse;
+    case: "acquire";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.KeepAliveResponse keep_alive = 11;
+     */
+    value: KeepAliveResponse;
+    case: "keepAlive";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.ReleaseResponse release = 12;
+     */
+    value: ReleaseResponse;
+    case: "release";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.OpenSessionResponse open_session = 13;
+     */
+    value: OpenSessionResponse;
+    case: "openSession";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.CloseSessionResponse close_session = 14;
+     */
+    value: CloseSessionResponse;
+    case: "closeSession";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.StatusResponse status = 15;
+     */
+    value: StatusResponse;
+    case: "status";
+  } | {
+    /**
+     * @generated from field: threadlock.v1.ForceReleaseResponse force_release = 16;
+     */
+    value: ForceReleaseResponse;
+    case: "forceRelease";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message threadlock.v1.StreamResponse.
+ * Use `create(StreamResponseSchema)` to create a new message.
+ */
+export const StreamResponseSchema: GenMessage<StreamResponse> = /*@__PURE__*/
+  messageDesc(file_threadlock_v1_lock, 19);
+
+/**
+ * A call's failure on LockService.Stream, shaped like google.rpc.Status (code and message).
+ *
+ * @generated from message threadlock.v1.StreamError
+ */
+export type StreamError = Message<"threadlock.v1.StreamError"> & {
+  /**
+   * A gRPC status code (google.rpc.Code): 3 INVALID_ARGUMENT, 5 NOT_FOUND, 14 UNAVAILABLE, ...
+   *
+   * @generated from field: int32 code = 1;
+   */
+  code: number;
+
+  /**
+   * What the unary call's status message would say, e.g. "ttl: must be between 2s and ...".
+   *
+   * @generated from field: string message = 2;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message threadlock.v1.StreamError.
+ * Use `create(StreamErrorSchema)` to create a new message.
+ */
+export const StreamErrorSchema: GenMessage<StreamError> = /*@__PURE__*/
+  messageDesc(file_threadlock_v1_lock, 20);
+
+/**
  * @generated from message threadlock.v1.ForceReleaseRequest
  */
 export type ForceReleaseRequest = Message<"threadlock.v1.ForceReleaseRequest"> & {
@@ -727,7 +942,7 @@ export type ForceReleaseRequest = Message<"threadlock.v1.ForceReleaseRequest"> &
  * Use `create(ForceReleaseRequestSchema)` to create a new message.
  */
 export const ForceReleaseRequestSchema: GenMessage<ForceReleaseRequest> = /*@__PURE__*/
-  messageDesc(file_threadlock_v1_lock, 17);
+  messageDesc(file_threadlock_v1_lock, 21);
 
 /**
  * @generated from message threadlock.v1.ForceReleaseResponse
@@ -758,7 +973,7 @@ export type ForceReleaseResponse = Message<"threadlock.v1.ForceReleaseResponse">
  * Use `create(ForceReleaseResponseSchema)` to create a new message.
  */
 export const ForceReleaseResponseSchema: GenMessage<ForceReleaseResponse> = /*@__PURE__*/
-  messageDesc(file_threadlock_v1_lock, 18);
+  messageDesc(file_threadlock_v1_lock, 22);
 
 /**
  * @generated from message threadlock.v1.WatchRequest
@@ -798,7 +1013,7 @@ export type WatchRequest = Message<"threadlock.v1.WatchRequest"> & {
  * Use `create(WatchRequestSchema)` to create a new message.
  */
 export const WatchRequestSchema: GenMessage<WatchRequest> = /*@__PURE__*/
-  messageDesc(file_threadlock_v1_lock, 19);
+  messageDesc(file_threadlock_v1_lock, 23);
 
 /**
  * @generated from message threadlock.v1.WatchResponse
@@ -817,7 +1032,7 @@ export type WatchResponse = Message<"threadlock.v1.WatchResponse"> & {
  * Use `create(WatchResponseSchema)` to create a new message.
  */
 export const WatchResponseSchema: GenMessage<WatchResponse> = /*@__PURE__*/
-  messageDesc(file_threadlock_v1_lock, 20);
+  messageDesc(file_threadlock_v1_lock, 24);
 
 /**
  * @generated from message threadlock.v1.WatchEvent
@@ -906,7 +1121,7 @@ export type WatchEvent = Message<"threadlock.v1.WatchEvent"> & {
  * Use `create(WatchEventSchema)` to create a new message.
  */
 export const WatchEventSchema: GenMessage<WatchEvent> = /*@__PURE__*/
-  messageDesc(file_threadlock_v1_lock, 21);
+  messageDesc(file_threadlock_v1_lock, 25);
 
 /**
  * @generated from enum threadlock.v1.WatchEvent.Kind
@@ -986,7 +1201,7 @@ export enum WatchEvent_Kind {
  * Describes the enum threadlock.v1.WatchEvent.Kind.
  */
 export const WatchEvent_KindSchema: GenEnum<WatchEvent_Kind> = /*@__PURE__*/
-  enumDesc(file_threadlock_v1_lock, 21, 0);
+  enumDesc(file_threadlock_v1_lock, 25, 0);
 
 /**
  * LockService grants per-key locks backed by leases with TTLs. Any replica serves any call:
@@ -1088,6 +1303,52 @@ export const LockService: GenService<{
     methodKind: "unary";
     input: typeof StatusRequestSchema;
     output: typeof StatusResponseSchema;
+  },
+  /**
+   * Stream carries calls of the methods above as messages on one long-lived bidirectional
+   * stream, for clients that make many calls: a message costs the server about a third of a
+   * unary call. Each StreamRequest is one call (or cancels one), answered by exactly one
+   * StreamResponse with the same call_id. A call on the stream means exactly what the same
+   * unary call means: same validation, outcomes, status codes, retries by request_id, quotas
+   * and metrics. Unary stays the simple path (grpcurl, raw callers, other languages).
+   *
+   * Ordering: frames are read in the order sent and each call starts when its frame is read,
+   *   but calls run concurrently and answer when done, in any order: match them by call_id.
+   *   As with concurrent unary calls, two Acquires in flight at once have no queue order
+   *   between them; send the second after the first answered if order matters.
+   * Deadlines: per call, `StreamRequest.timeout` (unset: none, like a unary call without a
+   *   deadline). It bounds the call as a gRPC deadline does (a queued Acquire answers `busy`
+   *   just before it); past it the call answers DEADLINE_EXCEEDED. The stream itself has no
+   *   deadline; set none on it.
+   * Cancellation: a frame with `cancel` set cancels the call with that call_id, as a cancelled
+   *   unary call: a queued Acquire leaves the queue at once. The call then answers CANCELLED
+   *   (or its result, if it finished first). A cancel for a call_id not in flight is ignored.
+   * A broken stream (disconnect, server shutdown, the client ending it): every call still in
+   *   flight is cancelled as above. Its answer is lost like a lost unary response: a grant may
+   *   have happened (Acquire: retry with the same request_id, on a new stream or unary, to get
+   *   the same lease back; a queued slot is gone); KeepAlive and Release are safe to repeat.
+   *   A server that is shutting down answers new calls UNAVAILABLE and lets calls in flight
+   *   finish within its grace period; clients move to another stream (or replica).
+   * Flow control: HTTP/2's, for the stream as a whole. At most the server's per-stream limit
+   *   of calls (max_stream_calls, default 1000) are in flight at once; a call beyond it is
+   *   answered RESOURCE_EXHAUSTED naming "max_stream_calls", with nothing done, and the stream
+   *   stays open. A call_id already in flight, 0, or a frame with no call answers
+   *   INVALID_ARGUMENT naming the field. A frame that is not a StreamRequest at all ends the
+   *   stream with INVALID_ARGUMENT (there is no call_id to answer).
+   * Authentication: the stream's own metadata carries the credential (`authorization`, or the
+   *   TLS client certificate), checked when the stream opens (a bad one ends the stream with
+   *   UNAUTHENTICATED) and again for each call, so that an expired JWT or a revoked key stops
+   *   working on open streams too. The tenant is fixed when the stream opens; a credential
+   *   that later maps to another tenant is refused (PERMISSION_DENIED). The caller's role is
+   *   checked per call: a viewer's Acquire answers PERMISSION_DENIED, its Status succeeds.
+   *   Credentials in `headers` are ignored.
+   *
+   * @generated from rpc threadlock.v1.LockService.Stream
+   */
+  stream: {
+    methodKind: "bidi_streaming";
+    input: typeof StreamRequestSchema;
+    output: typeof StreamResponseSchema;
   },
   /**
    * ForceRelease (role admin, auth on only) frees a key that a tenant's holder does not
