@@ -290,6 +290,12 @@ def test_late_grant_is_released_and_acquired_again(workers: Workers, served: str
         assert raw_holder_token(served, k) == got["fencing_token"]
         w.ok({"cmd": "check", "handle": "a"})
         assert w.ok({"cmd": "release", "handle": "a"})["released"] is True
+        # With the caller's own request_id the SDK may not make a new one: Conflict (ABORTED),
+        # and the late grant is not handed out; the key is free.
+        relay.armed = True
+        error = w.error(acquire("b", k, ttl=2, request_id=uuid.uuid4().hex), "Conflict")
+        assert relay.held_back == 2 and "request_id" in error["message"], (relay.held_back, error)
+        assert raw_holder_token(served, k) == 0
         workers.close_all()  # before the relay goes: each adapter must still exit 0
 
 
