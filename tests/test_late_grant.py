@@ -14,75 +14,20 @@ bytes back for longer than the TTL while the test arms it; the coordinator and e
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Coroutine
-from typing import Any
+from collections.abc import AsyncIterator
 
 import grpc
 import pytest
 from harness import eventually
 from sdk_faces import Face
+from slow_relay import DELAY, SlowRelay
 
 from threadlock.v1 import lock_pb2 as pb
 from threadlock.v1 import lock_pb2_grpc as pb_grpc
 
-TTL = 2  # the smallest lease: the relay's delay outlasts it
-DELAY = 4.0
-
-
-class SlowRelay:
-    """Forwards client bytes at once; coordinator bytes that arrive while `armed` (and all
-    that queue behind them, so the stream stays in order) are held back for DELAY seconds."""
-
-    def __init__(self, upstream: str) -> None:
-        self.host, port = upstream.rsplit(":", 1)
-        self.port = int(port)
-        self.armed = False
-        self.held_back = 0  # chunks delayed so far: the test checks the relay did its job
-        self.server: asyncio.Server | None = None
-        self.tasks: set[asyncio.Task[None]] = set()
-
-    async def start(self) -> str:
-        self.server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        return f"127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
-
-    async def close(self) -> None:
-        assert self.server is not None
-        self.server.close()
-        for t in list(self.tasks):
-            t.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_r, up_w = await asyncio.open_connection(self.host, self.port)
-        self._spawn(self._pipe(reader, up_w, delayed=False))
-        self._spawn(self._pipe(up_r, writer, delayed=True))
-
-    async def _pipe(self, r: asyncio.StreamReader, w: asyncio.StreamWriter,
-                    delayed: bool) -> None:
-        release_at = 0.0
-        try:
-            while chunk := await r.read(65536):
-                if delayed and self.armed:
-                    self.armed = False  # this chunk, and everything queued behind it
-                    self.held_back += 1
-                    release_at = time.monotonic() + DELAY
-                if delayed and release_at > time.monotonic():
-                    await asyncio.sleep(release_at - time.monotonic())
-                w.write(chunk)
-                await w.drain()
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            with contextlib.suppress(Exception):
-                w.close()
+TTL = 2  # the smallest lease: the relay's delay (slow_relay.DELAY) outlasts it
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ Keys are unique per test, so tests share the session's coordinators.
 from __future__ import annotations
 
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,10 +20,19 @@ from typing import Any
 import grpc
 import pytest
 from certs import Pki, make_pki
-from conformance.commands import acquire, key, raw_close_session, raw_release, status, waiting
+from conformance.commands import (
+    acquire,
+    key,
+    raw_close_session,
+    raw_holder_token,
+    raw_release,
+    status,
+    waiting,
+)
 from conformance.driver import AdapterProcess, Workers, eventually
-from harness import serve_process
+from harness import http_face, serve_process
 from sdk_adapters import ADAPTERS, ROOT, Adapter
+from slow_relay import DELAY, relay_in_thread
 
 from threadlock.local_etcd import free_port
 
@@ -254,6 +264,39 @@ def test_session_lock_lost_when_its_session_ends_behind_its_back(workers: Worker
     again = s.ok(acquire("b", k))  # the client is not stuck: a new session
     assert again["session_id"] and again["session_id"] != got["session_id"], again
     assert again["fencing_token"] > got["fencing_token"]
+
+
+def test_late_grant_is_released_and_acquired_again(workers: Workers, served: str) -> None:
+    """A grant whose answer arrives after its lease may have lapsed (Lease.valid_for counted
+    from when the SDK sent the Acquire) is never handed out: the SDK releases it and acquires
+    again, so the caller gets a later grant, the live holder. The lateness is real: a relay
+    holds the coordinator's bytes back for DELAY (4 s) > the TTL (2 s)."""
+    upstream = http_face(served) if workers.adapter.http else served
+    with relay_in_thread(upstream) as (relay, address):
+        w = workers.start("w", [address], call_timeout=20)
+        k = key("late")
+        assert status(w, k) is None  # the connection is up: the next bytes answer Acquire
+        relay.armed = True
+        started = time.monotonic()
+        w.send(acquire("a", k, ttl=2, wait=10))
+        first = eventually(lambda: raw_holder_token(served, k),
+                           what="the first grant (its answer held back)")
+        got = w.recv()
+        took = time.monotonic() - started
+        assert got["ok"], got
+        assert relay.held_back == 1 and took >= DELAY - 0.5, (relay.held_back, took)
+        # The first grant lapsed while its answer was held back: the caller got a later one.
+        assert got["fencing_token"] > first, (got, first)
+        assert raw_holder_token(served, k) == got["fencing_token"]
+        w.ok({"cmd": "check", "handle": "a"})
+        assert w.ok({"cmd": "release", "handle": "a"})["released"] is True
+        # With the caller's own request_id the SDK may not make a new one: Conflict (ABORTED),
+        # and the late grant is not handed out; the key is free.
+        relay.armed = True
+        error = w.error(acquire("b", k, ttl=2, request_id=uuid.uuid4().hex), "Conflict")
+        assert relay.held_back == 2 and "request_id" in error["message"], (relay.held_back, error)
+        assert raw_holder_token(served, k) == 0
+        workers.close_all()  # before the relay goes: each adapter must still exit 0
 
 
 # --- transport --------------------------------------------------------------------------------

@@ -89,9 +89,9 @@ func (c *Client) Lock(ctx context.Context, key string, opts LockOptions) (*Lease
 			}
 			spec.sessionID = session.token
 		}
-		got, err := c.caller.acquire(ctx, &spec, c.s.callTimeout)
+		got, expires, err := c.caller.acquire(ctx, &spec, c.s.callTimeout)
 		if err == nil {
-			return c.newLease(got, stateOf(got, session)), nil
+			return c.newLease(got, stateOf(got, session, expires)), nil
 		}
 		var ce *CoordinatorError
 		if attempt == 0 && session != nil && errors.As(err, &ce) && errors.Is(err, ErrNotFound) &&

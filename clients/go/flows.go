@@ -38,9 +38,17 @@ const maxRequestIDs = 20
 // it: the old request_id is cleaned up (abandon, in case another attempt of it is still
 // alive) and the SDK queues again with a new one, within what is left of the caller's wait;
 // if the wait ran out meanwhile, it tries once more (wait 0), so the caller gets a grant or a
-// *BusyError, the answers a wait promises. spec is updated to the request last sent: the one to clean up if no answer comes.
+// *BusyError, the answers a wait promises. spec is updated to the request last sent: the one
+// to clean up if no answer comes.
+//
+// A grant that arrives after its lease may have lapsed (the answer came later than the
+// coordinator's valid_for allows: this process was paused, the network slow) is never handed
+// out: it is released, and the SDK acquires again as after ABORTED, because its fencing token
+// may already be older than a later holder's; with a caller's own request_id it returns an
+// ABORTED *CoordinatorError (ErrConflict). The expiry returned is when the grant lapses at
+// the earliest (sent + valid_for), or zero from a coordinator without valid_for.
 func (c *caller) acquire(ctx context.Context, spec *holdSpec, callTimeout time.Duration) (
-	*pb.Lease, error) {
+	*pb.Lease, time.Time, error) {
 	waitUntil := time.Now().Add(spec.wait)
 	for renewed := 0; ; renewed++ {
 		resp := &pb.AcquireResponse{}
@@ -59,12 +67,34 @@ func (c *caller) acquire(ctx context.Context, spec *holdSpec, callTimeout time.D
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, time.Time{}, err
 		}
-		if lease := resp.GetLease(); lease != nil {
-			return lease, nil
+		lease := resp.GetLease()
+		if lease == nil {
+			return nil, time.Time{}, busyError(spec.key, resp.GetBusy())
 		}
-		return nil, busyError(spec.key, resp.GetBusy())
+		if lease.GetValidFor() == nil {
+			return lease, time.Time{}, nil
+		}
+		expires := sent.Add(lease.GetValidFor().AsDuration())
+		if time.Now().Before(expires.Add(-marginOf(lease.GetTtl().AsDuration()))) {
+			return lease, expires, nil
+		}
+		slog.Warn("threadlock: the grant arrived after its lease may have lapsed; releasing it "+
+			"and acquiring again", "key", spec.key, "fencing_token", lease.GetFencingToken())
+		if _, err := c.release(context.WithoutCancel(ctx), lease.GetLeaseToken(), callTimeout); err != nil {
+			slog.Debug("threadlock: releasing a late grant", "key", spec.key, "err", err)
+		}
+		if !spec.ownRequestID || renewed >= maxRequestIDs {
+			return nil, time.Time{}, coordinatorError("Acquire", codes.Aborted, fmt.Sprintf(
+				"the grant of %q arrived after its lease may have lapsed (this process or the "+
+					"network was too slow); it was released: acquire again with a new request_id",
+				spec.key))
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, time.Time{}, err
+		}
+		spec.requestID = newRequestID()
 	}
 }
 
@@ -163,16 +193,23 @@ func (c *caller) sessionGone(ctx context.Context, session *leaseState,
 	return false
 }
 
-// stateOf: the state of a fresh grant. The server's expires_at is read against our wall
-// clock, clamped to [ttl/2, ttl] so that clock skew can neither declare it lost at once nor
-// let it look longer than a TTL (the coordinator renews a queued lease every ttl/3, so at
-// least half of it is left at grant).
-func stateOf(lease *pb.Lease, parent *leaseState) *leaseState {
+// stateOf: the state of a fresh grant. expires: from the coordinator's valid_for (see
+// acquire), skew-free and right even for a late answer; at most a TTL from now. When it is
+// zero (an older coordinator), the server's expires_at is read against our wall clock,
+// clamped to [ttl/2, ttl] so that clock skew can neither declare it lost at once nor let it
+// look longer than a TTL (the coordinator renews a queued lease every ttl/3, so at least half
+// of it is left at grant).
+func stateOf(lease *pb.Lease, parent *leaseState, expires time.Time) *leaseState {
 	ttl := lease.GetTtl().AsDuration()
-	left := time.Until(lease.GetExpiresAt().AsTime())
-	left = min(max(left, ttl/2), ttl)
+	if expires.IsZero() {
+		left := time.Until(lease.GetExpiresAt().AsTime())
+		expires = time.Now().Add(min(max(left, ttl/2), ttl))
+	}
+	if most := time.Now().Add(ttl); expires.After(most) {
+		expires = most
+	}
 	return newLeaseState(lease.GetKey(), lease.GetLeaseToken(), lease.GetFencingToken(), ttl,
-		time.Now().Add(left), parent)
+		expires, parent)
 }
 
 func busyError(key string, busy *pb.Busy) *BusyError {

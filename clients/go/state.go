@@ -45,7 +45,12 @@ func newLeaseState(key, token string, fencing int64, ttl time.Duration, expires 
 
 // margin: declared lost this long before the guessed expiry, to stop before others may start.
 func (s *leaseState) margin() time.Duration {
-	return min(time.Second, s.ttl/10)
+	return marginOf(s.ttl)
+}
+
+// marginOf: a lease of ttl is declared lost this long before its guessed expiry.
+func marginOf(ttl time.Duration) time.Duration {
+	return min(time.Second, ttl/10)
 }
 
 // renewed: a renewal sent at `sent` was answered with `ttl`.

@@ -48,3 +48,11 @@ def raw_close_session(address: str, session_id: str) -> bool:
         resp = lock_pb2_grpc.LockServiceStub(channel).CloseSession(
             pb.CloseSessionRequest(session_id=session_id), timeout=10)
     return bool(resp.closed)
+
+
+def raw_holder_token(address: str, k: str) -> int:
+    """The fencing token of `k`'s holder (0: none), asked with a plain gRPC Status."""
+    with grpc.insecure_channel(address) as channel:
+        resp = lock_pb2_grpc.LockServiceStub(channel).Status(pb.StatusRequest(key=k), timeout=10)
+    return resp.locks[0].holder.fencing_token if resp.locks and resp.locks[0].HasField(
+        "holder") else 0

@@ -26,21 +26,33 @@ final class Expiry
     }
 
     /**
-     * The state of a fresh grant. The server's expiresAt is read against our wall clock and
-     * clamped to [ttl/2, ttl], so that clock skew can neither declare it lost at once nor let
-     * it look longer than a TTL (a queued lease is renewed every ttl/3 by the coordinator).
+     * The state of a fresh grant. `$expires`: from the coordinator's validFor (see
+     * Protocol::acquire), skew-free and right even for a late answer; at most a TTL from now.
+     * Without it (an older coordinator), the server's expiresAt is read against our wall clock
+     * and clamped to [ttl/2, ttl], so that clock skew can neither declare it lost at once nor
+     * let it look longer than a TTL (a queued lease is renewed every ttl/3 by the coordinator).
      */
-    public static function ofGrant(string $key, int $fencingToken, float $ttl, mixed $expiresAt, ?Expiry $parent): self
+    public static function ofGrant(string $key, int $fencingToken, float $ttl, mixed $expiresAt, ?Expiry $parent,
+                                   ?float $expires = null): self
     {
-        $at = Wire::time($expiresAt);
-        $left = $at === null ? $ttl : (float) $at->format('U.u') - microtime(true);
-        return new self($key, $fencingToken, $ttl, Protocol::now() + min(max($left, $ttl / 2), $ttl), $parent);
+        if ($expires === null) {
+            $at = Wire::time($expiresAt);
+            $left = $at === null ? $ttl : (float) $at->format('U.u') - microtime(true);
+            $expires = Protocol::now() + min(max($left, $ttl / 2), $ttl);
+        }
+        return new self($key, $fencingToken, $ttl, min($expires, Protocol::now() + $ttl), $parent);
     }
 
     /** Declared lost this long before the guessed expiry: stop before others may start. */
     public function margin(): float
     {
-        return min(1.0, $this->ttl / 10);
+        return self::marginOf($this->ttl);
+    }
+
+    /** A lease of `ttl` seconds is declared lost this long before its guessed expiry. */
+    public static function marginOf(float $ttl): float
+    {
+        return min(1.0, $ttl / 10);
     }
 
     /** Renewed: counted from when the request left, which is conservative. */

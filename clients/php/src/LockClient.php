@@ -108,8 +108,9 @@ final class LockClient
         } else {
             $request['ttl'] = Wire::duration($ttl);
         }
+        $expires = null;
         try {
-            $granted = $this->protocol->acquire($request, $wait, $this->callTimeout, $requestId === null);
+            $granted = $this->protocol->acquire($request, $wait, $this->callTimeout, $requestId === null, $expires);
         } catch (\Throwable $failed) {
             // No answer (unavailable, or interrupted): a grant may have landed unseen.
             if ($requestId === null && ($failed instanceof Unavailable || !$failed instanceof ThreadlockException)) {
@@ -118,7 +119,7 @@ final class LockClient
             throw $failed;
         }
         $state = Expiry::ofGrant($key, Wire::int($granted['fencingToken'] ?? 0), Wire::seconds($granted['ttl'] ?? '0s') ?: $ttl,
-            $granted['expiresAt'] ?? null, $session?->state());
+            $granted['expiresAt'] ?? null, $session?->state(), $expires);
         return new Lease($this->protocol, $granted, $state, $session, $this->callTimeout, $this->releaseTimeout);
     }
 

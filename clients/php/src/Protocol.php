@@ -93,13 +93,22 @@ final class Protocol
      * another attempt of it is still alive) and the client queues again with a new one,
      * within what is left of the caller's `wait`; if the wait ran out meanwhile, it tries
      * once more (wait 0), so the caller gets a grant or ThreadBusy, the answers a `wait`
-     * promises. `$request` is updated to the request last
-     * sent: the one to clean up if no answer comes.
+     * promises. `$request` is updated to the request last sent: the one to clean up if no
+     * answer comes.
+     *
+     * A grant that arrives after its lease may have lapsed (the answer came later than the
+     * coordinator's `validFor` allows: this process was paused, the network slow) is never
+     * handed out: it is released, and the client acquires again as after `aborted`, because
+     * its fencing token may already be older than a later holder's; with the caller's own
+     * request id it throws Conflict (`aborted`). `$expires` is set to when the grant lapses at
+     * the earliest (sent + validFor, on the now() clock), or null from a coordinator without
+     * validFor.
      *
      * @param array<string, mixed> $request an AcquireRequest without `wait`
      * @return array<string, mixed>
      */
-    public function acquire(array &$request, float $wait, float $callTimeout, bool $ownRequestId = false): array
+    public function acquire(array &$request, float $wait, float $callTimeout, bool $ownRequestId = false,
+                            ?float &$expires = null): array
     {
         $waitUntil = self::now() + $wait;
         for ($renewed = 0; ; $renewed++) {
@@ -117,11 +126,25 @@ final class Protocol
                 $request['requestId'] = bin2hex(random_bytes(16));
                 continue;
             }
-            if (isset($response['lease']) && is_array($response['lease'])) {
-                return $response['lease'];
+            if (!isset($response['lease']) || !is_array($response['lease'])) {
+                $busy = isset($response['busy']) && is_array($response['busy']) ? $response['busy'] : [];
+                throw Wire::busy((string) $request['key'], $busy);
             }
-            $busy = isset($response['busy']) && is_array($response['busy']) ? $response['busy'] : [];
-            throw Wire::busy((string) $request['key'], $busy);
+            $lease = $response['lease'];
+            $expires = isset($lease['validFor']) ? $sent + Wire::seconds($lease['validFor']) : null;
+            if ($expires === null || self::now() < $expires - Expiry::marginOf(Wire::seconds($lease['ttl'] ?? '0s'))) {
+                return $lease;
+            }
+            try { // best effort: a lease not released lapses by itself
+                $this->release((string) ($lease['leaseToken'] ?? ''), $callTimeout);
+            } catch (ThreadlockException) {
+            }
+            if (!$ownRequestId || $renewed >= self::MAX_REQUEST_IDS) {
+                $key = (string) $request['key'];
+                throw new Conflict('aborted', "the grant of {$key} arrived after its lease may have lapsed "
+                    . '(this process or the network was too slow); it was released: acquire again with a new request_id');
+            }
+            $request['requestId'] = bin2hex(random_bytes(16));
         }
     }
 

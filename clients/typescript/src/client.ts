@@ -69,7 +69,7 @@ export class LockClient implements AsyncDisposable {
         }
         throw error;
       }
-      return new Lease(this, granted, protocol.stateOf(granted, state));
+      return new Lease(this, granted, protocol.stateOf(granted, state, asking.expires));
     }
   }
 

@@ -21,7 +21,7 @@ import {
 } from "./gen/threadlock/v1/lock_pb.js";
 import type { AcquireRequest, Busy, KeepAliveRequest, Lease, LockState } from "./gen/threadlock/v1/lock_pb.js";
 import { RpcFailure, type Method, type Methods, type RpcTransport } from "./rpc.js";
-import { LeaseState } from "./state.js";
+import { LeaseState, marginOf } from "./state.js";
 import { now, sleep } from "./time.js";
 
 /** The reason a background flow's stop signal aborts with. */
@@ -124,6 +124,11 @@ export function acquireRequest(spec: HoldSpec): AcquireRequest {
 export interface Acquiring {
   spec: HoldSpec;
   ownRequestId: boolean;
+  /**
+   * Of the grant `acquire` returned: when it lapses at the earliest, monotonic ms (sent + the
+   * coordinator's validFor), or undefined from a coordinator without validFor.
+   */
+  expires?: number | undefined;
 }
 
 /**
@@ -142,6 +147,11 @@ export const MAX_REQUEST_IDS = 20;
  * SDK queues again with a new one, within what is left of the caller's `wait`; if the wait ran
  * out meanwhile, it tries once more (wait 0), so the caller gets a grant or ThreadBusy, the
  * answers a `wait` promises.
+ *
+ * A grant that arrives after its lease may have lapsed (the answer came later than the
+ * coordinator's `validFor` allows: this process was paused, the network slow) is never handed
+ * out: it is released, and the SDK acquires again as after ABORTED, because its fencing token
+ * may already be older than a later holder's. A caller's own request_id gets Conflict (ABORTED).
  */
 export async function acquire(link: Link, spec: HoldSpec | Acquiring, callTimeout: number,
   signal?: AbortSignal): Promise<Lease> {
@@ -163,9 +173,28 @@ export async function acquire(link: Link, spec: HoldSpec | Acquiring, callTimeou
       acq.spec = { ...acq.spec, requestId: randomUUID() };
       continue;
     }
-    if (resp.result.case === "lease") return resp.result.value;
     if (resp.result.case === "busy") throw busyError(acq.spec.key, resp.result.value);
-    throw new CoordinatorError("UNKNOWN", "Acquire answered neither a lease nor busy");
+    if (resp.result.case !== "lease") {
+      throw new CoordinatorError("UNKNOWN", "Acquire answered neither a lease nor busy");
+    }
+    const lease = resp.result.value;
+    acq.expires = lease.validFor ? sent + durationMs(lease.validFor) : undefined;
+    const ttl = lease.ttl ? durationMs(lease.ttl) : 0;
+    if (acq.expires === undefined || now() < acq.expires - marginOf(ttl)) return lease;
+    console.warn(`threadlock: acquire of ${JSON.stringify(acq.spec.key)}: the grant (fencing token`
+      + ` ${lease.fencingToken}) arrived after its lease may have lapsed; releasing it and`
+      + " acquiring again");
+    await release(link, lease.leaseToken, callTimeout).catch((error: unknown) => {
+      if (!(error instanceof ThreadlockError)) throw error;
+      return null; // best effort: the lease lapses by itself
+    });
+    if (!acq.ownRequestId || renewed >= MAX_REQUEST_IDS) {
+      throw new Conflict("ABORTED", `the grant of ${JSON.stringify(acq.spec.key)} arrived after`
+        + " its lease may have lapsed (this process or the network was too slow); it was"
+        + " released: acquire again with a new request_id");
+    }
+    signal?.throwIfAborted();
+    acq.spec = { ...acq.spec, requestId: randomUUID() };
   }
 }
 
@@ -338,16 +367,21 @@ export async function status(link: Link, selector: { key: string } | { prefix: s
 }
 
 /**
- * The state of a fresh grant. The server's expires_at is read against our wall clock, clamped
- * to [ttl/2, ttl] so that clock skew can neither declare it lost at once nor let it look longer
- * than a TTL (the coordinator renews a queued lease every ttl/3, so at least half of it is left
- * at grant). With less than 2/3 left, the first renewal goes at once.
+ * The state of a fresh grant. `expires`: from the coordinator's validFor (see `acquire`),
+ * skew-free and right even for a late answer; at most a TTL from now. Without it (an older
+ * coordinator), the server's expires_at is read against our wall clock, clamped to [ttl/2, ttl]
+ * so that clock skew can neither declare it lost at once nor let it look longer than a TTL.
+ * With less than 2/3 left, the first renewal goes at once.
  */
-export function stateOf(lease: Lease, parent: LeaseState | null): LeaseState {
+export function stateOf(lease: Lease, parent: LeaseState | null, expires?: number): LeaseState {
   const ttl = lease.ttl ? durationMs(lease.ttl) : 0;
-  const left = lease.expiresAt ? timestampMs(lease.expiresAt) - Date.now() : ttl;
+  let until = expires;
+  if (until === undefined) {
+    const left = lease.expiresAt ? timestampMs(lease.expiresAt) - Date.now() : ttl;
+    until = now() + Math.min(Math.max(left, ttl / 2), ttl);
+  }
   return new LeaseState(lease.key, lease.leaseToken, lease.fencingToken, ttl,
-    now() + Math.min(Math.max(left, ttl / 2), ttl), parent);
+    Math.min(until, now() + ttl), parent);
 }
 
 export function busyError(key: string, busy: Busy): ThreadBusy {

@@ -6,6 +6,11 @@
 import { LeaseLost } from "./errors.js";
 import { now } from "./time.js";
 
+/** A lease is declared lost this long (ms) before its guessed expiry: stop before others may start. */
+export function marginOf(ttl: number): number {
+  return Math.min(1000, ttl / 10);
+}
+
 export class LeaseState {
   readonly key: string;
   /** Lease token, or session id. */
@@ -37,7 +42,7 @@ export class LeaseState {
 
   /** Declared lost this long before the guessed expiry: stop before others may start. */
   get margin(): number {
-    return Math.min(1000, this.ttl / 10);
+    return marginOf(this.ttl);
   }
 
   /** Released: stop listening to the session (it may outlive thousands of locks). */
