@@ -67,17 +67,23 @@ class AuthInterceptor(MethodWrapper):
         super().__init__(service)
         self.authenticator = authenticator
 
+    async def _authenticate(self, rpc: str, context: Any) -> contextvars.Token[Any]:
+        """The call's principal, made current (reset the token when the call ends); a refusal
+        aborts the call with its status."""
+        metadata = context.invocation_metadata() or ()
+        authorization = next((str(v) for k, v in metadata if k == "authorization"), None)
+        try:
+            return await authenticate_call(self.authenticator, rpc, authorization,
+                                           grpc_peer(context.auth_context() or {}))
+        except LockError as exc:
+            await context.abort(*status_of(exc))
+            raise  # context.abort always raises
+
     def wrap(self, handler: Handler, rpc: str) -> Handler:
         inner: Any = handler.unary_unary
 
         async def guarded(request: Any, context: Any) -> Any:
-            metadata = context.invocation_metadata() or ()
-            authorization = next((str(v) for k, v in metadata if k == "authorization"), None)
-            try:
-                token = await authenticate_call(self.authenticator, rpc, authorization,
-                                                grpc_peer(context.auth_context() or {}))
-            except LockError as exc:
-                await context.abort(*status_of(exc))
+            token = await self._authenticate(rpc, context)
             try:
                 return await inner(request, context)
             finally:
@@ -93,13 +99,7 @@ class AuthInterceptor(MethodWrapper):
         inner: Any = handler.unary_stream
 
         async def guarded(request: Any, context: Any) -> Any:
-            metadata = context.invocation_metadata() or ()
-            authorization = next((str(v) for k, v in metadata if k == "authorization"), None)
-            try:
-                token = await authenticate_call(self.authenticator, rpc, authorization,
-                                                grpc_peer(context.auth_context() or {}))
-            except LockError as exc:
-                await context.abort(*status_of(exc))
+            token = await self._authenticate(rpc, context)
             try:
                 async for response in inner(request, context):
                     yield response
