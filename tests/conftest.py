@@ -156,3 +156,12 @@ def served(request: pytest.FixtureRequest,
     yield address
     proc.terminate()
     proc.wait(timeout=30)
+
+
+@pytest.fixture
+def sdk(monkeypatch: pytest.MonkeyPatch) -> object:
+    """The Python SDK's spans, recorded by a provider of the test's own (tracing tests).
+    Imported here, not at the top: only the tracing tests need OpenTelemetry's SDK."""
+    from tracing_kit import record_sdk
+
+    return record_sdk(monkeypatch)

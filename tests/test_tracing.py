@@ -45,14 +45,6 @@ def fake() -> Iterator[FakeOpenAI]:
         yield f
 
 
-@pytest.fixture
-def sdk(monkeypatch: pytest.MonkeyPatch) -> Side:
-    """The SDK's spans, recorded by a provider of this test's own."""
-    side = Side.make()
-    monkeypatch.setattr(_tracing, "provider", lambda: side.provider)
-    return side
-
-
 @pytest_asyncio.fixture
 async def traced(etcd: EtcdServer, key_prefix: str) -> AsyncIterator[tuple[Server, Side]]:
     """A coordinator on etcd, tracing into an in-memory exporter, with its HTTP face."""

@@ -24,16 +24,7 @@ from tracing_kit import Side
 from threadlock import config as cfg
 from threadlock.server import StartupError
 from threadlock.tracing import from_config
-from threadlock_client import _tracing
 from threadlock_client.aio import AsyncLockClient
-
-
-@pytest.fixture
-def sdk(monkeypatch: pytest.MonkeyPatch) -> Side:
-    """The SDK's spans, recorded by a provider of this test's own."""
-    side = Side.make()
-    monkeypatch.setattr(_tracing, "provider", lambda: side.provider)
-    return side
 
 
 @pytest_asyncio.fixture

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from threadlock_client import _tracing
 
 
 @dataclasses.dataclass
@@ -27,3 +30,10 @@ class Side:
 
     def named(self, name: str) -> list[ReadableSpan]:
         return [s for s in self.spans() if s.name == name]
+
+
+def record_sdk(monkeypatch: pytest.MonkeyPatch) -> Side:
+    """The SDK's spans, recorded by a provider of this test's own (the `sdk` fixture)."""
+    side = Side.make()
+    monkeypatch.setattr(_tracing, "provider", lambda: side.provider)
+    return side

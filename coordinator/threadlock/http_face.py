@@ -55,6 +55,20 @@ def ssl_context(tls: ServerTls) -> ssl.SSLContext:
     return ctx
 
 
+async def start_site(runner: web.BaseRunner, host: str, port: int,
+                     tls: ssl.SSLContext | None = None) -> int:
+    """Set `runner` up and listen on host:port (0: any free port); the port bound. Nothing is
+    left behind if the listen fails (a port in use). Shared by the HTTP face and the status
+    page."""
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port, reuse_port=False, ssl_context=tls).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return int(runner.addresses[0][1])
+
+
 class HttpFace:
     def __init__(self, rpcs: LockRpcs, recorder: Recorder, tls: ssl.SSLContext | None,
                  tracked: set[asyncio.Task[Any]],
@@ -84,15 +98,8 @@ class HttpFace:
         server = web.Server(self._handle, handler_cancellation=True, auto_decompress=False,
                             access_log=None, keepalive_timeout=KEEPALIVE_TIMEOUT)
         runner = web.ServerRunner(server, shutdown_timeout=1.0)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, host, port, reuse_port=False, ssl_context=self.tls)
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
+        self.port = await start_site(runner, host, port, self.tls)
         self._runner = runner
-        self.port = int(runner.addresses[0][1])
         return self.port
 
     async def stop(self, grace: float) -> None:

@@ -32,6 +32,7 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 from threadlock.auth.tenancy import ROLE_RPCS, SEPARATOR, record
 from threadlock.auth.verify import Authenticator
 from threadlock.errors import InvalidArgument, LockError, PermissionDenied, status_of
+from threadlock.http_face import start_site
 from threadlock.locks import LockManager
 from threadlock.metrics import Metrics, split_address
 from threadlock.status_board import Json, Scope, StatusBoard, Viewer
@@ -85,15 +86,8 @@ class StatusPage:
         # handler_cancellation: a browser that goes away ends its event stream at once.
         runner = web.AppRunner(self.app, handler_cancellation=True, access_log=None,
                                shutdown_timeout=1.0)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, host, port, reuse_port=False)
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
+        self.port = await start_site(runner, host, port)
         self._runner = runner
-        self.port = int(runner.addresses[0][1])
         return self.port
 
     @classmethod
