@@ -2,8 +2,9 @@
 # Install everything the tests need, into the work tree only: .venv (the package with its dev
 # extra) and .tools (etcd and etcdctl built from source, the Buf CLI, the Helm CLI), then the
 # other SDKs' toolchains: Node 22 and the TypeScript SDK (setup-node.sh), the Go plugins and
-# modules (setup-go.sh), PHP and Laravel from Debian (setup-php.sh). Idempotent and quick when
-# nothing changed; run it again after pyproject.toml changes (test.sh always does).
+# modules (setup-go.sh), PHP and Laravel from Debian (setup-php.sh), Kubernetes' control plane
+# and KWOK (setup-k8s.sh). Idempotent and quick when nothing changed; run it again after
+# pyproject.toml changes (test.sh always does).
 #   ./scripts/setup.sh                 everything (default)
 #   ./scripts/setup.sh --python-only   .venv and the current etcd only: what running threadlock
 #                                      needs (stress, bench, serve), without openssl, curl, Buf
@@ -194,4 +195,9 @@ fi
 ./scripts/setup-go.sh
 # PHP 8.2, phpunit and Laravel 8 from Debian (the PHP client and its Laravel middleware).
 ./scripts/setup-php.sh
+# Kubernetes' control plane and KWOK, for the chart's tests on a real apiserver (~15 min cold).
+./scripts/setup-k8s.sh
+# buildah, mmdebstrap, runc, umoci (Debian) and the image's Debian base (7 min cold, cached by
+# recipe); tests/test_image_build.py builds the image itself on it (scripts/build-image.sh).
+./scripts/build-image.sh --base
 say "done"

@@ -5,7 +5,8 @@
 # other SDKs' own suites against coordinators it starts: clients/typescript (node:test, tsc,
 # eslint: tests/test_typescript*.py), clients/go (go vet, go test -race: tests/test_go.py),
 # clients/php (phpunit, Laravel: tests/test_php.py), and every SDK's conformance adapter
-# (tests/test_sdk_conformance.py).
+# (tests/test_sdk_conformance.py); and installs the Helm chart on a real kube-apiserver with
+# KWOK nodes that it starts (tests/test_k8s_chart.py).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

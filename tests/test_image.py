@@ -1,8 +1,8 @@
 """The container image's recipe: hadolint finds nothing in the Dockerfile; the final stage
 runs as a numeric non-root user with no build tools and an exec-form entrypoint that is the
 package's console script; .dockerignore keeps exactly what the build copies; and the package
-built from that build context installs the entrypoint. No Docker engine runs here, so the
-image itself is not built: the build context is, with the same pip step."""
+built from that build context installs the entrypoint. The image itself is built (without
+Docker) and run in tests/test_image_build.py."""
 
 from __future__ import annotations
 
