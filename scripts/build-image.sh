@@ -5,7 +5,8 @@
 #   ./scripts/build-image.sh --deps   install buildah, mmdebstrap, runc, umoci (Debian) if missing
 #   ./scripts/build-image.sh --base   --deps, then the base image (Debian bookworm + python3)
 #   ./scripts/build-image.sh          --base, then the threadlock image; prints the archive path
-# Everything buildah stores lives in .tools/images/ (--root/--runroot): nothing global changes.
+# Everything buildah stores lives in .tools/images/ (--root/--runroot): nothing global changes;
+# the base's root filesystem is cached in ~/.cache/threadlock/images/ ($THREADLOCK_CACHE).
 #
 # Why each piece:
 # - The Dockerfile's default base, python:3.11-slim-bookworm, is on Docker Hub, which is not a
@@ -65,7 +66,11 @@ MIRRORS=("deb http://deb.debian.org/debian $SUITE main"
          "deb http://deb.debian.org/debian-security $SUITE-security main")
 base_hash=$(printf '%s\n' "$SUITE" "$PACKAGES" "${MIRRORS[@]}" | sha256sum | cut -c1-12)
 BASE=localhost/threadlock-base:$SUITE-$base_hash
-base_tar=$OUT/base-$base_hash.tar
+# The base depends on nothing in the repository: made once per recipe per machine, in the
+# user's cache (shared by every clone, e.g. CI's fresh clones).
+CACHE=${THREADLOCK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/threadlock}
+mkdir -p "$CACHE/images"
+base_tar=$CACHE/images/base-$base_hash.tar
 if [[ ! -s $base_tar ]]; then
   say "making the base root filesystem: Debian $SUITE minbase + $PACKAGES (mmdebstrap)"
   started=$SECONDS

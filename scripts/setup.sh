@@ -2,8 +2,8 @@
 # Install everything the tests need, into the work tree only: .venv (the package with its dev
 # extra) and .tools (etcd and etcdctl built from source, the Buf CLI, the Helm CLI), then the
 # other SDKs' toolchains: Node 22 and the TypeScript SDK (setup-node.sh), the Go plugins and
-# modules (setup-go.sh), PHP and Laravel from Debian (setup-php.sh), Kubernetes' control plane
-# and KWOK (setup-k8s.sh). Idempotent and quick when nothing changed; run it again after
+# modules (setup-go.sh), PHP and Laravel from Debian (setup-php.sh), the image tools from
+# Debian (build-image.sh --deps). Idempotent and quick when nothing changed; run it again after
 # pyproject.toml changes (test.sh always does).
 #   ./scripts/setup.sh                 everything (default)
 #   ./scripts/setup.sh --python-only   .venv and the current etcd only: what running threadlock
@@ -195,9 +195,8 @@ fi
 ./scripts/setup-go.sh
 # PHP 8.2, phpunit and Laravel 8 from Debian (the PHP client and its Laravel middleware).
 ./scripts/setup-php.sh
-# Kubernetes' control plane and KWOK, for the chart's tests on a real apiserver (~15 min cold).
-./scripts/setup-k8s.sh
-# buildah, mmdebstrap, runc, umoci (Debian) and the image's Debian base (7 min cold, cached by
-# recipe); tests/test_image_build.py builds the image itself on it (scripts/build-image.sh).
-./scripts/build-image.sh --base
+# buildah, mmdebstrap, runc and umoci (Debian), for building and running the image. The slow
+# builds (Kubernetes' control plane and KWOK: scripts/setup-k8s.sh; the image:
+# scripts/build-image.sh) run in the background of scripts/test.sh, or on their own.
+./scripts/build-image.sh --deps
 say "done"

@@ -25,6 +25,17 @@ from threadlock.etcd.store import EtcdStore
 from threadlock.memory import MemoryStore
 from threadlock.store import Store
 
+# --- order ------------------------------------------------------------------------------------
+
+# Modules whose builds scripts/test.sh runs in the background (tests/background_builds.py): last,
+# so that those builds have the whole rest of the run to finish.
+BACKGROUND_BUILT = ("test_k8s_chart.py", "test_image_build.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name in BACKGROUND_BUILT)  # stable: order kept
+
+
 # --- etcd -------------------------------------------------------------------------------------
 
 

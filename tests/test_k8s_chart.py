@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from background_builds import ROOT, finish
 from helm_chart import CHART, VALUE_SETS, Doc, HelmError
 from k8s_api import KubeApi
 from k8s_cluster import K8S_VERSION, SERVICE_MONITOR_CRD, KubeCluster
@@ -42,6 +43,8 @@ NODES = 6
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeCluster]:
+    # scripts/test.sh builds the binaries in the background; plain pytest builds them here.
+    finish("k8s", [ROOT / "scripts" / "setup-k8s.sh"], timeout=3600)
     with KubeCluster(tmp_path_factory.mktemp("k8s"), nodes=NODES) as c:
         # The Prometheus Operator's own CRD: the ServiceMonitor is validated by its schema.
         crd = yaml.safe_load(SERVICE_MONITOR_CRD.read_text())
@@ -52,6 +55,26 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeCluster]:
             for cond in c.api.get(f"{path}/{crd['metadata']['name']}").get("status", {}).get(
                 "conditions", [])), what="the ServiceMonitor CRD established")
         yield c
+
+
+# First in this module (conftest runs the module last): the cluster fixture waits here for
+# scripts/test.sh's background build of the binaries.
+@pytest.mark.timeout(3900)
+def test_cluster_runs_the_version_setup_builds(cluster: KubeCluster) -> None:
+    version = cluster.api.get("/version")
+    assert version["gitVersion"] == K8S_VERSION, version
+    nodes = cluster.api.items("/api/v1/nodes")
+    assert len(nodes) == NODES
+    # A pod on a KWOK node gets an IP and turns Ready; its deletion completes.
+    pods = KubeApi.path("v1", "Pod", namespace="default")
+    cluster.api.create(pods, {"metadata": {"name": "probe"}, "spec": {
+        "containers": [{"name": "c", "image": "nothing.example/none:0"}]}})
+    cluster.api.wait(lambda: cluster.api.get(f"{pods}/probe")["status"].get("podIP") and any(
+        c["type"] == "Ready" and c["status"] == "True"
+        for c in cluster.api.get(f"{pods}/probe")["status"].get("conditions", [])),
+        what="a pod on a KWOK node Running and Ready")
+    cluster.api.request("DELETE", f"{pods}/probe")
+    cluster.api.wait(lambda: not cluster.api.exists(f"{pods}/probe"), what="the pod deleted")
 
 
 @pytest.mark.timeout(420)
@@ -68,23 +91,6 @@ def test_install_upgrade_drain_uninstall(cluster: KubeCluster, tmp_path: Path,
     except BaseException as e:
         e.add_note(cluster.logs())
         raise
-
-
-def test_cluster_runs_the_version_setup_builds(cluster: KubeCluster) -> None:
-    version = cluster.api.get("/version")
-    assert version["gitVersion"] == K8S_VERSION, version
-    nodes = cluster.api.items("/api/v1/nodes")
-    assert len(nodes) == NODES
-    # A pod on a KWOK node gets an IP and turns Ready; its deletion completes.
-    pods = KubeApi.path("v1", "Pod", namespace="default")
-    cluster.api.create(pods, {"metadata": {"name": "probe"}, "spec": {
-        "containers": [{"name": "c", "image": "nothing.example/none:0"}]}})
-    cluster.api.wait(lambda: cluster.api.get(f"{pods}/probe")["status"].get("podIP") and any(
-        c["type"] == "Ready" and c["status"] == "True"
-        for c in cluster.api.get(f"{pods}/probe")["status"].get("conditions", [])),
-        what="a pod on a KWOK node Running and Ready")
-    cluster.api.request("DELETE", f"{pods}/probe")
-    cluster.api.wait(lambda: not cluster.api.exists(f"{pods}/probe"), what="the pod deleted")
 
 
 def test_a_chart_the_apiserver_refuses_fails_the_install(cluster: KubeCluster,
@@ -137,7 +143,7 @@ def test_pods_breaking_the_restricted_standard_fail_the_install(cluster: KubeClu
 def test_setup_k8s_names_an_unknown_extra_target() -> None:
     """scripts/setup-k8s.sh builds extra commands of the Kubernetes tree on request
     (K8S_EXTRA_TARGETS); one that is not there fails at once, naming it, building nothing."""
-    script = Path(__file__).resolve().parents[1] / "scripts" / "setup-k8s.sh"
+    script = ROOT / "scripts" / "setup-k8s.sh"
     run = subprocess.run([str(script)], capture_output=True, text=True, timeout=120,
                          env={**os.environ, "K8S_EXTRA_TARGETS": "kubelet no-such-command"})
     assert run.returncode == 1, run
