@@ -79,8 +79,8 @@ if [[ ! -s $base_tar ]]; then
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-include=/usr/share/doc/*/copyright' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
-    "$SUITE" "$base_tar.part" "${MIRRORS[@]}" || die "mmdebstrap failed"
-  mv "$base_tar.part" "$base_tar"
+    "$SUITE" "$base_tar.part.$$" "${MIRRORS[@]}" || { rm -f "$base_tar.part.$$"; die "mmdebstrap failed"; }
+  mv "$base_tar.part.$$" "$base_tar"  # atomic: a concurrent build of the same base is harmless
   say "base root filesystem made in $((SECONDS - started)) s"
 fi
 if ! "${B[@]}" inspect --type image "$BASE" >/dev/null 2>&1; then
