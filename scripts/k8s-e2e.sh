@@ -37,10 +37,11 @@
 # - No kube-proxy: nothing here uses a Service's cluster IP (the coordinator gets each etcd
 #   member's own DNS name; the test calls pods by their IPs).
 #
-# Leaving the machine as it was: the run also gets a mount namespace of its own, in which
-# /run, /var/lib and /var/log are empty tmpfs (containerd's shim sockets and pod network
-# namespaces, the CNI cache, the kubelet's /var/log/pods and /var/log/containers, the hostPath
-# volumes of the bundled etcd: all gone with the namespace), and the kernel settings the
+# Leaving the machine as it was: the run's files are in a temporary directory (removed at
+# exit), and the run gets a mount namespace of its own, in which /run, /var/lib and /var/log
+# are empty tmpfs (containerd's shim sockets and pod network namespaces, the CNI cache, the
+# kubelet's /var/log/pods and /var/log/containers, the hostPath volumes of the bundled etcd:
+# all gone with the namespace; no mount made by the run is ever seen outside it), and the kernel settings the
 # kubelet would otherwise rewrite machine-wide (vm.overcommit_memory, kernel.panic,
 # kernel.panic_on_oops, ...) are shown to it, through bind mounts over their /proc/sys files,
 # with the values it wants. Pod cgroups sit under /tl-e2e-<pid> in every cgroup hierarchy
@@ -86,8 +87,7 @@ if [[ ${1:-} == --inside ]]; then
     mount --bind "$fake" "$file"
   done
   ip link set lo up
-  base=/run/tl-e2e
-  mkdir -p "$base"
+  base=$THREADLOCK_E2E_BASE
   save_logs() {
     rm -rf "$RECORD/logs" && mkdir -p "$RECORD/logs"
     (cd "$base" && find . -name '*.log' -size -64M -exec cp --parents {} "$RECORD/logs/" \;) || true
@@ -163,20 +163,29 @@ say "prepared in $((SECONDS - started)) s"
 # --- the namespaces and the run ---------------------------------------------------------------
 NS=tl-e2e-$$
 CG=tl-e2e-$$
+# The run's files (containerd's root, the kubelet's, the control plane's) are on disk: the
+# kubelet's and containerd's filesystem statistics need a real filesystem under them. The
+# mounts made in them stay in the run's mount namespace; the directory goes at exit.
+BASE=$(mktemp -d /tmp/tl-k8s-e2e.XXXXXX)
 cleanup() {
   set +e
-  local pids
-  # The pods' processes (in namespaces of their own), by PID, from this run's cgroups.
-  pids=$(find /sys/fs/cgroup/*/"$CG" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u)
-  [[ -n $pids ]] && kill -9 $pids 2>/dev/null
-  # Everything else this run started lives in its network namespace.
-  pids=$(ip netns pids "$NS" 2>/dev/null)
-  [[ -n $pids ]] && kill -9 $pids 2>/dev/null
-  sleep 1
+  local pids pass
+  # Normally tests/k8s_e2e.py has stopped everything already; this is for a run cut short.
+  # Twice: a kubelet or containerd killed in the first pass may have started something.
+  for pass in 1 2; do
+    # The pods' processes (in namespaces of their own), by PID, from this run's cgroups.
+    pids=$(find /sys/fs/cgroup/*/"$CG" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u)
+    [[ -n $pids ]] && say "cleanup ($pass): killing pod processes $(echo $pids)" && kill -9 $pids 2>/dev/null
+    # Everything else this run started lives in its network namespace.
+    pids=$(ip netns pids "$NS" 2>/dev/null)
+    [[ -n $pids ]] && say "cleanup ($pass): killing $(echo $pids)" && kill -9 $pids 2>/dev/null
+    sleep 1
+  done
   for dir in /sys/fs/cgroup/*/"$CG"; do
     [[ -d $dir ]] && find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
   done
   ip netns del "$NS" 2>/dev/null
+  rm -rf --one-file-system "$BASE"
   for dir in /sys/fs/cgroup/*/"$CG"; do [[ -d $dir ]] && say "WARNING: $dir left behind"; done
   [[ -e /run/netns/$NS ]] && say "WARNING: network namespace $NS left behind"
   return 0
@@ -203,7 +212,8 @@ for hier in /sys/fs/cgroup/*/; do
 done
 export THREADLOCK_E2E_IMAGE=$threadlock THREADLOCK_E2E_NODE=$NODE \
   THREADLOCK_E2E_PAUSE=$IMAGES/pause-$PAUSE_TAG.oci.tar \
-  THREADLOCK_E2E_ETCD=$IMAGES/etcd-$ETCD_VERSION.oci.tar THREADLOCK_E2E_CGROUP_ROOT=/$CG
+  THREADLOCK_E2E_ETCD=$IMAGES/etcd-$ETCD_VERSION.oci.tar THREADLOCK_E2E_CGROUP_ROOT=/$CG \
+  THREADLOCK_E2E_BASE=$BASE
 # nsenter, not `ip netns exec`: the latter also remounts /sys for the namespace, which hides
 # /sys/fs/cgroup from the kubelet and runc. unshare: the private mount namespace (see above).
 nsenter --net="/run/netns/$NS" unshare --mount --propagation private -- \

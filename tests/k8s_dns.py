@@ -70,7 +70,8 @@ def parse_query(data: bytes) -> tuple[int, int, str, int, int, int]:
     ident, flags, qdcount = struct.unpack("!HHH", data[:6])
     if qdcount != 1:
         raise ValueError(f"{qdcount} questions")
-    labels, pos = [], 12
+    labels: list[str] = []
+    pos = 12
     while True:
         length = data[pos]
         if length & 0xC0:
@@ -137,7 +138,7 @@ class ClusterDns:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description="Cluster DNS for the real node of k8s-e2e.sh")
     p.add_argument("--listen", required=True, help="host:port (UDP)")
     p.add_argument("--server", required=True, help="the apiserver's URL")
     p.add_argument("--ca", type=Path, required=True)

@@ -16,7 +16,6 @@ volumes) on the real node of tests/k8s_e2e.py:
 
 from __future__ import annotations
 
-import os
 import socket
 import struct
 import threading
@@ -75,11 +74,11 @@ class Load(threading.Thread):
         super().__init__(daemon=True)
         self.stubs = [stub(p) for p in pods]
         self.results: list[tuple[float, str]] = []  # (monotonic end, "ok" or a status code)
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         i = 0
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             s = self.stubs[i % len(self.stubs)]
             try:
                 got = s.Acquire(pb.AcquireRequest(
@@ -97,7 +96,7 @@ class Load(threading.Thread):
             i += 1
 
     def finish(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(30)
 
     def between(self, start: float, end: float) -> dict[str, int]:
@@ -126,14 +125,8 @@ def bundled(base: Path, cluster: KubeCluster, node: KubeletNode, image: dict[str
               "etcd": {"bundled": {"image": {"repository": "localhost/etcd",
                                              "tag": etcd_bin.name, "pullPolicy": "Never"}}}}
     rel = Release(cluster, "bundled", values, base / "release-bundled")
-    # The hostPath PersistentVolumes Release creates, owned by etcd's user (a hostPath volume
-    # gets no fsGroup ownership change).
-    for i in range(3):
-        pv = Path(f"/var/lib/kwok-pv/{rel.ns}/{i}")
-        pv.mkdir(parents=True, mode=0o700)
-        os.chown(pv, ETCD_UID, ETCD_UID)
     try:
-        install(rel, timeout=300)
+        install(rel, timeout=300, volumes_owner=ETCD_UID)
     except Exception:
         print(node.logs())
         for p in etcd_pods(rel) + coordinator_pods(rel):

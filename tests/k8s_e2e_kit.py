@@ -6,6 +6,7 @@ how each container ended (the Pod objects are gone soon after)."""
 from __future__ import annotations
 
 import json
+import os
 import ssl
 import subprocess
 import threading
@@ -35,10 +36,20 @@ def step(what: str) -> None:
     _last[0] = now
 
 
-def install(rel: Release, timeout: float = 300) -> None:
+def install(rel: Release, timeout: float = 300, *, volumes_owner: int | None = None) -> None:
     """Release.install without `helm --wait` (helm_chart.helm allows a command 120 s): the
-    namespace and what the chart expects in it, `helm install`, then every workload ready."""
-    rel._prepare_namespace()  # the release's own setup, shared with KWOK tests
+    namespace and what the chart expects in it, `helm install`, then every workload ready.
+
+    volumes_owner: make the directories of the hostPath PersistentVolumes that the release's
+    setup creates, owned by this UID/GID (a real kubelet mounts them as they are: a hostPath
+    volume gets no fsGroup ownership change)."""
+    rel._prepare_namespace()  # the release's own setup, shared with the KWOK tests
+    if volumes_owner is not None:
+        for pv in rel.api.items("/api/v1/persistentvolumes"):
+            if pv["metadata"]["name"].startswith(f"{rel.ns}-"):
+                path = Path(pv["spec"]["hostPath"]["path"])
+                path.mkdir(parents=True, mode=0o700)
+                os.chown(path, volumes_owner, volumes_owner)
     rel.helm("install", RELEASE, str(rel.chart), *values_args(rel.workdir, rel.values))
     rel.wait_workloads_ready(timeout=timeout)
 
@@ -98,10 +109,10 @@ class Renewer(threading.Thread):
         self.ok = 0
         self.failed: list[str] = []  # status codes of renewals that did not go through
         self.lost: str | None = None  # the lease expired (NOT_FOUND etc.): a lost lock
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.wait(self.every):
+        while not self._halt.wait(self.every):
             pods = [p for p in coordinator_pods(self.rel) if ready(p)]
             if not pods:
                 self.failed.append("no ready pod")
@@ -120,7 +131,7 @@ class Renewer(threading.Thread):
                     return
 
     def finish(self) -> str:
-        self._stop.set()
+        self._halt.set()
         self.join(15)
         assert self.lost is None, f"the lock was lost: {self.lost}"
         return f"{self.ok} renewals went through ({len(self.failed)} retried: {self.failed})"
