@@ -137,7 +137,8 @@ def bundled(base: Path, cluster: KubeCluster, node: KubeletNode, image: dict[str
                if s["spec"].get("clusterIP") == "None"]
     names = [f"{p['metadata']['name']}.{peer}.{rel.ns}.svc.{CLUSTER_DOMAIN}" for p in pods]
     resolved = {n: dns_lookup(n) for n in names}
-    assert all(resolved[n] == [p["status"]["podIP"]] for n, p in zip(names, pods, strict=True)), resolved
+    pairs = zip(names, pods, strict=True)
+    assert all(resolved[n] == [p["status"]["podIP"]] for n, p in pairs), resolved
     ids, leader = member_status(etcd_bin, rel)
     step(f"helm install (bundled etcd): {len(pods)} etcd members Ready, leader "
          f"{[n for n, i in ids.items() if i == leader]}; coordinators Ready; DNS: "
