@@ -29,8 +29,8 @@
 #   a process' oom_score_adj and fails with "can't get final child's PID from pipe".
 # - The kubelet refuses a loopback node address, and the network rules allow only loopback or
 #   namespaces the test creates: the whole cluster (control plane, containerd, kubelet, DNS,
-#   pods) runs in the namespace `tl-e2e-<pid>`, whose only other interface is a dummy link
-#   with 10.213.0.2/24 (the node address). Pods get 10.214.0.0/24 addresses from the CNI
+#   pods) runs in the namespace `tl-e2e-<pid>`, whose only other interface is one end of a veth
+#   pair (both ends inside it) with 10.213.0.2/24 (the node address). Pods get 10.214.0.0/24 addresses from the CNI
 #   bridge plugin in that namespace. Nothing is routed out of it; it is deleted at exit.
 # - The kubelet authenticates with the admin client certificate (system:masters) instead of a
 #   bootstrapped node identity: TLS bootstrap is not what is under test.
@@ -194,10 +194,13 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 ip netns add "$NS"
 ip -n "$NS" link set lo up
-ip -n "$NS" link add tl-node0 type dummy
+# The node's interface: one end of a veth pair whose both ends stay in the namespace (this
+# kernel has no dummy link type).
+ip -n "$NS" link add tl-node0 type veth peer name tl-node1
 ip -n "$NS" addr add 10.213.0.2/24 dev tl-node0
+ip -n "$NS" link set tl-node1 up
 ip -n "$NS" link set tl-node0 up
-# A default route into the dummy link: components that look for "the" node interface find it;
+# A default route into that link: components that look for "the" node interface find it;
 # packets sent there go nowhere.
 ip -n "$NS" route add default dev tl-node0
 # This run's cgroup in every v1 hierarchy (and the v2 one of a hybrid host): the kubelet's
