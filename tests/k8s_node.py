@@ -1,7 +1,7 @@
 """A real Kubernetes node for tests/k8s_e2e.py: containerd (with runc and the CNI bridge
 plugin), a kubelet registered to a KubeCluster's apiserver, and the cluster DNS
 (tests/k8s_dns.py) at the node address. Run inside the network and mount namespaces
-scripts/k8s-e2e.sh creates: the node address is NODE_IP on its dummy link, pods get addresses
+scripts/k8s-e2e.sh creates: the node address is NODE_IP on a veth link, pods get addresses
 from POD_CIDR on a bridge in that namespace. Every file and socket lives under `base`; pod
 cgroups under the cgroup root the script made; processes are stopped by their PID
 (k8s_cluster._Process)."""
