@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +54,8 @@ def wait_background(name: str, timeout: float) -> str:
     return f"background {name} build (pid {pid}) ended without an exit code (killed?)"
 
 
-def finish(name: str, cmd: list[str], *, timeout: float) -> subprocess.CompletedProcess[str]:
+def finish(name: str, cmd: Sequence[str | Path], *,
+           timeout: float) -> subprocess.CompletedProcess[str]:
     """Wait for background build `name`, then run `cmd` (the same build, idempotent) and fail
     with both accounts unless it succeeds. Returns the finished process (its stdout: the
     script's answer, e.g. build-image.sh's archive path)."""

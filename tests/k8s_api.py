@@ -72,7 +72,12 @@ class KubeApi:
             except ValueError:
                 status_body = {"message": raw.decode(errors="replace")}
             raise ApiError(method, path, e.code, status_body) from None
-        result: Obj = json.loads(raw) if raw else {}
+        if not raw:
+            return {}
+        try:
+            result: Obj = json.loads(raw)
+        except ValueError:  # the health endpoints (/readyz, /livez) answer plain text
+            return {"text": raw.decode(errors="replace")}
         return result
 
     def get(self, path: str, **query: str) -> Obj:

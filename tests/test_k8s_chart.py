@@ -52,8 +52,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeCluster]:
         c.api.create(path, crd)
         c.api.wait(lambda: any(
             cond["type"] == "Established" and cond["status"] == "True"
-            for cond in c.api.get(f"{path}/{crd['metadata']['name']}").get("status", {}).get(
-                "conditions", [])), what="the ServiceMonitor CRD established")
+            for cond in (c.api.get(f"{path}/{crd['metadata']['name']}").get("status", {}).get(
+                "conditions") or [])), what="the ServiceMonitor CRD established")
         yield c
 
 
