@@ -54,23 +54,6 @@ ETCD_BIN = ROOT / ".tools" / "etcd" / ("v" + ".".join(map(str, CURRENT)))
 PAUSE_REF = "localhost/pause:3.10.2"
 
 
-class Cluster(KubeCluster):
-    """KubeCluster whose readiness wait accepts /readyz's plain-text "ok": the shared
-    k8s_cluster._wait_ready parses that answer as JSON and fails (reported for a fix there)."""
-
-    def _wait_ready(self, apiserver: _Process, timeout: float = 90.0) -> None:
-        def ready() -> bool:
-            apiserver.check_alive()
-            try:
-                self.api.get("/readyz")
-            except ValueError:
-                return True  # HTTP 200 with "ok", not JSON
-            except OSError:
-                return False
-            return True
-        self.api.wait(ready, what="kube-apiserver ready", timeout=timeout)
-
-
 def image_values() -> dict[str, str]:
     """The chart's image values for the archive build-image.sh wrote (threadlock-<tag>.oci.tar),
     never pulled."""
@@ -217,7 +200,7 @@ def external(base: Path, cluster: KubeCluster, node: KubeletNode) -> None:
 
 def main(base: Path, scenarios: list[str]) -> None:
     node_root = Path(os.environ["THREADLOCK_E2E_NODE"]) / "root"
-    cluster = Cluster(base / "cluster", nodes=0)
+    cluster = KubeCluster(base / "cluster", nodes=0)
     node = KubeletNode(base / "node", cluster, node_root, PAUSE_REF,
                        os.environ["THREADLOCK_E2E_CGROUP_ROOT"])
     try:
