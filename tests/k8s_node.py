@@ -1,14 +1,19 @@
 """A real Kubernetes node for tests/k8s_e2e.py: containerd (with runc and the CNI bridge
-plugin) and a kubelet, registered to a KubeCluster's apiserver. Run inside the network
-namespace scripts/k8s-e2e.sh creates: the node address is NODE_IP on its dummy link, pods get
-addresses from POD_CIDR on a bridge in that namespace. Every file and socket lives under
-`base`; processes are stopped by their PID (k8s_cluster._Process)."""
+plugin), a kubelet registered to a KubeCluster's apiserver, and the cluster DNS
+(tests/k8s_dns.py) at the node address. Run inside the network and mount namespaces
+scripts/k8s-e2e.sh creates: the node address is NODE_IP on a veth link, pods get addresses
+from POD_CIDR on a bridge in that namespace. Every file and socket lives under `base`; pod
+cgroups under the cgroup root the script made; processes are stopped by their PID
+(k8s_cluster._Process)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -19,15 +24,17 @@ from k8s_cluster import BIN, KubeCluster, _Process
 NODE_IP = "10.213.0.2"
 POD_CIDR = "10.214.0.0/24"
 NODE_NAME = "tl-node"
+CLUSTER_DOMAIN = "cluster.local"
 CNI_BIN = Path("/usr/lib/cni")  # Debian's containernetworking-plugins
+TESTS = Path(__file__).resolve().parent
 
 
 class KubeletNode:
     def __init__(self, base: Path, cluster: KubeCluster, containerd_root: Path,
-                 pause_ref: str) -> None:
+                 pause_ref: str, cgroup_root: str) -> None:
         self.base, self.cluster = base, cluster
-        self.containerd_bin = containerd_root / "usr" / "bin"
-        self.pause_ref = pause_ref
+        self.containerd_bin = Path(os.path.realpath(containerd_root / "usr" / "bin"))
+        self.pause_ref, self.cgroup_root = pause_ref, cgroup_root
         self.sock = base / "containerd" / "containerd.sock"
         self._procs: list[_Process] = []
 
@@ -46,11 +53,14 @@ class KubeletNode:
         config = d / "config.toml"
         # restrict_oom_score_adj: CAP_SYS_RESOURCE is withheld on this machine, so runc may
         # not lower oom_score_adj below its own (see scripts/k8s-e2e.sh).
+        # The opt plugin would otherwise create /opt/containerd.
         config.write_text(f"""version = 2
 root = "{d / 'root'}"
 state = "{d / 'state'}"
 [grpc]
   address = "{self.sock}"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{d / 'opt'}"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{self.pause_ref}"
   restrict_oom_score_adj = true
@@ -62,13 +72,10 @@ state = "{d / 'state'}"
 """)
         return config
 
-    def _env(self) -> dict[str, str]:
-        return {**os.environ, "PATH": f"{self.containerd_bin}:{os.environ['PATH']}"}
-
     def ctr(self, *args: str, timeout: float = 600) -> str:
         proc = subprocess.run([str(self.containerd_bin / "ctr"), "--address", str(self.sock),
                                "--namespace", "k8s.io", *args], capture_output=True, text=True,
-                              timeout=timeout, env=self._env(), check=False)
+                              timeout=timeout, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"ctr {' '.join(args)}: {proc.stderr.strip()}")
         return proc.stdout
@@ -78,8 +85,10 @@ state = "{d / 'state'}"
 
     # --- kubelet --------------------------------------------------------------------------------
     def _kubelet_config(self) -> Path:
+        # Pods get only the cluster DNS (tests/k8s_dns.py, at the node address): no resolver
+        # outside the namespace is ever named.
         resolv = self.base / "resolv.conf"
-        resolv.write_text("")  # pods get no resolver: no DNS leaves the namespace
+        resolv.write_text("")
         pki = self.cluster.pki
         assert pki is not None
         config = self.base / "kubelet.yaml"
@@ -88,25 +97,33 @@ state = "{d / 'state'}"
             # This machine has cgroup v1: kubelet >= 1.35 runs there only when told to.
             "failCgroupV1": False,
             "cgroupDriver": "cgroupfs",
+            # A cgroup of this run's own (scripts/k8s-e2e.sh makes it in every hierarchy and
+            # removes it at exit): kubepods and every pod cgroup sit under it.
+            "cgroupRoot": self.cgroup_root,
             "containerRuntimeEndpoint": f"unix://{self.sock}",
             "address": NODE_IP, "port": free_port(), "readOnlyPort": 0, "healthzPort": 0,
             "authentication": {"anonymous": {"enabled": False}, "webhook": {"enabled": False},
                                "x509": {"clientCAFile": str(pki.server.ca)}},
             "authorization": {"mode": "AlwaysAllow"},
             "resolvConf": str(resolv),
+            "clusterDNS": [NODE_IP], "clusterDomain": CLUSTER_DOMAIN,
             "failSwapOn": False,
             "registerNode": True,
-            # The shared disk is what it is: no evictions or image GC for its fill level.
+            # The node's disks are what they are: no evictions or image GC for their fill.
             "evictionHard": {"memory.available": "1Mi", "nodefs.available": "1%",
                              "imagefs.available": "1%"},
             "imageGCHighThresholdPercent": 100, "imageGCLowThresholdPercent": 99,
             "serializeImagePulls": False,
             "podCIDR": POD_CIDR,
+            # Status reaches the apiserver within a second (the default is 10 s for some).
+            "nodeStatusUpdateFrequency": "4s",
         }))
         return config
 
     def start(self) -> None:
         self.base.mkdir(parents=True, exist_ok=True)
+        # containerd finds its shim (containerd-shim-runc-v2, next to it) and runc in PATH.
+        os.environ["PATH"] = f"{self.containerd_bin}:{os.environ['PATH']}"
         self._procs.append(_Process("containerd", [
             str(self.containerd_bin / "containerd"), "--config", str(self._containerd_config())],
             self.base / "containerd.log"))
@@ -115,6 +132,15 @@ state = "{d / 'state'}"
             self._procs[-1].check_alive()
             assert time.monotonic() < deadline, "containerd did not open its socket in 60 s"
             time.sleep(0.2)
+
+    def start_dns(self) -> None:
+        pki = self.cluster.pki
+        assert pki is not None
+        admin = pki.clients["admin"]
+        self._procs.append(_Process("k8s-dns", [
+            sys.executable, str(TESTS / "k8s_dns.py"), "--listen", f"{NODE_IP}:53",
+            "--server", self.cluster.server, "--ca", str(admin.ca), "--cert", str(admin.cert),
+            "--key", str(admin.key), "--domain", CLUSTER_DOMAIN], self.base / "k8s-dns.log"))
 
     def start_kubelet(self) -> None:
         kubelet = BIN / "kubelet"
@@ -144,18 +170,51 @@ state = "{d / 'state'}"
     def logs(self) -> str:
         return "\n".join(p.tail(25) for p in self._procs)
 
+    def container_logs(self, namespace: str, pod: str, lines: int = 20) -> str:
+        """The tail of a pod's container logs, as the kubelet wrote them (/var/log/pods, a
+        tmpfs private to this run's mount namespace)."""
+        found = []
+        for log in sorted(Path("/var/log/pods").glob(f"{namespace}_{pod}_*/*/*.log")):
+            text = log.read_text(errors="replace").splitlines()[-lines:]
+            found.append(f"--- {log} ---\n" + "\n".join(text))
+        return "\n".join(found) or f"(no container logs of {namespace}/{pod})"
+
+    def _shim_pids(self) -> list[int]:
+        """containerd-shim-runc-v2 processes of this node: our copy of the binary, in our
+        network namespace. They detach from containerd (their own session), so stopping
+        containerd's process group leaves them."""
+        shim = str(self.containerd_bin / "containerd-shim-runc-v2")
+        netns = os.readlink("/proc/self/ns/net")
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if os.readlink(entry / "exe") == shim and os.readlink(entry / "ns/net") == netns:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+        return pids
+
     def stop(self) -> None:
-        # Containers outlive a stopped kubelet and containerd (their shims are separate
-        # processes, in the pods' own network namespaces): kill them first.
+        # The kubelet first (it would restart what is killed next), then the containers, by
+        # their task PIDs (they live in the pods' own network namespaces), then containerd
+        # and the DNS, then the shims that outlive containerd.
+        for proc in self._procs:
+            if proc.name == "kubelet":
+                proc.stop(timeout=20)
         if self.sock.exists():
             try:
-                for task in self.ctr("tasks", "ls", "-q", timeout=30).split():
-                    subprocess.run([str(self.containerd_bin / "ctr"), "--address",
-                                    str(self.sock), "-n", "k8s.io", "tasks", "kill", "-a",
-                                    "-s", "SIGKILL", task], capture_output=True, timeout=30,
-                                   env=self._env(), check=False)
-            except (RuntimeError, subprocess.TimeoutExpired):
-                pass
+                for line in self.ctr("tasks", "ls", timeout=30).splitlines()[1:]:
+                    fields = line.split()
+                    if len(fields) >= 2 and fields[1].isdigit() and int(fields[1]) > 0:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(int(fields[1]), signal.SIGKILL)
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                print(f"k8s-node: could not list containerd's tasks: {e}", file=sys.stderr)
         for proc in reversed(self._procs):
             proc.stop(timeout=20)
         self._procs.clear()
+        for pid in self._shim_pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
