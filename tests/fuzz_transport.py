@@ -47,6 +47,7 @@ class StreamTally:
     """What happened on the streams of one run (shared by every worker's streams)."""
 
     opened: int = 0
+    ended: int = 0  # streams the client ended that then ended with OK (close() checked them)
     broken: int = 0  # streams that ended without the client ending them (teardowns included)
     cancels: int = 0  # StreamCancel frames sent
     abandons: int = 0
@@ -131,6 +132,8 @@ class StreamConn:
                 elif self.sent:
                     self.tally.violations.append(
                         f"stream ended with calls {sorted(self.sent.items())} unanswered")
+                else:
+                    self.tally.ended += 1
         except grpc.aio.AioRpcError:
             pass
         finally:

@@ -35,66 +35,16 @@ import grpc
 import grpc.aio
 import pytest
 from etcd_server import EtcdServer
+from fuzz_etcd import Relay, orphans_in
 from fuzz_transport import CUTS, Failed, StreamConn, StreamTally, unary
 from google.protobuf.message import Message
 from harness import Coordinator, dur, etcd_config
 
-from threadlock.internal.etcd import rpc_pb2, rpc_pb2_grpc
 from threadlock.v1 import lock_pb2 as pb
 
 LOCK_TTL = 6  # locks, sessions; waiter slots live 10 s (acquire.WAITER_TTL)
-SLOT_TTL = 10
 RETRYABLE = {grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE,
              grpc.StatusCode.ABORTED, grpc.StatusCode.CANCELLED}
-
-
-class Relay:
-    """TCP relay to etcd that `cut()` turns off (drops every connection, refuses new ones)."""
-
-    def __init__(self, upstream: str) -> None:
-        host, port = upstream.rsplit(":", 1)
-        self.up = (host, int(port))
-        self.open = True
-        self.conns: set[asyncio.StreamWriter] = set()
-        self.server: asyncio.Server | None = None
-        self.cuts = 0
-
-    async def start(self) -> str:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return f"127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
-
-    async def _serve(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        if not self.open:
-            w.close()
-            return
-        try:
-            ur, uw = await asyncio.open_connection(*self.up)
-        except OSError:
-            w.close()
-            return
-        self.conns |= {w, uw}
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            dst.close()
-        await asyncio.gather(pipe(r, uw), pipe(ur, w))
-        self.conns -= {w, uw}
-
-    async def cut(self, seconds: float) -> None:
-        self.open, self.cuts = False, self.cuts + 1
-        for w in list(self.conns):
-            w.transport.abort()
-        await asyncio.sleep(seconds)
-        self.open = True
-
-    async def close(self) -> None:
-        for w in list(self.conns):
-            w.transport.abort()
-        if self.server is not None:
-            self.server.close()
 
 
 @dataclass
@@ -313,38 +263,13 @@ async def fuzz(ops: int, workers: int, keys: int, seed: int, base: Path,
         for t in bg:
             t.cancel()
         await asyncio.gather(*bg, return_exceptions=True)
-        orphans = await _orphans(etcd.endpoint, prefix)
+        orphans = await orphans_in(etcd.endpoint, prefix)
     finally:
         for r in reps:
             await r.stop()
         await relay.close()
         etcd.kill()
     return checker, stats, orphans, relay.cuts
-
-
-async def _orphans(endpoint: str, prefix: str) -> list[str]:
-    """After every lock's, slot's and session's TTL: contender keys, and leases of those
-    TTLs, still in etcd (tombstones and fences live on their own 60-90 s leases)."""
-    async with grpc.aio.insecure_channel(endpoint) as ch:
-        kv, lease = rpc_pb2_grpc.KVStub(ch), rpc_pb2_grpc.LeaseStub(ch)
-        start = (prefix + "k/").encode()
-        end = start[:-1] + bytes([start[-1] + 1])
-        left: list[str] = []
-        until = time.monotonic() + SLOT_TTL + 5
-        while True:
-            keys = await kv.Range(rpc_pb2.RangeRequest(key=start, range_end=end, keys_only=True),
-                                  timeout=5)
-            ids = (await lease.LeaseLeases(rpc_pb2.LeaseLeasesRequest(), timeout=5)).leases
-            short = []
-            for item in ids:
-                ttl = await lease.LeaseTimeToLive(rpc_pb2.LeaseTimeToLiveRequest(ID=item.ID),
-                                                  timeout=5)
-                if 0 < ttl.grantedTTL <= SLOT_TTL:
-                    short.append(f"lease {item.ID:x} (TTL {ttl.grantedTTL}, {ttl.TTL} s left)")
-            left = [kv_.key.decode(errors="replace") for kv_ in keys.kvs] + short
-            if not left or time.monotonic() > until:
-                return left
-            await asyncio.sleep(1)
 
 
 def test_checker_catches_overlap_and_fencing_order() -> None:
@@ -406,6 +331,7 @@ async def test_fuzz_write_paths(tmp_path: Path) -> None:
     t = stats.tally
     assert t.cancels > 0 and t.abandons > 0 and t.teardowns > 0, t
     assert t.late_answers > 0 and t.opened > 2 * 16, t  # streams were reopened after teardowns
+    assert t.ended > 0, t  # and the end-of-stream check ran on streams the workers ended
 
 
 def main() -> None:
@@ -431,7 +357,8 @@ def main() -> None:
           f"{len(checker.stale_lower)}, "
           f"{time.monotonic() - started:.0f} s")
     print("per transport:", ", ".join(f"{k} {v}" for k, v in sorted(stats.by.items())))
-    print(f"streams: opened {t.opened}, broken {t.broken}, cancel frames {t.cancels}, "
+    print(f"streams: opened {t.opened}, ended cleanly {t.ended}, broken {t.broken}, "
+          f"cancel frames {t.cancels}, "
           f"abandoned {t.abandons}, torn down {t.teardowns}, late answers {t.late_answers} "
           f"(CANCELLED {t.late_cancelled}, grants {t.late_grants})")
     for v in (checker.violations[:20] + t.violations[:20] + orphans[:20]
