@@ -29,69 +29,22 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
 import grpc.aio
 import pytest
 from etcd_server import EtcdServer
+from fuzz_etcd import Relay, orphans_in
+from fuzz_transport import CUTS, Failed, StreamConn, StreamTally, unary
+from google.protobuf.message import Message
 from harness import Coordinator, dur, etcd_config
 
-from threadlock.internal.etcd import rpc_pb2, rpc_pb2_grpc
 from threadlock.v1 import lock_pb2 as pb
 
 LOCK_TTL = 6  # locks, sessions; waiter slots live 10 s (acquire.WAITER_TTL)
-SLOT_TTL = 10
 RETRYABLE = {grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE,
              grpc.StatusCode.ABORTED, grpc.StatusCode.CANCELLED}
-
-
-class Relay:
-    """TCP relay to etcd that `cut()` turns off (drops every connection, refuses new ones)."""
-
-    def __init__(self, upstream: str) -> None:
-        host, port = upstream.rsplit(":", 1)
-        self.up = (host, int(port))
-        self.open = True
-        self.conns: set[asyncio.StreamWriter] = set()
-        self.server: asyncio.Server | None = None
-        self.cuts = 0
-
-    async def start(self) -> str:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return f"127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
-
-    async def _serve(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        if not self.open:
-            w.close()
-            return
-        try:
-            ur, uw = await asyncio.open_connection(*self.up)
-        except OSError:
-            w.close()
-            return
-        self.conns |= {w, uw}
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            dst.close()
-        await asyncio.gather(pipe(r, uw), pipe(ur, w))
-        self.conns -= {w, uw}
-
-    async def cut(self, seconds: float) -> None:
-        self.open, self.cuts = False, self.cuts + 1
-        for w in list(self.conns):
-            w.transport.abort()
-        await asyncio.sleep(seconds)
-        self.open = True
-
-    async def close(self) -> None:
-        for w in list(self.conns):
-            w.transport.abort()
-        if self.server is not None:
-            self.server.close()
 
 
 @dataclass
@@ -169,30 +122,70 @@ class Stats:
     cut_off: int = 0
     busy: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    # "<transport> <what>" -> count, e.g. "stream acquire", "unary grant", "stream cut off"
+    by: dict[str, int] = field(default_factory=dict)
+    tally: StreamTally = field(default_factory=StreamTally)
+
+    def count(self, tx: str, what: str) -> None:
+        self.by[f"{tx} {what}"] = self.by.get(f"{tx} {what}", 0) + 1
 
 
-async def _call(coord: Coordinator, rng: random.Random, key: str, owner: str, rid: str,
+class Link:
+    """One worker's way to the replicas: each call goes, as `transport` says ("unary",
+    "stream" or "mixed": at random), as a unary call or as a frame on the worker's stream to
+    that replica; a stream call past its deadline is cut off at random by a StreamCancel
+    frame, by abandoning its answer, or by tearing the stream down."""
+
+    def __init__(self, reps: list[Coordinator], rng: random.Random, transport: str,
+                 stats: Stats) -> None:
+        self.reps, self.rng, self.transport, self.stats = reps, rng, transport, stats
+        self.streams = [StreamConn(r.stub, stats.tally) for r in reps]
+        self.last = ""  # the transport of the latest call
+
+    async def call(self, rep: int, which: str, request: Message, timeout: float) -> Any:
+        tx = self.transport if self.transport != "mixed" else self.rng.choice(
+            ["unary", "stream"])
+        self.stats.count(tx, which)
+        self.last = tx
+        if tx == "unary":
+            return await unary(self.reps[rep].stub, which, request, timeout)
+        # The frame's own deadline: none, the client's, or later than the client's.
+        frame_timeout = self.rng.choice([None, timeout, timeout * 3])
+        return await self.streams[rep].request(which, request, timeout, frame_timeout,
+                                               self.rng.choice(CUTS))
+
+    async def close(self) -> None:
+        for s in self.streams:
+            await s.close()
+
+
+async def _call(link: Link, rep: int, rng: random.Random, key: str, owner: str, rid: str,
                 session: str, stats: Stats) -> pb.Lease | None:
     """Acquire with a random deadline; cut off: retry (same request_id) on the other replica."""
     short = rng.random() < 0.3
     timeout = rng.uniform(0.005, 0.3) if short else 8.0
-    wait = rng.choice([0.0, 0.5, 3.0])
+    req = pb.AcquireRequest(key=key, owner=owner, wait=dur(rng.choice([0.0, 0.5, 3.0])),
+                            request_id=rid, session_id=session)
+    if not session:
+        req.ttl.CopyFrom(dur(LOCK_TTL))
     try:
-        resp = await coord.acquire(key, owner, ttl=LOCK_TTL, wait=wait, timeout=timeout,
-                                   request_id=rid, session_id=session)
-    except grpc.aio.AioRpcError as exc:
-        if exc.code() not in RETRYABLE and exc.code() != grpc.StatusCode.NOT_FOUND:
-            stats.errors[exc.code().name] = stats.errors.get(exc.code().name, 0) + 1
+        resp = await link.call(rep, "acquire", req, timeout)
+    except Failed as exc:
+        if exc.code not in RETRYABLE and exc.code != grpc.StatusCode.NOT_FOUND:
+            stats.errors[exc.code.name] = stats.errors.get(exc.code.name, 0) + 1
         stats.cut_off += 1
+        stats.count(link.last, "cut off")
         return None
     if resp.WhichOneof("result") == "lease":
-        return resp.lease
+        stats.count(link.last, "grant")
+        return resp.lease  # type: ignore[no-any-return]
     stats.busy += 1
     return None
 
 
 async def fuzz(ops: int, workers: int, keys: int, seed: int, base: Path,
-               log: bool = False) -> tuple[Checker, Stats, list[str], int]:
+               log: bool = False,
+               transport: str = "mixed") -> tuple[Checker, Stats, list[str], int]:
     """Run until `ops` acquire calls are made; the checker, stats, orphans, relay cuts."""
     rng = random.Random(seed)
     etcd = EtcdServer(base / "etcd")
@@ -206,19 +199,20 @@ async def fuzz(ops: int, workers: int, keys: int, seed: int, base: Path,
     try:
         async def worker(n: int) -> None:
             wr = random.Random(rng.random())
+            link = Link(reps, wr, transport, stats)
             session = ""
             while stats.ops < ops:
                 stats.ops += 1
-                coord = reps[wr.randrange(2)]
+                rep = wr.randrange(2)
                 if wr.random() < 0.4 and not session:
-                    with contextlib.suppress(grpc.aio.AioRpcError):
-                        session = (await coord.stub.OpenSession(pb.OpenSessionRequest(
-                            owner=f"w{n}", ttl=dur(LOCK_TTL)), timeout=5)).session_id
+                    with contextlib.suppress(Failed):
+                        session = (await link.call(rep, "open_session", pb.OpenSessionRequest(
+                            owner=f"w{n}", ttl=dur(LOCK_TTL)), 5)).session_id
                 key = f"k{wr.randrange(keys)}"
                 rid = uuid.uuid4().hex
                 lease = None
                 for attempt in range(3):  # the first may be cut off: retry elsewhere
-                    lease = await _call(reps[(n + attempt) % 2], wr, key, f"w{n}", rid,
+                    lease = await _call(link, (n + attempt) % 2, wr, key, f"w{n}", rid,
                                         session, stats)
                     if lease is not None or stats.ops >= ops:
                         break
@@ -232,21 +226,23 @@ async def fuzz(ops: int, workers: int, keys: int, seed: int, base: Path,
                     hold = checker.enter(key, lease.fencing_token, left)
                     await asyncio.sleep(wr.choice([0, 0, 0.002, 0.01]))
                     checker.leave(hold)
-                    with contextlib.suppress(grpc.aio.AioRpcError):
-                        await reps[wr.randrange(2)].release(lease.lease_token)
+                    with contextlib.suppress(Failed):
+                        await link.call(wr.randrange(2), "release", pb.ReleaseRequest(
+                            lease_token=lease.lease_token), 10)
                 if session and wr.random() < 0.3:  # renew, or end it (freeing its locks)
-                    with contextlib.suppress(grpc.aio.AioRpcError):
+                    with contextlib.suppress(Failed):
                         if wr.random() < 0.5:
-                            await coord.stub.KeepAlive(pb.KeepAliveRequest(
-                                session_id=session), timeout=5)
+                            await link.call(rep, "keep_alive", pb.KeepAliveRequest(
+                                session_id=session), 5)
                         else:
-                            await coord.stub.CloseSession(pb.CloseSessionRequest(
-                                session_id=session), timeout=5)
+                            await link.call(rep, "close_session", pb.CloseSessionRequest(
+                                session_id=session), 5)
                             session = ""
             if session:
-                with contextlib.suppress(grpc.aio.AioRpcError):
-                    await reps[0].stub.CloseSession(pb.CloseSessionRequest(
-                        session_id=session), timeout=5)
+                with contextlib.suppress(Failed):
+                    await link.call(0, "close_session", pb.CloseSessionRequest(
+                        session_id=session), 5)
+            await link.close()
 
         async def faults() -> None:
             while not done.is_set():
@@ -267,38 +263,13 @@ async def fuzz(ops: int, workers: int, keys: int, seed: int, base: Path,
         for t in bg:
             t.cancel()
         await asyncio.gather(*bg, return_exceptions=True)
-        orphans = await _orphans(etcd.endpoint, prefix)
+        orphans = await orphans_in(etcd.endpoint, prefix)
     finally:
         for r in reps:
             await r.stop()
         await relay.close()
         etcd.kill()
     return checker, stats, orphans, relay.cuts
-
-
-async def _orphans(endpoint: str, prefix: str) -> list[str]:
-    """After every lock's, slot's and session's TTL: contender keys, and leases of those
-    TTLs, still in etcd (tombstones and fences live on their own 60-90 s leases)."""
-    async with grpc.aio.insecure_channel(endpoint) as ch:
-        kv, lease = rpc_pb2_grpc.KVStub(ch), rpc_pb2_grpc.LeaseStub(ch)
-        start = (prefix + "k/").encode()
-        end = start[:-1] + bytes([start[-1] + 1])
-        left: list[str] = []
-        until = time.monotonic() + SLOT_TTL + 5
-        while True:
-            keys = await kv.Range(rpc_pb2.RangeRequest(key=start, range_end=end, keys_only=True),
-                                  timeout=5)
-            ids = (await lease.LeaseLeases(rpc_pb2.LeaseLeasesRequest(), timeout=5)).leases
-            short = []
-            for item in ids:
-                ttl = await lease.LeaseTimeToLive(rpc_pb2.LeaseTimeToLiveRequest(ID=item.ID),
-                                                  timeout=5)
-                if 0 < ttl.grantedTTL <= SLOT_TTL:
-                    short.append(f"lease {item.ID:x} (TTL {ttl.grantedTTL}, {ttl.TTL} s left)")
-            left = [kv_.key.decode(errors="replace") for kv_ in keys.kvs] + short
-            if not left or time.monotonic() > until:
-                return left
-            await asyncio.sleep(1)
 
 
 def test_checker_catches_overlap_and_fencing_order() -> None:
@@ -322,15 +293,45 @@ def test_checker_catches_overlap_and_fencing_order() -> None:
     assert c.violations == [] and len(c.stale_lower) == 1
 
 
+def test_stream_checks_catch_bad_answers() -> None:
+    """The stream checks can fail: an answer to a call not in flight (unknown, or twice), and
+    one of the wrong kind; a late answer to a cut-off call is counted, not a violation."""
+    tally = StreamTally()
+    conn = StreamConn(None, tally)  # type: ignore[arg-type]  # answer() needs no stream
+    conn.sent = {1: "acquire", 2: "release", 3: "acquire"}
+    conn.given_up = {3}
+    conn.answer(pb.StreamResponse(call_id=1, acquire=pb.AcquireResponse()))
+    conn.answer(pb.StreamResponse(call_id=1, acquire=pb.AcquireResponse()))  # twice
+    conn.answer(pb.StreamResponse(call_id=9, error=pb.StreamError(code=1)))  # never sent
+    conn.answer(pb.StreamResponse(call_id=2, acquire=pb.AcquireResponse()))  # wrong kind
+    conn.answer(pb.StreamResponse(call_id=3, acquire=pb.AcquireResponse(
+        lease=pb.Lease(fencing_token=5))))  # late grant of a cut-off call
+    assert len(tally.violations) == 3, tally.violations
+    assert "answered twice" in tally.violations[0] and "call_id 9" in tally.violations[1]
+    assert "answered with acquire" in tally.violations[2]
+    assert tally.late_answers == 1 and tally.late_grants == 1 and conn.sent == {}
+
+
 @pytest.mark.asyncio
 async def test_fuzz_write_paths(tmp_path: Path) -> None:
     checker, stats, orphans, cuts = await fuzz(ops=1500, workers=16, keys=3, seed=20261206,
                                                base=tmp_path)
     assert checker.violations == []
+    assert stats.tally.violations == []
     assert orphans == []
     assert not stats.errors, stats.errors
     assert checker.grants > 100  # the run did contend and grant
     assert cuts >= 1 and stats.cut_off > 0  # and it did cut calls off
+    # Both transports carried every kind of write, and granted, and were cut off; the stream
+    # cut calls off in each of its three ways and answered some call after a cut.
+    for tx in ("unary", "stream"):
+        for what in ("acquire", "release", "grant", "cut off", "open_session",
+                     "keep_alive", "close_session"):
+            assert stats.by.get(f"{tx} {what}", 0) > 0, (tx, what, stats.by)
+    t = stats.tally
+    assert t.cancels > 0 and t.abandons > 0 and t.teardowns > 0, t
+    assert t.late_answers > 0 and t.opened > 2 * 16, t  # streams were reopened after teardowns
+    assert t.ended > 0, t  # and the end-of-stream check ran on streams the workers ended
 
 
 def main() -> None:
@@ -339,21 +340,31 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=24)
     p.add_argument("--keys", type=int, default=4)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--transport", choices=["unary", "stream", "mixed"], default="mixed")
     args = p.parse_args()
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         checker, stats, orphans, cuts = asyncio.run(
-            fuzz(args.ops, args.workers, args.keys, args.seed, Path(tmp), log=True))
+            fuzz(args.ops, args.workers, args.keys, args.seed, Path(tmp), log=True,
+                 transport=args.transport))
+    t = stats.tally
     print(f"ops {stats.ops}, grants {checker.grants}, expired on arrival {stats.expired}, "
           f"busy {stats.busy}, cut off "
           f"{stats.cut_off}, relay cuts {cuts}, errors {stats.errors}, "
-          f"violations {len(checker.violations)}, orphans {len(orphans)}, expired with a "
+          f"violations {len(checker.violations)}, stream violations {len(t.violations)}, "
+          f"orphans {len(orphans)}, expired with a "
           f"lower token (a checker ignoring expires_at would count them) "
           f"{len(checker.stale_lower)}, "
           f"{time.monotonic() - started:.0f} s")
-    for v in checker.violations[:20] + orphans[:20] + checker.stale_lower[:10]:
+    print("per transport:", ", ".join(f"{k} {v}" for k, v in sorted(stats.by.items())))
+    print(f"streams: opened {t.opened}, ended cleanly {t.ended}, broken {t.broken}, "
+          f"cancel frames {t.cancels}, "
+          f"abandoned {t.abandons}, torn down {t.teardowns}, late answers {t.late_answers} "
+          f"(CANCELLED {t.late_cancelled}, grants {t.late_grants})")
+    for v in (checker.violations[:20] + t.violations[:20] + orphans[:20]
+              + checker.stale_lower[:10]):
         print(" ", v)
-    sys.exit(1 if checker.violations or orphans or stats.errors else 0)
+    sys.exit(1 if checker.violations or t.violations or orphans or stats.errors else 0)
 
 
 if __name__ == "__main__":
