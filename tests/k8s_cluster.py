@@ -174,11 +174,7 @@ class KubeCluster:
         configs = {user: _kubeconfig(self.base / f"{user}.kubeconfig", self.server, tls)
                    for user, tls in pki.clients.items()}
         self._start("kube-controller-manager", [
-            binaries["kube-controller-manager"],
-            "--kubeconfig", str(configs["controller-manager"]),
-            "--authentication-kubeconfig", str(configs["controller-manager"]),
-            "--authorization-kubeconfig", str(configs["controller-manager"]),
-            "--secure-port", "0", "--leader-elect=false",
+            binaries["kube-controller-manager"], *_component_flags(configs["controller-manager"]),
             "--use-service-account-credentials=true",
             "--service-account-private-key-file", str(pki.service_account_key),
             "--root-ca-file", str(pki.server.ca),
@@ -189,11 +185,7 @@ class KubeCluster:
             "--horizontal-pod-autoscaler-sync-period", "2s",
         ])
         self._start("kube-scheduler", [
-            binaries["kube-scheduler"],
-            "--kubeconfig", str(configs["scheduler"]),
-            "--authentication-kubeconfig", str(configs["scheduler"]),
-            "--authorization-kubeconfig", str(configs["scheduler"]),
-            "--secure-port", "0", "--leader-elect=false",
+            binaries["kube-scheduler"], *_component_flags(configs["scheduler"]),
         ])
         self._start("kwok", [
             binaries["kwok"],
@@ -255,6 +247,14 @@ class KubeCluster:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+def _component_flags(kubeconfig: Path) -> list[str]:
+    """What the controller manager and the scheduler share: one identity for the API and for
+    their own authn/authz delegation, no serving port, a single instance (no election)."""
+    return ["--kubeconfig", str(kubeconfig), "--authentication-kubeconfig", str(kubeconfig),
+            "--authorization-kubeconfig", str(kubeconfig), "--secure-port", "0",
+            "--leader-elect=false"]
 
 
 def _node(name: str) -> dict[str, object]:
