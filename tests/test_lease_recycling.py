@@ -128,3 +128,69 @@ async def test_a_session_lock_never_pools_the_session_lease(manager: LockManager
     assert store.pool.reused == 0
     left, _ = await store.time_to_live(session_lease, time.monotonic() + 5)
     assert left > 0
+
+
+async def test_a_lately_renewed_lease_is_reused_without_a_keepalive(
+        manager: LockManager) -> None:
+    """A lease this replica granted a moment ago goes to the next lock as it is: no renewal
+    is sent (no keepalive stream was ever opened), and the grant reports the lease's known
+    expiry, counted from the first grant, not a fresh TTL."""
+    store = manager.store
+    assert isinstance(store, EtcdStore)
+    first = await _grant(manager, "quick-1", ttl=10)
+    lease = tokens.decode_lease(first.lease_token).lease
+    assert await manager.release(first.lease_token, 5)
+    second = await _grant(manager, "quick-2", ttl=10)
+    assert tokens.decode_lease(second.lease_token).lease == lease
+    assert (store.pool.reused, store.pool.unrenewed) == (1, 1)
+    assert store.keeper._stream is None, "a renewal was sent for a lately granted lease"
+    assert second.expires_mono <= first.expires_mono  # not a fresh TTL from now
+    assert second.expires_mono - time.monotonic() >= 9 * 0.9 - 1  # but most of one
+    # A KeepAlive through this replica counts as a renewal too.
+    await manager.keepalive_lease(second.lease_token, 5)
+    assert await manager.release(second.lease_token, 5)
+    third = await _grant(manager, "quick-3", ttl=10)
+    assert tokens.decode_lease(third.lease_token).lease == lease
+    assert store.pool.unrenewed == 2
+    assert third.expires_mono > second.expires_mono
+
+
+async def test_an_unrenewed_grant_never_reports_more_than_the_lease_lives(
+        manager: LockManager) -> None:
+    """The expiry a grant reports for an unrenewed pooled lease is a lower bound: left
+    alone, the lease (and the lock on it) is still there at that time."""
+    store = manager.store
+    assert isinstance(store, EtcdStore)
+    first = await _grant(manager, "bound-1", ttl=10)
+    lease = tokens.decode_lease(first.lease_token).lease
+    assert await manager.release(first.lease_token, 5)
+    await asyncio.sleep(0.6)  # < ttl/10: reused as it is
+    second = await _grant(manager, "bound-2", ttl=10)
+    assert tokens.decode_lease(second.lease_token).lease == lease
+    assert store.pool.unrenewed == 1
+    # A grant that reported a fresh TTL from now would outlive the lease by >= 0.6 s (etcd
+    # notices expiries every 0.5 s).
+    while time.monotonic() < second.expires_mono - 0.05:
+        left, _ = await store.time_to_live(lease, time.monotonic() + 5)
+        assert left >= 0, "the lease expired before the grant said it would"
+        await asyncio.sleep(0.05)
+    states, _ = await manager.status("bound-2", None, 0, "", 5)
+    assert states and states[0].holder is not None  # the lock is still held at that time
+    deadline = time.monotonic() + 30
+    while (await store.time_to_live(lease, time.monotonic() + 5))[0] >= 0:
+        assert time.monotonic() < deadline, "the unrenewed lease never expired"
+        await asyncio.sleep(0.1)
+
+
+async def test_a_lease_granted_long_ago_is_renewed_when_taken(manager: LockManager) -> None:
+    """Past a tenth of its TTL since its last renewal here, a pooled lease is renewed as
+    before, and the grant reports a full TTL from then."""
+    store = manager.store
+    assert isinstance(store, EtcdStore)
+    first = await _grant(manager, "slow-1", ttl=3)
+    assert await manager.release(first.lease_token, 5)
+    await asyncio.sleep(0.5)  # > ttl/10
+    asked = time.monotonic()
+    second = await _grant(manager, "slow-2", ttl=3)
+    assert (store.pool.reused, store.pool.unrenewed) == (1, 0)
+    assert second.expires_mono >= asked + 3 - 0.01

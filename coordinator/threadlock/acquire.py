@@ -118,9 +118,9 @@ class Acquirer:
                                 request_id=spec.request_id,
                                 session=session.lease if session else 0, attempt=a.id)
         a.granted_us = entry.queued_at_us  # what a grant at once stores as acquired_at
-        granted_at = time.monotonic()  # the lease's clock starts before its grant is asked
+        lease_until: float | None = None  # our own lease lives at least until then
         if session is None:
-            a.lease = await self.store.grant(int(spec.ttl), deadline)
+            a.lease, lease_until = await self.store.lock_lease(int(spec.ttl), deadline)
             r = await self._enqueue(a, entry, a.lease, spec.wait > 0, deadline)
         else:
             r = await self._enqueue(a, entry, session.lease, False, deadline)
@@ -141,7 +141,7 @@ class Acquirer:
         if r.outcome is Outcome.EXISTS:
             return await self._retried(a, c, start, wait_until, deadline)
         if r.outcome is Outcome.GRANTED and (session is None or c.lease == session.lease):
-            return await self._deliver(a, c, granted_at, deadline)
+            return await self._deliver(a, c, lease_until, deadline)
         # Queued (or granted on a session waiter's lease: it moves to the session in _wait).
         # The enqueue read the contender ahead: watch it from there, no re-read needed.
         queued = (Ahead(True, r.predecessor)
@@ -312,23 +312,27 @@ class Acquirer:
             holder, count = None, 0
         return await self._busy(c.key, holder, count, time.monotonic() - start, deadline)
 
-    async def _deliver(self, a: Attempt, c: Contender, granted_at: float | None,
+    async def _deliver(self, a: Attempt, c: Contender, lease_until: float | None,
                        deadline: float,
                        lease_left: asyncio.Future[_LeaseLeft] | None = None) -> Grant:
-        """The Grant for `c`. `granted_at`: when (monotonic) its own lease was requested;
-        None: renew it now (so that a waiter gets a full TTL from its grant), or take
-        `lease_left`, that renewal already under way. If this fails, give `c` back, if it
-        is this attempt's to give (see `Leaver.leave`)."""
+        """The Grant for `c`. `lease_until`: a time (monotonic) its own lease, granted or
+        renewed for this attempt, lives at least until (store.lock_lease); None: renew it now
+        (so that a waiter gets a full TTL from its grant), or take `lease_left`, that
+        renewal already under way. If this fails, give `c` back, if it is this attempt's to
+        give (see `Leaver.leave`)."""
         e = c.entry
         try:
-            if granted_at is not None and not e.session:
-                now, left, ttl, alive = granted_at, e.ttl_seconds, e.ttl_seconds, True
+            if lease_until is not None and not e.session:
+                expires, ttl = lease_until, e.ttl_seconds
             else:
                 now, left, ttl, alive = await (lease_left if lease_left is not None
                                                else self._lease_left(c, deadline))
-            if not alive:
-                raise Aborted(f"the lease for {c.key!r} expired as it was granted; "
-                              "acquire again")
+                if not alive:
+                    raise Aborted(f"the lease for {c.key!r} expired as it was granted; "
+                                  "acquire again")
+                # `now` was read before the lease was renewed, so `now + left` can only be
+                # early: the lease lives at least that long (Lease.valid_for's source).
+                expires = now + left
         except BaseException:
             _drop(lease_left)
             await self.leaver.give_back(a, deadline)
@@ -336,9 +340,6 @@ class Acquirer:
         token = tokens.encode_lease(tokens.LeaseRef(c.key, c.uid, c.lease, c.revision,
                                                     bool(e.session)))
         log.info("granted", extra={"key": c.key, "owner": e.owner, "fencing_token": c.revision})
-        # `now` was read before the lease was granted or renewed, so `now + left` can only be
-        # early: the lease lives at least that long (what Lease.valid_for is computed from).
-        expires = now + left
         return Grant(c.key, e.owner, token, c.revision, (e.acquired_at_us or now_us()) / 1e6,
                      time.time() + (expires - time.monotonic()), ttl, dict(e.metadata),
                      a.spec.session_id, expires_mono=expires)

@@ -68,6 +68,10 @@ class MemoryStore:
         self._leases[lease_id] = _Lease(ttl, time.monotonic() + ttl, self._schedule(lease_id, ttl))
         return lease_id
 
+    async def lock_lease(self, ttl: int, deadline: float) -> tuple[int, float]:
+        sent = time.monotonic()
+        return await self.grant(ttl, deadline), sent + max(int(ttl), 1)
+
     async def revoke(self, lease: int, deadline: float) -> None:
         self._expire(lease)
 

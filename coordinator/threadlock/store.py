@@ -78,6 +78,11 @@ class Store(Protocol):
     async def grant(self, ttl: int, deadline: float) -> int:
         """A new lease of `ttl` seconds; returns its id."""
 
+    async def lock_lease(self, ttl: int, deadline: float) -> tuple[int, float]:
+        """A lease of `ttl` seconds for one lock's own contender, and a time.monotonic() it
+        lives at least until (which the grant reports): a new lease, or a recycled one,
+        renewed unless this replica renewed it lately (then >= 90% of `ttl` is left)."""
+
     async def revoke(self, lease: int, deadline: float) -> None:
         """End a lease and delete its keys; no error if it is already gone."""
 

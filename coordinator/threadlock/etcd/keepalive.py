@@ -8,6 +8,10 @@ A caller whose own deadline passes just drops its future: the stream is shared, 
 impatient caller must not break it for the others. The stream is replaced only when it
 fails, or when it has stalled (requests written, no answer for `op_timeout`); then the
 renewals pending on it fail with Unavailable and the next renewal opens a new one.
+
+The keeper also remembers, for the leases this replica granted or renewed lately, a time
+each lives at least until (`until`): the lease pool hands out a lease renewed a moment ago
+without renewing it again (leases.py).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from threadlock.etcd.client import LEADER_REQUIRED, EtcdClient
 from threadlock.internal.etcd import rpc_pb2
 
 OP = "lease keepalive"  # the op label of its failures (threadlock_etcd_errors_total)
+KNOWN_MAX = 65_536  # leases whose lower bound is remembered; the oldest are forgotten first
 
 
 class _Stream:
@@ -52,9 +57,35 @@ class LeaseKeeper:
     def __init__(self, client: EtcdClient) -> None:
         self._client = client
         self._stream: _Stream | None = None
+        # lease -> a time.monotonic() it lives at least until: read before the grant or
+        # renewal that set it was sent, plus the TTL etcd answered (etcd counts from later).
+        self._known: collections.OrderedDict[int, float] = collections.OrderedDict()
+
+    def note(self, lease: int, until: float) -> None:
+        """`lease` lives at least until `until` (time.monotonic()), e.g. after its grant."""
+        self._known[lease] = until
+        self._known.move_to_end(lease)
+        if len(self._known) > KNOWN_MAX:
+            self._known.popitem(last=False)
+
+    def forget(self, lease: int) -> None:
+        self._known.pop(lease, None)
+
+    def until(self, lease: int) -> float | None:
+        """The time `lease` lives at least until, if this replica knows one."""
+        return self._known.get(lease)
 
     async def renew(self, lease: int, deadline: float) -> int:
         """Renew `lease`; its TTL in seconds, or 0 if it no longer exists."""
+        sent = time.monotonic()  # before the request leaves: the bound noted is early
+        ttl = await self._renew(lease, deadline)
+        if ttl > 0:
+            self.note(lease, sent + ttl)
+        else:
+            self.forget(lease)
+        return ttl
+
+    async def _renew(self, lease: int, deadline: float) -> int:
         timeout = self._client.timeout(deadline, "lease renewal")
         stream = self._open()
         fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()

@@ -144,13 +144,26 @@ class EtcdStore:
         pooled = await self.pool.take(ttl, deadline)
         if pooled is not None:
             return pooled
+        return (await self._grant_new(ttl, deadline))[0]
+
+    async def lock_lease(self, ttl: int, deadline: float) -> tuple[int, float]:
+        pooled = await self.pool.take_for_lock(ttl, deadline)
+        if pooled is not None:
+            return pooled
+        return await self._grant_new(ttl, deadline)
+
+    async def _grant_new(self, ttl: int, deadline: float) -> tuple[int, float]:
+        sent = time.monotonic()
         resp = await self.client.call(lambda s: s.lease.LeaseGrant,
                                       pb.LeaseGrantRequest(TTL=ttl), deadline, "lease grant")
         if resp.error:
             raise LeaseGone(f"lease grant: {resp.error}")
-        return int(resp.ID)
+        until = sent + resp.TTL  # etcd may raise a TTL below its minimum, never lower one
+        self.keeper.note(int(resp.ID), until)
+        return int(resp.ID), until
 
     async def revoke(self, lease: int, deadline: float) -> None:
+        self.keeper.forget(lease)
         with contextlib.suppress(LeaseGone):
             await self.client.call(lambda s: s.lease.LeaseRevoke,
                                    pb.LeaseRevokeRequest(ID=lease), deadline, "lease revoke")
