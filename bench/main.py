@@ -96,7 +96,7 @@ async def phases(stack: Stack, a: argparse.Namespace, res: dict[str, Any]) -> No
         cpu["contended"] = meter.stop().per_wall()
     if "guard" in a.phases:
         meter.start()
-        res["guard"] = await guard_latency.run(stack.address, a.guard_calls,
+        res["guard"] = await guard_latency.run(stack.address, stack.etcd.endpoint, a.guard_calls,
                                                1 if a.quick else 3)
         cpu["guard"] = meter.stop().per_wall()
     if "scale" in a.phases:
