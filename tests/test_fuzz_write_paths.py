@@ -125,6 +125,8 @@ class Stats:
     # "<transport> <what>" -> count, e.g. "stream acquire", "unary grant", "stream cut off"
     by: dict[str, int] = field(default_factory=dict)
     tally: StreamTally = field(default_factory=StreamTally)
+    pool_reused: int = 0  # own-lease grants on a recycled lease (etcd/leases.py)
+    pool_unrenewed: int = 0  # of which handed out without a renewal (renewed < ttl/10 ago)
 
     def count(self, tx: str, what: str) -> None:
         self.by[f"{tx} {what}"] = self.by.get(f"{tx} {what}", 0) + 1
@@ -264,6 +266,11 @@ async def fuzz(ops: int, workers: int, keys: int, seed: int, base: Path,
             t.cancel()
         await asyncio.gather(*bg, return_exceptions=True)
         orphans = await orphans_in(etcd.endpoint, prefix)
+        for r in reps:  # how often grants took a recycled lease, and one not renewed again
+            pool = getattr(r.server.store, "pool", None)
+            if pool is not None:
+                stats.pool_reused += pool.reused
+                stats.pool_unrenewed += pool.unrenewed
     finally:
         for r in reps:
             await r.stop()
@@ -322,6 +329,7 @@ async def test_fuzz_write_paths(tmp_path: Path) -> None:
     assert not stats.errors, stats.errors
     assert checker.grants > 100  # the run did contend and grant
     assert cuts >= 1 and stats.cut_off > 0  # and it did cut calls off
+    assert stats.pool_unrenewed > 0, stats  # grants on lately renewed recycled leases ran
     # Both transports carried every kind of write, and granted, and were cut off; the stream
     # cut calls off in each of its three ways and answered some call after a cut.
     for tx in ("unary", "stream"):
@@ -354,7 +362,8 @@ def main() -> None:
           f"violations {len(checker.violations)}, stream violations {len(t.violations)}, "
           f"orphans {len(orphans)}, expired with a "
           f"lower token (a checker ignoring expires_at would count them) "
-          f"{len(checker.stale_lower)}, "
+          f"{len(checker.stale_lower)}, recycled leases {stats.pool_reused} "
+          f"(unrenewed {stats.pool_unrenewed}), "
           f"{time.monotonic() - started:.0f} s")
     print("per transport:", ", ".join(f"{k} {v}" for k, v in sorted(stats.by.items())))
     print(f"streams: opened {t.opened}, ended cleanly {t.ended}, broken {t.broken}, "
