@@ -46,7 +46,10 @@ class Relay:
                     dst.write(data)
                     await dst.drain()
             dst.close()
-        await asyncio.gather(pipe(r, uw), pipe(ur, w))
+        # Cancelled when the run's loop shuts down: end quietly (Python 3.11's start_server
+        # callback calls task.exception() on a cancelled handler and logs a traceback).
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(pipe(r, uw), pipe(ur, w))
         self.conns -= {w, uw}
 
     async def cut(self, seconds: float) -> None:
