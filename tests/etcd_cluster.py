@@ -187,7 +187,7 @@ class EtcdCluster:
             resp: rpc_pb2.StatusResponse = maintenance.Status(rpc_pb2.StatusRequest(), timeout=3)
             return resp
 
-    def leader(self, timeout: float = 30.0) -> Member:
+    def leader(self, timeout: float = 60.0) -> Member:
         """The member that is leader now, as the running members agree (retrying while an
         election is under way)."""
         deadline = time.monotonic() + timeout

@@ -58,7 +58,7 @@ class Chaos:
         self.stop_file = self.tmp / "stop"
 
     # --- replicas -----------------------------------------------------------------------------
-    def start_replica(self, r: Replica, timeout: float = 30.0) -> None:
+    def start_replica(self, r: Replica, timeout: float = 60.0) -> None:
         env = {**self.env, "THREADLOCK_LISTEN": r.address,
                "THREADLOCK_HTTP_LISTEN": f"127.0.0.1:{free_port()}"}
         with r.log.open("a") as log:
