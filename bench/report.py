@@ -23,6 +23,10 @@ TARGET_HANDOFFS_VS_V3LOCK = 2.0  # T2: handoffs/s >= 2x v3lock's, 16 contenders
 TARGET_HANDOFF_P50_MS = 2.0  # T2
 TARGET_GUARD_P50_MS, TARGET_GUARD_P99_MS = 3.0, 5.0  # T3: the guard's added latency
 TARGET_CPU_MS = 0.6  # T5: coordinator CPU ms per lock+unlock
+# T1 is defined on "the coordinator through the SDK's default path": the Python SDK on its
+# default (stream) transport. T5 is reported on the same path; the other variants follow as
+# "(T1)"/"(T5)" lines, the unary own-lease path first among them (the 2.4 ms of the issue).
+DEFAULT_PATH = "sdk-stream"
 TARGET_STATUS_P99_MS = 5.0
 TARGET_RSS_MB = 200.0
 TARGET_CRASH_SLACK = 0.5
@@ -59,18 +63,20 @@ def targets(res: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
         ns = sorted({p["clients"] for p in unc["points"]})
         for r in (r for r in unc["ratios"] if r["clients"] in (T1_CLIENTS, ns[-1])):
             raw, v3 = r.get("vs_etcd-raw"), r.get("vs_etcd-v3lock")
-            tag = "T1" if r["system"] == "coordinator" and r["clients"] == T1_CLIENTS else "(T1)"
+            tag = "T1" if r["system"] == DEFAULT_PATH and r["clients"] == T1_CLIENTS else "(T1)"
             if raw is not None and v3 is not None:
                 out.append((f"{tag} {r['system']} >= {TARGET_V3LOCK:g}x etcd-v3lock and >= "
                             f"{TARGET_RAW:g}x etcd-raw at {r['clients']} clients",
                             f"{v3:.2f}x v3lock, {raw:.2f}x raw",
                             v3 >= TARGET_V3LOCK and raw >= TARGET_RAW))
-        cpu = [p for p in unc["points"]
-               if p["system"] == "coordinator" and p["clients"] == T1_CLIENTS and p["ops_per_s"]]
+        cpu = [p for system in (DEFAULT_PATH, "coordinator") for p in unc["points"]
+               if p["system"] == system and p["clients"] == T1_CLIENTS and p["ops_per_s"]]
         for p in cpu:
             ms = 1e3 * p["cpu_per_wall"].get("coordinator", 0.0) / p["ops_per_s"]
-            out.append((f"T5 coordinator CPU per lock+unlock <= {TARGET_CPU_MS:g} ms "
-                        f"({T1_CLIENTS} clients)", f"{ms:.2f} ms", ms <= TARGET_CPU_MS))
+            tag = "T5" if p["system"] == DEFAULT_PATH else "(T5)"
+            out.append((f"{tag} coordinator CPU per lock+unlock <= {TARGET_CPU_MS:g} ms "
+                        f"({p['system']}, {T1_CLIENTS} clients)", f"{ms:.2f} ms",
+                        ms <= TARGET_CPU_MS))
     con = res.get("contended")
     if con:
         by = {r["system"]: r for r in con["results"]}
