@@ -3,6 +3,7 @@ package threadlock_test
 import (
 	"context"
 	"errors"
+	"net"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -10,6 +11,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	threadlock "github.com/threadlock/threadlock/clients/go"
 	pb "github.com/threadlock/threadlock/clients/go/gen/threadlock/v1"
@@ -168,5 +172,69 @@ func TestBadTransportIsRefusedNamingTheField(t *testing.T) {
 	if !errors.As(err, &oe) || oe.Field() != "Transport" ||
 		!errors.Is(err, threadlock.ErrInvalidOption) || !strings.Contains(err.Error(), `"udp"`) {
 		t.Fatalf("New with Transport udp: %v; want an OptionError naming Transport", err)
+	}
+}
+
+// rawCodec passes messages through as bytes (the proxy below does not decode them).
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) ([]byte, error) { return *v.(*[]byte), nil }
+func (rawCodec) Unmarshal(data []byte, v any) error {
+	*v.(*[]byte) = append([]byte(nil), data...)
+	return nil
+}
+func (rawCodec) Name() string { return "proto" }
+
+// olderCoordinator: the test coordinator as one released before LockService.Stream existed
+// (a proxy that forwards every unary call to it and answers Stream UNIMPLEMENTED).
+func olderCoordinator(t *testing.T) string {
+	upstream, err := grpc.NewClient(address(t), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = upstream.Close() })
+	forward := func(_ any, ss grpc.ServerStream) error {
+		method, _ := grpc.MethodFromServerStream(ss)
+		if strings.HasSuffix(method, "/Stream") {
+			return status.Error(codes.Unimplemented, "unknown method Stream")
+		}
+		var in, out []byte
+		if err := ss.RecvMsg(&in); err != nil {
+			return err
+		}
+		if err := upstream.Invoke(ss.Context(), method, &in, &out,
+			grpc.ForceCodec(rawCodec{})); err != nil {
+			return err
+		}
+		return ss.SendMsg(&out)
+	}
+	server := grpc.NewServer(grpc.UnknownServiceHandler(forward), grpc.ForceServerCodec(rawCodec{}))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = server.Serve(l) }()
+	t.Cleanup(server.Stop)
+	return l.Addr().String()
+}
+
+// A coordinator without Stream answers UNIMPLEMENTED when the stream opens: the calls go
+// unary, and keep going unary (no new stream per call).
+func TestCoordinatorWithoutStreamIsCalledUnary(t *testing.T) {
+	t.Parallel()
+	w := &wire{}
+	c := newClient(t, "go-older", threadlock.Config{Addresses: []string{olderCoordinator(t)},
+		DialOptions: w.options()})
+	k := key(t)
+	lease := mustLock(t, c, k, threadlock.LockOptions{})
+	if h := holderOf(t, c, k); h == nil || h.FencingToken != lease.FencingToken() {
+		t.Fatalf("Status holder %+v", h)
+	}
+	if released, err := lease.Release(context.Background()); !released || err != nil {
+		t.Fatalf("Release = %v, %v", released, err)
+	}
+	if w.streams.Load() != 1 || w.unary.Load() < 3 {
+		t.Fatalf("streams %d, unary calls %d; want 1 (refused), >= 3", w.streams.Load(),
+			w.unary.Load())
 	}
 }
