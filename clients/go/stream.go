@@ -103,21 +103,18 @@ func (t *streamTransport) begin(target int) (*callStream, uint64, chan *pb.Strea
 	for _, s := range t.streams[target] {
 		if s.header != header {
 			s.retire()
-			continue
-		}
-		if found == nil {
-			var full bool
-			if id, answer, full = s.register(); answer != nil {
+		} else if found == nil {
+			if id, answer = s.register(); answer != nil {
 				found = s
-			} else if !full {
-				continue // broken or retired: dropped from the list
 			}
 		}
-		live = append(live, s)
+		if s.takesCalls() { // broken or retired ones leave the list (their calls end alone)
+			live = append(live, s)
+		}
 	}
 	if found == nil {
 		found = t.open(target, header)
-		id, answer, _ = found.register()
+		id, answer = found.register()
 		live = append(live, found)
 	}
 	t.streams[target] = live
@@ -165,20 +162,23 @@ type callStream struct {
 }
 
 // register: a call_id and the channel of its answer; nil when the stream takes no new calls
-// (full: it is alive but has maxStreamCalls in flight).
-func (s *callStream) register() (uint64, chan *pb.StreamResponse, bool) {
+// or has maxStreamCalls in flight.
+func (s *callStream) register() (uint64, chan *pb.StreamResponse) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.retired || s.err != nil {
-		return 0, nil, false
-	}
-	if len(s.pending) >= maxStreamCalls {
-		return 0, nil, true
+	if s.retired || s.err != nil || len(s.pending) >= maxStreamCalls {
+		return 0, nil
 	}
 	s.lastID++
 	answer := make(chan *pb.StreamResponse, 1) // the reader never waits for the caller
 	s.pending[s.lastID] = answer
-	return s.lastID, answer, false
+	return s.lastID, answer
+}
+
+func (s *callStream) takesCalls() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.retired && s.err == nil
 }
 
 func (s *callStream) call(ctx context.Context, id uint64, answer chan *pb.StreamResponse,

@@ -247,3 +247,83 @@ func waitFor(t *testing.T, what string, check func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A stream with maxStreamCalls in flight takes no more: the next call opens another stream
+// (rather than being refused RESOURCE_EXHAUSTED by the coordinator), and is answered there.
+func TestAFullStreamOpensAnother(t *testing.T) {
+	t.Parallel()
+	st := newTestStreamTransport(t, startCoordinator(t, "").address)
+	first, _, _ := st.begin(0)
+	for range maxStreamCalls - 1 { // calls registered in flight, never answered
+		if s, _, _ := st.begin(0); s != first {
+			t.Fatal("a stream with room did not take the call")
+		}
+	}
+	resp := &pb.StatusResponse{}
+	if err := call(st, "Status", statusOf("k"), resp); err != nil {
+		t.Fatalf("a call beyond a full stream: %v", err)
+	}
+	st.mu.Lock()
+	streams := len(st.streams[0])
+	st.mu.Unlock()
+	if streams != 2 {
+		t.Fatalf("%d streams; want 2 (the full one and another)", streams)
+	}
+}
+
+// The same through the public API: a Lock queued when its coordinator is killed fails
+// ErrUnavailable within its budget; once a coordinator is back, the same Client locks again.
+func TestLockOnABrokenStreamIsUnavailableAndTheClientRecovers(t *testing.T) {
+	t.Parallel()
+	coord := startCoordinator(t, "")
+	c, err := New(Config{Addresses: []string{coord.address}, Owner: "go-broken",
+		CallTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	held, err := c.Lock(ctx, "k", LockOptions{TTL: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued := make(chan error, 1)
+	go func() {
+		_, err := c.Lock(ctx, "k", LockOptions{Wait: 3 * time.Second})
+		queued <- err
+	}()
+	waitFor(t, "the second Lock queued", func() bool {
+		locks, err := c.Status(ctx, "k")
+		return err == nil && len(locks) == 1 && len(locks[0].Waiters) == 1
+	})
+	coord.stop(syscall.SIGKILL)
+	select {
+	case err := <-queued:
+		if !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("Lock on a killed coordinator: %v; want ErrUnavailable", err)
+		}
+	case <-time.After(30 * time.Second): // budget: 3s wait + 2s call, on a busy machine
+		t.Fatal("Lock on a killed coordinator did not return")
+	}
+	if !waitDone(held.Done(), 30*time.Second) { // its renewals cannot get through either
+		t.Fatal("a lease of the killed coordinator still looks held")
+	}
+	startCoordinator(t, coord.address)
+	lease, err := c.Lock(ctx, "k", LockOptions{}) // the restarted (empty) store grants it
+	if err != nil {
+		t.Fatalf("Lock after the coordinator came back: %v", err)
+	}
+	if released, err := lease.Release(ctx); !released || err != nil {
+		t.Fatalf("Release = %v, %v", released, err)
+	}
+}
+
+func waitDone(ch <-chan struct{}, d time.Duration) bool {
+	select {
+	case <-ch:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
