@@ -56,9 +56,13 @@ func New(cfg Config) (*Client, error) {
 	if auth != nil {
 		extra = append([]grpc.DialOption{grpc.WithPerRPCCredentials(auth)}, extra...)
 	}
-	t, err := dial(s.addresses, cfg.TLS, extra)
+	conns, err := dial(s.addresses, cfg.TLS, extra)
 	if err != nil {
 		return nil, err
+	}
+	var t transport = conns
+	if s.transport == TransportStream {
+		t = newStreamTransport(conns, auth)
 	}
 	c := &Client{s: s, t: t, caller: &caller{t: t}, renewers: map[*leaseState]*renewer{}}
 	c.bgCtx, c.stopBg = context.WithCancel(context.Background())

@@ -39,11 +39,24 @@ type Config struct {
 	ReleaseTimeout time.Duration
 	// DialOptions are added to the SDK's own (credentials, retry policy, keepalive).
 	DialOptions []grpc.DialOption
+	// Transport: TransportStream (the default, "") sends every call as a message on one
+	// long-lived LockService.Stream per address, which costs the coordinator about a third of
+	// a unary call; TransportUnary makes one RPC per call. A coordinator without Stream is
+	// called unary either way.
+	Transport Transport
 	// A coordinator with auth: one of Token (a JWT), TokenFile (a file holding one, re-read
 	// when it changes: projected ServiceAccount tokens rotate) or APIKey, sent as
 	// `authorization: Bearer ...` on every call.
 	Token, TokenFile, APIKey string
 }
+
+// Transport is how a Client carries its calls: Config.Transport.
+type Transport string
+
+const (
+	TransportStream Transport = "stream"
+	TransportUnary  Transport = "unary"
+)
 
 // TLSConfig: PEM files. CAFile verifies the coordinator (empty: the system roots);
 // CertFile + KeyFile present a client certificate (mutual TLS). ServerName overrides the name
@@ -86,11 +99,20 @@ type settings struct {
 	sessionTTL     time.Duration
 	callTimeout    time.Duration
 	releaseTimeout time.Duration
+	transport      Transport
 }
 
 func (c Config) settings() (settings, error) {
 	s := settings{owner: c.Owner, session: c.Session, sessionTTL: c.SessionTTL,
-		callTimeout: c.CallTimeout, releaseTimeout: c.ReleaseTimeout}
+		callTimeout: c.CallTimeout, releaseTimeout: c.ReleaseTimeout, transport: c.Transport}
+	switch s.transport {
+	case "":
+		s.transport = TransportStream
+	case TransportStream, TransportUnary:
+	default:
+		return s, &OptionError{"Transport", fmt.Sprintf("must be %q or %q, got %q",
+			TransportStream, TransportUnary, c.Transport)}
+	}
 	addresses := c.Addresses
 	if len(addresses) == 0 {
 		if env := os.Getenv(AddressEnv); env != "" {

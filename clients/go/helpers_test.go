@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"net"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,6 +45,9 @@ func newClient(t *testing.T, owner string, cfg threadlock.Config) *threadlock.Cl
 	t.Helper()
 	if cfg.Addresses == nil {
 		cfg.Addresses = []string{address(t)}
+	}
+	if cfg.Transport == "" {
+		cfg.Transport = transportOf(t)
 	}
 	cfg.Owner = owner
 	c, err := threadlock.New(cfg)
@@ -164,4 +168,28 @@ func waitDone(ch <-chan struct{}, d time.Duration) bool {
 	case <-time.After(d):
 		return false
 	}
+}
+
+// subtestTransport: the transport bothTransports chose for each of its subtests.
+var subtestTransport sync.Map // *testing.T -> threadlock.Transport
+
+// bothTransports runs f once per transport, as parallel subtests "stream" and "unary"; the
+// clients newClient makes in them use that transport (the default, stream, elsewhere). The
+// unary transport stays an option, so the core behaviours are proved on both.
+func bothTransports(t *testing.T, f func(t *testing.T)) {
+	for _, tr := range []threadlock.Transport{threadlock.TransportStream, threadlock.TransportUnary} {
+		t.Run(string(tr), func(t *testing.T) {
+			t.Parallel()
+			subtestTransport.Store(t, tr)
+			t.Cleanup(func() { subtestTransport.Delete(t) })
+			f(t)
+		})
+	}
+}
+
+func transportOf(t *testing.T) threadlock.Transport {
+	if tr, ok := subtestTransport.Load(t); ok {
+		return tr.(threadlock.Transport)
+	}
+	return ""
 }

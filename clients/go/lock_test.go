@@ -13,41 +13,43 @@ import (
 
 func TestLockGrantStatusAndIdempotentRelease(t *testing.T) {
 	t.Parallel()
-	c := newClient(t, "go-w1", threadlock.Config{})
-	k := key(t)
-	lease := mustLock(t, c, k, threadlock.LockOptions{TTL: 10 * time.Second,
-		Metadata: map[string]string{"run_id": "run_1"}})
-	if lease.Key() != k || lease.Owner() != "go-w1" || lease.FencingToken() <= 0 ||
-		lease.LeaseToken() == "" || lease.TTL() != 10*time.Second {
-		t.Fatalf("unexpected lease %v ttl %s", lease, lease.TTL())
-	}
-	if err := lease.Check(); err != nil {
-		t.Fatalf("Check on a fresh lease: %v", err)
-	}
-	h := holderOf(t, c, k)
-	if h == nil || h.Owner != "go-w1" || h.FencingToken != lease.FencingToken() ||
-		h.Metadata["run_id"] != "run_1" {
-		t.Fatalf("Status holder = %+v", h)
-	}
-	released, err := lease.Release(context.Background())
-	if err != nil || !released {
-		t.Fatalf("first Release = %v, %v; want true, nil", released, err)
-	}
-	released, err = lease.Release(context.Background())
-	if err != nil || released {
-		t.Fatalf("second Release = %v, %v; want false, nil", released, err)
-	}
-	if !waitDone(lease.Done(), time.Second) || !errors.Is(lease.Err(), threadlock.ErrReleased) {
-		t.Fatalf("after Release: Done not closed or Err = %v", lease.Err())
-	}
-	if h := holderOf(t, c, k); h != nil {
-		t.Fatalf("still held after Release: %+v", h)
-	}
-	// The next grant of the key has a higher fencing token.
-	again := mustLock(t, c, k, threadlock.LockOptions{})
-	if again.FencingToken() <= lease.FencingToken() {
-		t.Fatalf("fencing token %d after %d", again.FencingToken(), lease.FencingToken())
-	}
+	bothTransports(t, func(t *testing.T) {
+		c := newClient(t, "go-w1", threadlock.Config{})
+		k := key(t)
+		lease := mustLock(t, c, k, threadlock.LockOptions{TTL: 10 * time.Second,
+			Metadata: map[string]string{"run_id": "run_1"}})
+		if lease.Key() != k || lease.Owner() != "go-w1" || lease.FencingToken() <= 0 ||
+			lease.LeaseToken() == "" || lease.TTL() != 10*time.Second {
+			t.Fatalf("unexpected lease %v ttl %s", lease, lease.TTL())
+		}
+		if err := lease.Check(); err != nil {
+			t.Fatalf("Check on a fresh lease: %v", err)
+		}
+		h := holderOf(t, c, k)
+		if h == nil || h.Owner != "go-w1" || h.FencingToken != lease.FencingToken() ||
+			h.Metadata["run_id"] != "run_1" {
+			t.Fatalf("Status holder = %+v", h)
+		}
+		released, err := lease.Release(context.Background())
+		if err != nil || !released {
+			t.Fatalf("first Release = %v, %v; want true, nil", released, err)
+		}
+		released, err = lease.Release(context.Background())
+		if err != nil || released {
+			t.Fatalf("second Release = %v, %v; want false, nil", released, err)
+		}
+		if !waitDone(lease.Done(), time.Second) || !errors.Is(lease.Err(), threadlock.ErrReleased) {
+			t.Fatalf("after Release: Done not closed or Err = %v", lease.Err())
+		}
+		if h := holderOf(t, c, k); h != nil {
+			t.Fatalf("still held after Release: %+v", h)
+		}
+		// The next grant of the key has a higher fencing token.
+		again := mustLock(t, c, k, threadlock.LockOptions{})
+		if again.FencingToken() <= lease.FencingToken() {
+			t.Fatalf("fencing token %d after %d", again.FencingToken(), lease.FencingToken())
+		}
+	})
 }
 
 func TestBusyErrorCarriesHolderAndMessage(t *testing.T) {
@@ -97,43 +99,45 @@ func TestWaitTimeoutReturnsBusyAfterQueueing(t *testing.T) {
 
 func TestFIFOOrderOfWaiters(t *testing.T) {
 	t.Parallel()
-	holder := newClient(t, "go-holder", threadlock.Config{})
-	k := key(t)
-	first := mustLock(t, holder, k, threadlock.LockOptions{})
-	type grant struct {
-		owner string
-		lease *threadlock.Lease
-		err   error
-	}
-	grants := make(chan grant, 3)
-	owners := []string{"go-q1", "go-q2", "go-q3"}
-	for i, owner := range owners {
-		c := newClient(t, owner, threadlock.Config{})
-		go func() {
-			lease, err := c.Lock(ctxFor(t, 60*time.Second), k,
-				threadlock.LockOptions{Wait: 50 * time.Second})
-			grants <- grant{owner, lease, err}
-		}()
-		// Queue them one after the other: the next starts once this one is in line.
-		eventually(t, owner+" queued", func() bool { return len(waitersOf(t, holder, k)) == i+1 })
-	}
-	if _, err := first.Release(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	last := first.FencingToken()
-	for _, want := range owners {
-		g := <-grants
-		if g.err != nil || g.owner != want {
-			t.Fatalf("granted %s (%v); want %s next", g.owner, g.err, want)
+	bothTransports(t, func(t *testing.T) {
+		holder := newClient(t, "go-holder", threadlock.Config{})
+		k := key(t)
+		first := mustLock(t, holder, k, threadlock.LockOptions{})
+		type grant struct {
+			owner string
+			lease *threadlock.Lease
+			err   error
 		}
-		if g.lease.FencingToken() <= last {
-			t.Fatalf("fencing token %d after %d", g.lease.FencingToken(), last)
+		grants := make(chan grant, 3)
+		owners := []string{"go-q1", "go-q2", "go-q3"}
+		for i, owner := range owners {
+			c := newClient(t, owner, threadlock.Config{})
+			go func() {
+				lease, err := c.Lock(ctxFor(t, 60*time.Second), k,
+					threadlock.LockOptions{Wait: 50 * time.Second})
+				grants <- grant{owner, lease, err}
+			}()
+			// Queue them one after the other: the next starts once this one is in line.
+			eventually(t, owner+" queued", func() bool { return len(waitersOf(t, holder, k)) == i+1 })
 		}
-		last = g.lease.FencingToken()
-		if _, err := g.lease.Release(context.Background()); err != nil {
+		if _, err := first.Release(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-	}
+		last := first.FencingToken()
+		for _, want := range owners {
+			g := <-grants
+			if g.err != nil || g.owner != want {
+				t.Fatalf("granted %s (%v); want %s next", g.owner, g.err, want)
+			}
+			if g.lease.FencingToken() <= last {
+				t.Fatalf("fencing token %d after %d", g.lease.FencingToken(), last)
+			}
+			last = g.lease.FencingToken()
+			if _, err := g.lease.Release(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
 }
 
 func TestRenewalKeepsLeaseBeyondThreeTTLs(t *testing.T) {
@@ -191,53 +195,57 @@ func TestDoneClosesWhenTokenIsReleasedBehindItsBack(t *testing.T) {
 
 func TestRequestIDRetryGetsTheSameLease(t *testing.T) {
 	t.Parallel()
-	c := newClient(t, "go-retrier", threadlock.Config{})
-	k := key(t)
-	id := fmt.Sprintf("req-%s", k)
-	first := mustLock(t, c, k, threadlock.LockOptions{RequestID: id})
-	again := mustLock(t, c, k, threadlock.LockOptions{RequestID: id})
-	if again.FencingToken() != first.FencingToken() || again.LeaseToken() != first.LeaseToken() {
-		t.Fatalf("retry got token %d (%s), first %d (%s)", again.FencingToken(),
-			again.LeaseToken(), first.FencingToken(), first.LeaseToken())
-	}
-	if _, err := first.Release(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	// A retry after the release is refused: a new logical acquire needs a new id.
-	_, err := c.Lock(ctxFor(t, 30*time.Second), k, threadlock.LockOptions{RequestID: id})
-	if !errors.Is(err, threadlock.ErrConflict) || threadlock.Kind(err) != "Conflict" {
-		t.Fatalf("reuse after release: %v; want ErrConflict", err)
-	}
+	bothTransports(t, func(t *testing.T) {
+		c := newClient(t, "go-retrier", threadlock.Config{})
+		k := key(t)
+		id := fmt.Sprintf("req-%s", k)
+		first := mustLock(t, c, k, threadlock.LockOptions{RequestID: id})
+		again := mustLock(t, c, k, threadlock.LockOptions{RequestID: id})
+		if again.FencingToken() != first.FencingToken() || again.LeaseToken() != first.LeaseToken() {
+			t.Fatalf("retry got token %d (%s), first %d (%s)", again.FencingToken(),
+				again.LeaseToken(), first.FencingToken(), first.LeaseToken())
+		}
+		if _, err := first.Release(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		// A retry after the release is refused: a new logical acquire needs a new id.
+		_, err := c.Lock(ctxFor(t, 30*time.Second), k, threadlock.LockOptions{RequestID: id})
+		if !errors.Is(err, threadlock.ErrConflict) || threadlock.Kind(err) != "Conflict" {
+			t.Fatalf("reuse after release: %v; want ErrConflict", err)
+		}
+	})
 }
 
 func TestCancelledQueuedLockLeavesTheQueue(t *testing.T) {
 	t.Parallel()
-	holder := newClient(t, "go-holder", threadlock.Config{})
-	waiter := newClient(t, "go-waiter", threadlock.Config{})
-	k := key(t)
-	lease := mustLock(t, holder, k, threadlock.LockOptions{})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		_, err := waiter.Lock(ctx, k, threadlock.LockOptions{Wait: 50 * time.Second})
-		done <- err
-	}()
-	eventually(t, "waiter queued", func() bool { return len(waitersOf(t, holder, k)) == 1 })
-	cancel()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("cancelled Lock returned %v; want context.Canceled", err)
+	bothTransports(t, func(t *testing.T) {
+		holder := newClient(t, "go-holder", threadlock.Config{})
+		waiter := newClient(t, "go-waiter", threadlock.Config{})
+		k := key(t)
+		lease := mustLock(t, holder, k, threadlock.LockOptions{})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := waiter.Lock(ctx, k, threadlock.LockOptions{Wait: 50 * time.Second})
+			done <- err
+		}()
+		eventually(t, "waiter queued", func() bool { return len(waitersOf(t, holder, k)) == 1 })
+		cancel()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled Lock returned %v; want context.Canceled", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a cancelled Lock did not return")
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a cancelled Lock did not return")
-	}
-	eventually(t, "queue empty", func() bool { return len(waitersOf(t, holder, k)) == 0 })
-	// Nothing was granted behind our back: after the holder leaves, the key is free.
-	if _, err := lease.Release(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "key free", func() bool { return holderOf(t, holder, k) == nil })
+		eventually(t, "queue empty", func() bool { return len(waitersOf(t, holder, k)) == 0 })
+		// Nothing was granted behind our back: after the holder leaves, the key is free.
+		if _, err := lease.Release(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "key free", func() bool { return holderOf(t, holder, k) == nil })
+	})
 }
 
 func TestBadInputNamesTheField(t *testing.T) {

@@ -22,11 +22,16 @@ type transport interface {
 }
 
 // serviceConfig: gRPC's own retry of UNAVAILABLE on one address, as the Python SDK's
-// SERVICE_CONFIG; when an address stays unavailable, call() fails over to the next.
+// SERVICE_CONFIG; when an address stays unavailable, call() fails over to the next. Not for
+// Stream (stream.go): gRPC would replay its buffered frames late, with stale timeouts, and
+// hold back the UNAVAILABLE that lets call() fail over; a broken stream's calls are retried
+// by call() like lost unary answers.
 const serviceConfig = `{"methodConfig": [{
   "name": [{"service": "threadlock.v1.LockService"}],
   "retryPolicy": {"maxAttempts": 4, "initialBackoff": "0.1s", "maxBackoff": "1s",
                   "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}
+}, {
+  "name": [{"service": "threadlock.v1.LockService", "method": "Stream"}]
 }]}`
 
 type grpcTransport struct {
