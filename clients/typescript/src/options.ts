@@ -31,6 +31,11 @@ export interface LockClientOptions {
   tokenFile?: string;
   /** A static API key the coordinator's auth file lists (as its sha256). */
   apiKey?: string;
+  /**
+   * "stream" (default): every call as a frame on one long-lived LockService.Stream per address
+   * (about a third of a unary call's cost to the coordinator); "unary": one gRPC call each.
+   */
+  transport?: "stream" | "unary";
 }
 
 /** Where the `authorization: Bearer ...` credential comes from (null: none, auth off). */
@@ -63,6 +68,13 @@ export interface Settings {
   callTimeout: number;
   releaseTimeout: number;
   credential: Credential | null;
+  transport: "stream" | "unary";
+}
+
+function transport(value: unknown): "stream" | "unary" {
+  if (value === undefined) return "stream";
+  if (value === "stream" || value === "unary") return value;
+  throw new RangeError(`transport: must be "stream" or "unary", got ${typeof value === "string" ? JSON.stringify(value) : typeof value}`);
 }
 
 function credential(options: LockClientOptions): Credential | null {
@@ -110,6 +122,7 @@ export function settings(options: LockClientOptions): Settings {
     callTimeout: positive("callTimeout", options.callTimeout, 10),
     releaseTimeout: positive("releaseTimeout", options.releaseTimeout, 5),
     credential: credential(options),
+    transport: transport(options.transport),
   };
 }
 
