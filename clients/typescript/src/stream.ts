@@ -222,9 +222,12 @@ export class StreamTransport implements RpcTransport {
   readonly #unary: ConnectTransport; // its connections and clients; the fallback
   readonly #streaming: boolean[];
   readonly #streams: CallStream[][];
+  readonly #maxCalls: number;
 
-  constructor(unary: ConnectTransport) {
+  /** `maxCalls`: calls in flight per stream before another opens (smaller only in tests). */
+  constructor(unary: ConnectTransport, maxCalls = MAX_CALLS) {
     this.#unary = unary;
+    this.#maxCalls = maxCalls;
     this.count = unary.count;
     this.#streaming = unary.clients.map(() => true);
     this.#streams = unary.clients.map(() => []);
@@ -263,7 +266,7 @@ export class StreamTransport implements RpcTransport {
       throw rpcFailure(error); // a tokenFile gone: as the unary interceptor would fail
     }
     for (const stream of [...streams]) {
-      if (!stream.closed && stream.credential === credential && stream.pending.size < MAX_CALLS) {
+      if (!stream.closed && stream.credential === credential && stream.pending.size < this.#maxCalls) {
         return stream;
       }
       if (stream.closed || stream.credential !== credential) {

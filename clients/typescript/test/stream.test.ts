@@ -102,6 +102,36 @@ describe("transport: stream (the default)", () => {
     }
   });
 
+  test("a stream full of calls in flight (max_stream_calls) makes the next call open another", async () => {
+    const proxy = await h2proxy(address());
+    const watch = observer();
+    const transport = new StreamTransport(new ConnectTransport([proxy.address], null), 2);
+    const controller = new AbortController();
+    try {
+      const name = key("full");
+      const holder = await watch.acquire(name, { ttl: 10 });
+      const queue = (i: number): Promise<unknown> => transport.call("acquire", create(AcquireRequestSchema, {
+        key: name, owner: `ts-full-${i}`, requestId: `r-${name}-${i}`, ttl: durationFromMs(10_000),
+        wait: durationFromMs(60_000) }), 0, 70_000, controller.signal).catch((error: unknown) => error);
+      const queued = [queue(1), queue(2)];
+      await eventually(async () => (await waiters(watch, name)).length === 2, "two waiters");
+      assert.deepEqual(proxy.paths, [STREAM]);
+      queued.push(queue(3));
+      await eventually(async () => (await waiters(watch, name)).length === 3, "the third waiter");
+      assert.deepEqual(proxy.paths, [STREAM, STREAM]);
+      controller.abort();
+      for (const outcome of await Promise.all(queued)) {
+        assert.ok(outcome instanceof RpcFailure && outcome.code === "CANCELLED", String(outcome));
+      }
+      await eventually(async () => (await waiters(watch, name)).length === 0, "the waiters to leave");
+      await holder.release();
+    } finally {
+      await transport.close();
+      await watch.close();
+      await proxy.close();
+    }
+  });
+
   test("a queued acquire survives a cut stream: retried on a new stream (same request_id), then granted", async () => {
     const proxy = await h2proxy(address());
     const watch = observer();
