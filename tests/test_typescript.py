@@ -10,6 +10,7 @@ require, and a strict type-check of a consumer using `await using`).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,7 +52,9 @@ def test_typescript_sdk(node_env: dict[str, str], served: str, request: pytest.F
     backend = request.node.callspec.params["served"]
     _node_tests(node_env, [suite], {"THREADLOCK_TEST_ADDRESS": served,
                                     "THREADLOCK_TEST_BACKEND": backend,
-                                    "THREADLOCK_TEST_TRANSPORT": transport})
+                                    "THREADLOCK_TEST_TRANSPORT": transport,
+                                    # stream.test.ts starts (and stops) a coordinator of its own
+                                    "THREADLOCK_TEST_PYTHON": sys.executable})
 
 
 @pytest.fixture

@@ -2,12 +2,15 @@
 // through an HTTP/2 relay that records each call's gRPC path (h2proxy.ts): calls go as frames
 // on one LockService.Stream; an aborted queued Acquire sends a cancel frame (the coordinator
 // drops the waiter, the stream lives on); a stream cut mid-call fails that call UNAVAILABLE
-// and the next call opens a new stream; a coordinator without Stream is called unary; an idle
-// stream does not keep Node alive; `transport: "unary"` makes no stream; a bad value is refused.
+// and the next call opens a new stream; a full stream (calls in flight) makes another; a stream
+// whose coordinator is shutting down takes no new calls; a coordinator without Stream is called
+// unary; an idle stream does not keep Node alive; `transport: "unary"` makes no stream; a bad
+// value is refused naming the field.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
@@ -18,7 +21,7 @@ import { AcquireRequestSchema, StatusRequestSchema } from "../src/gen/threadlock
 import { RpcFailure } from "../src/rpc.js";
 import { StreamTransport } from "../src/stream.js";
 import { STREAM, h2proxy } from "./h2proxy.js";
-import { address, eventually, key, within } from "./helpers.js";
+import { address, deadPort, env, eventually, key, within } from "./helpers.js";
 
 const observer = (): LockClient => new LockClient({ addresses: address(), owner: "ts-observer" });
 
@@ -128,6 +131,51 @@ describe("transport: stream (the default)", () => {
     } finally {
       await transport.close();
       await watch.close();
+      await proxy.close();
+    }
+  });
+
+  test("a stream whose coordinator is shutting down takes no new calls: the next call opens a new stream", async () => {
+    // A coordinator of this test's own (memory backend), to stop: SIGTERM starts its graceful
+    // shutdown (THREADLOCK_SHUTDOWN_GRACE), during which it answers new calls UNAVAILABLE.
+    const listen = await deadPort();
+    const server = spawn(env("THREADLOCK_TEST_PYTHON"), ["-m", "threadlock", "serve"], {
+      env: { ...process.env, THREADLOCK_LISTEN: listen, THREADLOCK_HTTP_LISTEN: await deadPort(),
+        THREADLOCK_SHUTDOWN_GRACE: "5", THREADLOCK_ETCD_ENDPOINTS: "" },
+      stdio: "ignore",
+    });
+    const proxy = await h2proxy(listen);
+    const transport = new StreamTransport(new ConnectTransport([proxy.address], null));
+    const status = (): Promise<unknown> => transport.call("status", create(StatusRequestSchema, {
+      selector: { case: "prefix", value: "ts-nothing-" } }),
+      0, 2_000).catch((error: unknown) => error);
+    const exited = new Promise((resolve) => server.on("exit", resolve));
+    try {
+      await eventually(async () => !((await status()) instanceof Error), "the coordinator to serve", 30_000);
+      proxy.paths.length = 0; // from here on, one stream
+      const name = key("shutdown");
+      const holder = await transport.call("acquire", create(AcquireRequestSchema, {
+        key: name, owner: "ts-holder", requestId: `h-${name}`, ttl: durationFromMs(30_000) }), 0, 10_000);
+      assert.equal(holder.result.case, "lease");
+      // A call in flight keeps the old stream open through the grace period.
+      const queued = transport.call("acquire", create(AcquireRequestSchema, {
+        key: name, owner: "ts-queued", requestId: `q-${name}`, ttl: durationFromMs(30_000),
+        wait: durationFromMs(60_000) }), 0, 70_000).catch((error: unknown) => error);
+      await delay(300);
+      server.kill("SIGTERM");
+      const refused = await eventually(async () => {
+        const outcome = await status();
+        return outcome instanceof RpcFailure && outcome.details.startsWith("server is shutting down") && outcome;
+      }, "the shutting-down answer");
+      assert.ok(refused instanceof RpcFailure && refused.code === "UNAVAILABLE");
+      assert.deepEqual(proxy.paths, []);
+      await status(); // not on the retired stream: a new one (which the stopping server refuses)
+      assert.deepEqual(proxy.paths, [STREAM]);
+      assert.ok((await within(queued, 30_000, "the queued call's end")) instanceof RpcFailure);
+    } finally {
+      server.kill("SIGKILL");
+      await exited;
+      await transport.close();
       await proxy.close();
     }
   });
