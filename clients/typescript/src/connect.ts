@@ -8,22 +8,10 @@ import type { SecureClientSessionOptions } from "node:http2";
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { StatusName } from "./errors.js";
-import type { Credential } from "./options.js";
+import type { Credential, TlsOptions } from "./options.js";
 import { LockService } from "./gen/threadlock/v1/lock_pb.js";
 import { RpcFailure, type Method, type Methods, type RpcTransport } from "./rpc.js";
 import { Sessions } from "./sessions.js";
-
-/**
- * TLS to the coordinator. Each of `ca` (verifies the coordinator; default: the system's
- * roots), `cert` and `key` (client certificate for mutual TLS) is a PEM file path (string)
- * or the PEM itself (Buffer). `serverName` overrides the name checked in its certificate.
- */
-export interface TlsOptions {
-  ca?: string | Buffer;
-  cert?: string | Buffer;
-  key?: string | Buffer;
-  serverName?: string;
-}
 
 const NAMES: Record<Code, StatusName> = {
   [Code.Canceled]: "CANCELLED",

@@ -5,10 +5,21 @@
  * the option's name first, as the coordinator's INVALID_ARGUMENT messages do.
  */
 import { hostname } from "node:os";
-import type { TlsOptions } from "./connect.js";
 
 export const DEFAULT_ADDRESS = "127.0.0.1:50051";
 export const ADDRESS_ENV = "THREADLOCK_ADDRESS"; // the CLI and the Python SDK read it too
+
+/**
+ * TLS to the coordinator. Each of `ca` (verifies the coordinator; default: the system's
+ * roots), `cert` and `key` (client certificate for mutual TLS) is a PEM file path (string)
+ * or the PEM itself (Buffer). `serverName` overrides the name checked in its certificate.
+ */
+export interface TlsOptions {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  serverName?: string;
+}
 
 export interface LockClientOptions {
   /** "host:port", a comma-separated list, or an array; default $THREADLOCK_ADDRESS or 127.0.0.1:50051. Later ones are failovers. */
