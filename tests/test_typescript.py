@@ -10,6 +10,7 @@ require, and a strict type-check of a consumer using `await using`).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,14 +38,23 @@ def _node_tests(env: dict[str, str], files: list[str], extra: dict[str, str]) ->
     assert "fail 0" in out and "pass 0" not in out, out
 
 
-@pytest.mark.parametrize("files", [["locks"], ["leases"], ["failover"]],
-                         ids=["locks", "leases", "failover"])
+# Each suite on each transport (stream, the default, and unary); stream.test.ts names its
+# transports itself and runs once.
+SUITES = [(name, transport) for name in ("locks", "leases", "failover")
+          for transport in ("stream", "unary")] + [("stream", "stream")]
+
+
+@pytest.mark.parametrize(("suite", "transport"), SUITES,
+                         ids=[f"{name}-{transport}" for name, transport in SUITES])
 def test_typescript_sdk(node_env: dict[str, str], served: str, request: pytest.FixtureRequest,
-                        files: list[str]) -> None:
+                        suite: str, transport: str) -> None:
     """The node:test suites against a coordinator on each backend (memory, etcd)."""
     backend = request.node.callspec.params["served"]
-    _node_tests(node_env, files, {"THREADLOCK_TEST_ADDRESS": served,
-                                  "THREADLOCK_TEST_BACKEND": backend})
+    _node_tests(node_env, [suite], {"THREADLOCK_TEST_ADDRESS": served,
+                                    "THREADLOCK_TEST_BACKEND": backend,
+                                    "THREADLOCK_TEST_TRANSPORT": transport,
+                                    # stream.test.ts starts (and stops) a coordinator of its own
+                                    "THREADLOCK_TEST_PYTHON": sys.executable})
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 /**
  * LockClient: per-key locks from a threadlock coordinator, with the Python SDK's policy
- * (protocol.ts) over Connect-ES (connect.ts).
+ * (protocol.ts) over Connect-ES: frames on one LockService.Stream per address (stream.ts, the
+ * default) or unary calls (connect.ts).
  *
  *     const locks = new LockClient({ addresses: "127.0.0.1:50051", owner: "worker-1" });
  *     await using lease = await locks.acquire("conv_abc", { ttl: 30, wait: 10 });
@@ -17,6 +18,7 @@ import {
 import * as protocol from "./protocol.js";
 import { Link, Stopped, type HoldSpec, type LeaseState } from "./protocol.js";
 import type { RpcTransport } from "./rpc.js";
+import { StreamTransport } from "./stream.js";
 import { lockStatus, type LockStatus } from "./status.js";
 
 export class LockClient implements AsyncDisposable {
@@ -32,8 +34,7 @@ export class LockClient implements AsyncDisposable {
 
   constructor(options: LockClientOptions = {}, transport?: RpcTransport) {
     this.settings = makeSettings(options);
-    this.link = new Link(transport ?? new ConnectTransport(this.settings.addresses,
-      this.settings.tls, this.settings.credential));
+    this.link = new Link(transport ?? wire(this.settings));
   }
 
   /**
@@ -159,6 +160,12 @@ export class LockClient implements AsyncDisposable {
     this.#sessionTurn = mine.catch(() => undefined);
     return mine;
   }
+}
+
+/** The transport `settings` ask for; the stream one keeps the unary one as its fallback. */
+function wire(settings: Settings): RpcTransport {
+  const unary = new ConnectTransport(settings.addresses, settings.tls, settings.credential);
+  return settings.transport === "stream" ? new StreamTransport(unary) : unary;
 }
 
 function isAbort(error: unknown): boolean {

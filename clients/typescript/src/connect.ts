@@ -6,23 +6,12 @@
 import { readFileSync, statSync } from "node:fs";
 import type { SecureClientSessionOptions } from "node:http2";
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
-import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { StatusName } from "./errors.js";
-import type { Credential } from "./options.js";
+import type { Credential, TlsOptions } from "./options.js";
 import { LockService } from "./gen/threadlock/v1/lock_pb.js";
 import { RpcFailure, type Method, type Methods, type RpcTransport } from "./rpc.js";
-
-/**
- * TLS to the coordinator. Each of `ca` (verifies the coordinator; default: the system's
- * roots), `cert` and `key` (client certificate for mutual TLS) is a PEM file path (string)
- * or the PEM itself (Buffer). `serverName` overrides the name checked in its certificate.
- */
-export interface TlsOptions {
-  ca?: string | Buffer;
-  cert?: string | Buffer;
-  key?: string | Buffer;
-  serverName?: string;
-}
+import { Sessions } from "./sessions.js";
 
 const NAMES: Record<Code, StatusName> = {
   [Code.Canceled]: "CANCELLED",
@@ -42,6 +31,18 @@ const NAMES: Record<Code, StatusName> = {
   [Code.DataLoss]: "DATA_LOSS",
   [Code.Unauthenticated]: "UNAUTHENTICATED",
 };
+
+/** The gRPC status name of a numeric code (a Stream answer's StreamError.code). */
+export function statusName(code: number): StatusName {
+  const names: Partial<Record<number, StatusName>> = NAMES; // a number from the wire may be no Code
+  return names[code] ?? "UNKNOWN";
+}
+
+/** What Connect threw, as the RpcFailure the policy core reads. */
+export function rpcFailure(error: unknown): RpcFailure {
+  const failure = ConnectError.from(error);
+  return new RpcFailure(NAMES[failure.code], failure.rawMessage);
+}
 
 function pem(value: string | Buffer | undefined): Buffer | undefined {
   return typeof value === "string" ? readFileSync(value) : value;
@@ -65,7 +66,7 @@ export function tlsOptions(tls: TlsOptions): SecureClientSessionOptions {
  * read at construction (a missing file fails the constructor) and again whenever its mtime or
  * size changes, so a rotated projected token is picked up without a new client.
  */
-function bearer(credential: Credential): Interceptor {
+function bearer(credential: Credential): { interceptor: Interceptor; current: () => string } {
   let seen = "";
   let value = "";
   const current = (): string => {
@@ -84,24 +85,32 @@ function bearer(credential: Credential): Interceptor {
     throw new RangeError(`tokenFile: cannot read ${credential.kind === "tokenFile" ? credential.path : ""}: ${String(error)}`,
       { cause: error });
   }
-  return (next) => (request) => {
-    request.header.set("authorization", `Bearer ${current()}`);
-    return next(request);
+  return {
+    current,
+    interceptor: (next) => (request) => {
+      request.header.set("authorization", `Bearer ${current()}`);
+      return next(request);
+    },
   };
 }
 
 export class ConnectTransport implements RpcTransport {
   readonly count: number;
-  private readonly managers: Http2SessionManager[];
-  private readonly clients: Client<typeof LockService>[];
-  private closed = false;
+  /** Per address: its HTTP/2 connection and its client (stream.ts opens Streams on them). */
+  readonly managers: Sessions[];
+  readonly clients: Client<typeof LockService>[];
+  /** The credential sent now (a tokenFile's current content), or null without auth. */
+  readonly credential: () => string | null;
+  closed = false;
 
   constructor(addresses: readonly string[], tls: TlsOptions | null,
     credential: Credential | null = null) {
     const nodeOptions = tls ? tlsOptions(tls) : {};
-    const interceptors = credential ? [bearer(credential)] : [];
+    const auth = credential ? bearer(credential) : null;
+    const interceptors = auth ? [auth.interceptor] : [];
+    this.credential = auth ? auth.current : () => null;
     this.count = addresses.length;
-    this.managers = addresses.map((address) => new Http2SessionManager(
+    this.managers = addresses.map((address) => new Sessions(
       `${tls ? "https" : "http"}://${address}`,
       // PINGs find a dead connection while a long Acquire waits; idle ones close.
       { pingIntervalMs: 30_000, pingTimeoutMs: 10_000, idleConnectionTimeoutMs: 60_000 },
@@ -126,8 +135,7 @@ export class ConnectTransport implements RpcTransport {
     try {
       return await fn(request, { timeoutMs: Math.max(Math.ceil(timeoutMs), 1), signal });
     } catch (error) {
-      const failure = ConnectError.from(error);
-      throw new RpcFailure(NAMES[failure.code], failure.rawMessage);
+      throw rpcFailure(error);
     }
   }
 

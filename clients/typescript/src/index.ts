@@ -4,8 +4,7 @@
  */
 export { LockClient } from "./client.js";
 export { Lease } from "./lease.js";
-export type { AcquireOptions, LockClientOptions } from "./options.js";
-export type { TlsOptions } from "./connect.js";
+export type { AcquireOptions, LockClientOptions, TlsOptions } from "./options.js";
 export type { HolderStatus, LockStatus, WaiterStatus } from "./status.js";
 export {
   ConversationLocked, Conflict, CoordinatorError, InvalidArgument, LeaseLost, NotFound,

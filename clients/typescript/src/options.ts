@@ -5,10 +5,21 @@
  * the option's name first, as the coordinator's INVALID_ARGUMENT messages do.
  */
 import { hostname } from "node:os";
-import type { TlsOptions } from "./connect.js";
 
 export const DEFAULT_ADDRESS = "127.0.0.1:50051";
 export const ADDRESS_ENV = "THREADLOCK_ADDRESS"; // the CLI and the Python SDK read it too
+
+/**
+ * TLS to the coordinator. Each of `ca` (verifies the coordinator; default: the system's
+ * roots), `cert` and `key` (client certificate for mutual TLS) is a PEM file path (string)
+ * or the PEM itself (Buffer). `serverName` overrides the name checked in its certificate.
+ */
+export interface TlsOptions {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  serverName?: string;
+}
 
 export interface LockClientOptions {
   /** "host:port", a comma-separated list, or an array; default $THREADLOCK_ADDRESS or 127.0.0.1:50051. Later ones are failovers. */
@@ -31,6 +42,11 @@ export interface LockClientOptions {
   tokenFile?: string;
   /** A static API key the coordinator's auth file lists (as its sha256). */
   apiKey?: string;
+  /**
+   * "stream" (default): every call as a frame on one long-lived LockService.Stream per address
+   * (about a third of a unary call's cost to the coordinator); "unary": one gRPC call each.
+   */
+  transport?: "stream" | "unary";
 }
 
 /** Where the `authorization: Bearer ...` credential comes from (null: none, auth off). */
@@ -63,6 +79,13 @@ export interface Settings {
   callTimeout: number;
   releaseTimeout: number;
   credential: Credential | null;
+  transport: "stream" | "unary";
+}
+
+function transport(value: unknown): "stream" | "unary" {
+  if (value === undefined) return "stream";
+  if (value === "stream" || value === "unary") return value;
+  throw new RangeError(`transport: must be "stream" or "unary", got ${typeof value === "string" ? JSON.stringify(value) : typeof value}`);
 }
 
 function credential(options: LockClientOptions): Credential | null {
@@ -110,6 +133,7 @@ export function settings(options: LockClientOptions): Settings {
     callTimeout: positive("callTimeout", options.callTimeout, 10),
     releaseTimeout: positive("releaseTimeout", options.releaseTimeout, 5),
     credential: credential(options),
+    transport: transport(options.transport),
   };
 }
 

@@ -3,8 +3,8 @@
 // Unavailable within its deadline instead of hanging.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { LockClient, Unavailable } from "@threadlock/client";
-import { address, deadPort, eventually, gate, key } from "./helpers.js";
+import { Unavailable } from "@threadlock/client";
+import { LockClient, address, deadPort, eventually, gate, key } from "./helpers.js";
 
 describe("failover", () => {
   test("the first address a dead port: acquire, renew, status and release go to the second", async () => {

@@ -6,6 +6,7 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { LockClient as SdkLockClient, type LockClientOptions } from "@threadlock/client";
 // The contract's own generated descriptors (compiled along with the tests).
 import { LockService } from "../src/gen/threadlock/v1/lock_pb.js";
 
@@ -18,6 +19,18 @@ export function env(name: string): string {
 /** The plaintext coordinator (memory or etcd backend, THREADLOCK_TEST_BACKEND). */
 export function address(): string {
   return env("THREADLOCK_TEST_ADDRESS");
+}
+
+/**
+ * The SDK's LockClient on the transport this run asks for: the wrapper runs the suites once
+ * per transport ($THREADLOCK_TEST_TRANSPORT "stream" or "unary"; unset: the SDK's default).
+ * A test that names a transport itself keeps it.
+ */
+export class LockClient extends SdkLockClient {
+  constructor(options: LockClientOptions = {}) {
+    const transport = process.env.THREADLOCK_TEST_TRANSPORT as LockClientOptions["transport"];
+    super(transport ? { transport, ...options } : options);
+  }
 }
 
 export function key(name: string): string {

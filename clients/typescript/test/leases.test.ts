@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { setTimeout as delay } from "node:timers/promises";
 import { after, describe, test } from "node:test";
-import { LeaseLost, LockClient, ThreadlockError } from "@threadlock/client";
-import { aborted, address, gate, key, raw, within } from "./helpers.js";
+import { LeaseLost, ThreadlockError } from "@threadlock/client";
+import { LockClient, aborted, address, gate, key, raw, within } from "./helpers.js";
 
 const locks = new LockClient({ addresses: address(), owner: "ts-holder" });
 const other = new LockClient({ addresses: address(), owner: "ts-other" });

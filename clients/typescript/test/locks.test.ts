@@ -4,9 +4,9 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import {
-  InvalidArgument, LockClient, ThreadBusy, ThreadlockError, type Lease,
+  InvalidArgument, ThreadBusy, ThreadlockError, type Lease,
 } from "@threadlock/client";
-import { address, eventually, key, within } from "./helpers.js";
+import { LockClient, address, eventually, key, within } from "./helpers.js";
 
 const locks = new LockClient({ addresses: address(), owner: "ts-worker-1" });
 const other = new LockClient({ addresses: [address()], owner: "ts-worker-2" });
