@@ -237,6 +237,8 @@ func TestStreamBreakCodesAreUnavailableExceptRefusalsOfTheStream(t *testing.T) {
 	}
 }
 
+// waitFor is helpers_test.go's eventually for this internal test package, which cannot
+// import the external test package's helpers.
 func waitFor(t *testing.T, what string, check func() bool) {
 	t.Helper()
 	end := time.Now().Add(20 * time.Second)
