@@ -22,9 +22,10 @@ Why it is safe:
 - Skipping the renewal changes no lock's safety, only the expiry it reports: the bound is the
   time read before the grant or renewal was sent plus the TTL etcd answered, so the lease lives
   at least that long (renewals elsewhere only extend it), and the grant reports that shorter
-  expiry (`Lease.valid_for`; the SDKs renew two thirds before it, at ~0.23 TTL in). Nothing
-  revokes a pooled lease (see above); if etcd lost one anyway, the enqueue's put on it fails
-  the whole Txn, nothing is written, and the acquire takes a fresh lease (acquire.py).
+  expiry (`Lease.valid_for`; the SDKs renew once two thirds of a TTL is left, here ~0.23 TTL
+  in). Nothing revokes a pooled lease (see above); if etcd lost one anyway, the enqueue's put
+  on it fails the whole Txn, nothing is written, and the acquire answers UNAVAILABLE "nothing
+  was written, retry" (acquire.py), as for a fresh lease lost that way.
 """
 
 from __future__ import annotations
