@@ -8,6 +8,8 @@ import { hostname } from "node:os";
 
 export const DEFAULT_ADDRESS = "127.0.0.1:50051";
 export const ADDRESS_ENV = "THREADLOCK_ADDRESS"; // the CLI and the Python SDK read it too
+/** How a client carries its calls (the `transport` option); stream.ts and connect.ts. */
+export type TransportName = "stream" | "unary";
 
 /**
  * TLS to the coordinator. Each of `ca` (verifies the coordinator; default: the system's
@@ -46,7 +48,7 @@ export interface LockClientOptions {
    * "stream" (default): every call as a frame on one long-lived LockService.Stream per address
    * (about a third of a unary call's cost to the coordinator); "unary": one gRPC call each.
    */
-  transport?: "stream" | "unary";
+  transport?: TransportName;
 }
 
 /** Where the `authorization: Bearer ...` credential comes from (null: none, auth off). */
@@ -79,10 +81,10 @@ export interface Settings {
   callTimeout: number;
   releaseTimeout: number;
   credential: Credential | null;
-  transport: "stream" | "unary";
+  transport: TransportName;
 }
 
-function transport(value: unknown): "stream" | "unary" {
+function transport(value: unknown): TransportName {
   if (value === undefined) return "stream";
   if (value === "stream" || value === "unary") return value;
   throw new RangeError(`transport: must be "stream" or "unary", got ${typeof value === "string" ? JSON.stringify(value) : typeof value}`);

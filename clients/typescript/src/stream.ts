@@ -23,8 +23,6 @@ import {
 import { RpcFailure, type Method, type Methods, type RpcTransport } from "./rpc.js";
 import type { Sessions } from "./sessions.js";
 
-export const TRANSPORTS = ["stream", "unary"] as const;
-export type TransportName = (typeof TRANSPORTS)[number];
 /** Calls in flight per stream: the coordinator's default max_stream_calls. */
 export const MAX_CALLS = 1000;
 /** setTimeout's largest delay; longer deadlines are left to the frame's own timeout. */
