@@ -26,8 +26,10 @@ pytestmark = pytest.mark.asyncio
 
 
 class Slow:
-    """The real store, with chosen calls delayed: a cancelled attempt's cleanup (discard) or
-    renewal is then still in flight while a retry of the same request goes on."""
+    """The real store, with chosen calls delayed or held back: a cancelled attempt's cleanup
+    (discard) or renewal is then still in flight while a retry of the same request goes on.
+    A call held back waits on an event the test sets once the race it stages is in place, so
+    the outcome never depends on how fast a loaded machine runs the other side."""
 
     def __init__(self, inner: Store, discard_delay: float = 0.0,
                  renew_delay: float = 0.0) -> None:
@@ -36,6 +38,10 @@ class Slow:
         self.discards: list[bool] = []
         self.renewing = asyncio.Event()
         self.discarding = asyncio.Event()  # a (slow) discard has begun
+        self.discards_open = asyncio.Event()  # cleared: discards wait until it is set
+        self.renewals_open = asyncio.Event()  # cleared: renewals wait until it is set
+        self.discards_open.set()
+        self.renewals_open.set()
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
@@ -43,6 +49,7 @@ class Slow:
     async def discard(self, c: Contender, deadline: float) -> bool:
         self.discarding.set()
         await asyncio.sleep(self.discard_delay)
+        await self.discards_open.wait()
         deleted = await self.inner.discard(c, deadline)
         self.discards.append(deleted)
         return deleted
@@ -50,6 +57,7 @@ class Slow:
     async def renew(self, lease: int, deadline: float) -> int:
         self.renewing.set()
         await asyncio.sleep(self.renew_delay)
+        await self.renewals_open.wait()
         return await self.inner.renew(lease, deadline)
 
 
@@ -130,14 +138,18 @@ async def test_failed_retry_of_a_session_acquire_keeps_the_grant(store: Store) -
 
 
 async def test_cancelled_attempt_cleanup_spares_the_retry_grant(store: Store) -> None:
-    slow = Slow(store, discard_delay=0.3)
+    """A queued attempt is cancelled; its cleanup has read its slot and is about to delete it
+    when a retry takes the slot over and is granted: the cleanup must leave the grant be."""
+    slow = Slow(store)
     m = LockManager(slow, Limits())  # type: ignore[arg-type]
     holder, spec, first = await _held_and_queued(m, "conv_2", "r2")
-    first.cancel()  # its cleanup starts, slowly
-    await asyncio.wait_for(slow.discarding.wait(), 10)
+    slow.discards_open.clear()  # the cleanup's delete waits until the retry holds the lock
+    first.cancel()
+    await asyncio.wait_for(slow.discarding.wait(), 10)  # it read the slot as its own
     await m.release(holder.lease_token, 5)
     retry = await m.acquire(spec, 40)  # resumes the slot, nobody ahead: granted
     assert isinstance(retry, Grant)
+    slow.discards_open.set()
     with pytest.raises(asyncio.CancelledError):
         await first
     await eventually(lambda: _done(slow))
@@ -190,21 +202,33 @@ async def test_memory_fencing_tokens_keep_increasing_across_restarts() -> None:
 
 async def test_stale_cleanup_of_a_cancelled_grant_spares_the_retry(store: Store) -> None:
     """The attempt is cancelled after it marked the lock granted, while it renews the lease;
-    the client retries at once and gets the lock; the first attempt's cleanup lands late."""
-    slow = Slow(store, discard_delay=1.0, renew_delay=1.0)
+    its cleanup reads the grant as its own; the client retries at once and gets the lock; the
+    first attempt's delete lands late and must leave the retry's grant be."""
+    slow = Slow(store)
     m = LockManager(slow, Limits())  # type: ignore[arg-type]
     holder, spec, first = await _held_and_queued(m, "conv_5", "r5")
-    slow.renewing.clear()
+    slow.renewals_open.clear()  # the grant's renewal waits: the attempt stays in _deliver
+    slow.discards_open.clear()  # and its cleanup's delete waits until the retry holds it
     await m.release(holder.lease_token, 5)
-    await asyncio.wait_for(slow.renewing.wait(), 10)  # granted, now renewing: cancel it
+    await eventually(lambda: _granted_to(store, "conv_5", "w1"))  # the claim has landed
     first.cancel()
-    slow.renew_delay = 0.0
+    await asyncio.wait_for(slow.discarding.wait(), 10)  # it read the grant as its own
+    slow.renewals_open.set()
     retry = await m.acquire(spec, 40)
     assert isinstance(retry, Grant)
+    slow.discards_open.set()
+    with pytest.raises(asyncio.CancelledError):
+        await first
     await eventually(lambda: _done(slow))
     assert slow.discards == [False]
     assert await _holder_revision(store, "conv_5") == retry.fencing_token
     await m.keepalive_lease(retry.lease_token, 5)
+
+
+async def _granted_to(store: Store, key: str, owner: str) -> bool:
+    holder, _ = await store.head(key, asyncio.get_running_loop().time() + 5)
+    return holder is not None and holder.entry.owner == owner and bool(
+        holder.entry.acquired_at_us)
 
 
 async def test_failed_peek_never_deletes_a_delivered_lock(store: Store) -> None:

@@ -17,6 +17,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from threadlock.timeouts import within
+
 log = logging.getLogger("threadlock.cleanups")
 
 TIMEOUT = 5.0  # a fresh budget per cleanup step: the caller's may be spent already
@@ -38,7 +40,7 @@ class Cleanups:
         if task is None:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(task), max(deadline - time.monotonic(), 0))
+            await within(asyncio.shield(task), deadline - time.monotonic())
 
     def start(self, step: Callable[[], Awaitable[object]], *,
               retry: bool) -> asyncio.Task[None] | None:

@@ -37,6 +37,7 @@ from threadlock.locks import LockManager
 from threadlock.metrics import Metrics, split_address
 from threadlock.status_board import Json, Scope, StatusBoard, Viewer
 from threadlock.status_feed import HubFeed
+from threadlock.timeouts import within
 from threadlock.watch import EventHub
 
 log = logging.getLogger("threadlock.status")
@@ -181,7 +182,7 @@ class StatusPage:
             await _send(response, "snapshot", self._payload(viewer))
             while True:
                 try:
-                    change = await asyncio.wait_for(viewer.changes.get(), KEEPALIVE)
+                    change = await within(viewer.changes.get(), KEEPALIVE)
                 except TimeoutError:
                     await response.write(b": keep-alive\n\n")
                     continue

@@ -208,8 +208,11 @@ async def _sleep(seconds: float, stop: asyncio.Event | None) -> bool:
     if stop is None:
         await asyncio.sleep(seconds)
         return False
+    # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that arrives as the
+    # event is set (CPython gh-86296), and a cancelled renewal loop must stop.
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
+        async with asyncio.timeout(seconds):
+            await stop.wait()
     return stop.is_set()
 
 
@@ -293,7 +296,8 @@ class AsyncLease(LeaseView):
         if self._released or self.lost:
             return self.lost
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._lost.wait(), timeout)
+            async with asyncio.timeout(timeout):  # lets a cancel through (see _sleep)
+                await self._lost.wait()
         return self._lost.is_set()
 
     async def annotate(self, **metadata: str) -> None:

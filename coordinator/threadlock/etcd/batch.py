@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from threadlock.errors import LockError, Unavailable
 from threadlock.etcd.client import EtcdClient
 from threadlock.internal.etcd import rpc_pb2 as pb
+from threadlock.timeouts import within
 
 MAX_SUBS = 64  # sub-transactions per batch: under --max-txn-ops (128), counted per level
 MAX_BYTES = 512 * 1024  # request bytes per batch: well under --max-request-bytes (1.5 MiB)
@@ -81,7 +82,7 @@ class TxnBatcher:
         self._kick()
         try:
             # Cancels `fut` when the caller leaves: an unsent call is then dropped.
-            return await asyncio.wait_for(fut, timeout)
+            return await within(fut, timeout)
         except TimeoutError as exc:
             raise Unavailable(f"etcd did not answer {what} in time") from exc
 

@@ -28,6 +28,7 @@ import grpc.aio
 from threadlock.errors import Unavailable
 from threadlock.etcd.client import LEADER_REQUIRED, EtcdClient
 from threadlock.internal.etcd import rpc_pb2
+from threadlock.timeouts import within
 
 OP = "lease keepalive"  # the op label of its failures (threadlock_etcd_errors_total)
 KNOWN_MAX = 65_536  # leases whose lower bound is remembered; the oldest are forgotten first
@@ -92,7 +93,7 @@ class LeaseKeeper:
         stream.pending.setdefault(lease, []).append(fut)
         stream.outbox.put_nowait(lease)
         try:
-            return await asyncio.wait_for(asyncio.shield(fut), timeout)
+            return await within(asyncio.shield(fut), timeout)
         except TimeoutError as exc:
             # etcd answers in order: the oldest unanswered write tells whether it stalled.
             if stream.written and time.monotonic() - stream.written[0] > self._client.op_timeout:

@@ -30,6 +30,7 @@ import grpc.aio
 
 from threadlock.etcd.client import LEADER_REQUIRED, EtcdClient
 from threadlock.internal.etcd import kv_pb2, rpc_pb2
+from threadlock.timeouts import within
 
 log = logging.getLogger("threadlock.etcd.watch")
 
@@ -61,7 +62,7 @@ class WatchHub:
         self._ensure_running()
         try:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(wake), max(deadline - time.monotonic(), 0))
+                await within(asyncio.shield(wake), deadline - time.monotonic())
         finally:
             for wid in ids:
                 if self._watches.pop(wid, None) is not None:

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 
 from threadlock.errors import ResourceExhausted, Unavailable
 from threadlock.store import Contender
+from threadlock.timeouts import within
 from threadlock.watch.events import (
     SNAPSHOT_INDEX,
     Delete,
@@ -257,7 +258,7 @@ class EventHub:
 
     async def _wait_ready(self) -> None:
         try:
-            await asyncio.wait_for(self._ready.wait(), self.start_timeout)
+            await within(self._ready.wait(), self.start_timeout)
         except TimeoutError:
             raise Unavailable("watch: the lock store could not be read "
                               f"within {self.start_timeout:g}s") from None
