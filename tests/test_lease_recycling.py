@@ -161,11 +161,12 @@ async def test_an_unrenewed_grant_never_reports_more_than_the_lease_lives(
     alone, the lease (and the lock on it) is still there at that time."""
     store = manager.store
     assert isinstance(store, EtcdStore)
-    first = await _grant(manager, "bound-1", ttl=10)
+    # TTL 15: the 0.6 s pause leaves 0.9 s of the 1.5 s (TTL/10) window for a loaded machine
+    first = await _grant(manager, "bound-1", ttl=15)
     lease = tokens.decode_lease(first.lease_token).lease
     assert await manager.release(first.lease_token, 5)
     await asyncio.sleep(0.6)  # < ttl/10: reused as it is
-    second = await _grant(manager, "bound-2", ttl=10)
+    second = await _grant(manager, "bound-2", ttl=15)
     assert tokens.decode_lease(second.lease_token).lease == lease
     assert store.pool.unrenewed == 1
     # A grant that reported a fresh TTL from now would outlive the lease by >= 0.6 s (etcd

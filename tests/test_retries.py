@@ -26,15 +26,13 @@ pytestmark = pytest.mark.asyncio
 
 
 class Slow:
-    """The real store, with chosen calls delayed or held back: a cancelled attempt's cleanup
-    (discard) or renewal is then still in flight while a retry of the same request goes on.
-    A call held back waits on an event the test sets once the race it stages is in place, so
-    the outcome never depends on how fast a loaded machine runs the other side."""
+    """The real store, with chosen calls held back: a cancelled attempt's cleanup (discard) or
+    renewal is then still in flight while a retry of the same request goes on. A call held
+    back waits on an event the test sets once the race it stages is in place, never on a
+    timer, so the outcome does not depend on how fast a loaded machine runs the other side."""
 
-    def __init__(self, inner: Store, discard_delay: float = 0.0,
-                 renew_delay: float = 0.0) -> None:
+    def __init__(self, inner: Store) -> None:
         self.inner = inner
-        self.discard_delay, self.renew_delay = discard_delay, renew_delay
         self.discards: list[bool] = []
         self.renewing = asyncio.Event()
         self.discarding = asyncio.Event()  # a (slow) discard has begun
@@ -48,7 +46,6 @@ class Slow:
 
     async def discard(self, c: Contender, deadline: float) -> bool:
         self.discarding.set()
-        await asyncio.sleep(self.discard_delay)
         await self.discards_open.wait()
         deleted = await self.inner.discard(c, deadline)
         self.discards.append(deleted)
@@ -56,7 +53,6 @@ class Slow:
 
     async def renew(self, lease: int, deadline: float) -> int:
         self.renewing.set()
-        await asyncio.sleep(self.renew_delay)
         await self.renewals_open.wait()
         return await self.inner.renew(lease, deadline)
 
@@ -232,12 +228,12 @@ async def _granted_to(store: Store, key: str, owner: str) -> bool:
 
 
 async def test_failed_peek_never_deletes_a_delivered_lock(store: Store) -> None:
-    slow = Slow(store, renew_delay=0.0)
+    slow = Slow(store)
     m = LockManager(slow, Limits())  # type: ignore[arg-type]
     spec = AcquireSpec("conv_6", "w1", ttl=30, wait=30, request_id="r6")
     delivered = await m.acquire(spec, 5)
     assert isinstance(delivered, Grant)
-    slow.renew_delay = 5.0
+    slow.renewals_open.clear()
     slow.renewing.clear()
     peek = asyncio.create_task(m.acquire(AcquireSpec("conv_6", "w1", ttl=30, wait=0,
                                                      request_id="r6"), 10))
@@ -245,6 +241,7 @@ async def test_failed_peek_never_deletes_a_delivered_lock(store: Store) -> None:
     peek.cancel()
     with pytest.raises(asyncio.CancelledError):
         await peek
+    slow.renewals_open.set()
     await m.close()  # lets any cleanup finish
     assert slow.discards == []
     assert await _holder_revision(store, "conv_6") == delivered.fencing_token
@@ -257,7 +254,8 @@ class Faulty:
     def __init__(self, inner: Store) -> None:
         self.inner = inner
         self.lose_grant_claim = False
-        self.hold_takeover_claim = 0.0
+        self.takeovers_open = asyncio.Event()  # cleared: take-over claims wait until it is set
+        self.takeovers_open.set()
         self.holding = asyncio.Event()  # a take-over claim is being held back
         self.late_enqueue: asyncio.Task[object] | None = None
         self.lose_next_enqueue = False
@@ -271,9 +269,9 @@ class Faulty:
 
     async def claim(self, c: Contender, entry: state_pb2.Entry, deadline: float,
                     lease: int = 0) -> Contender | None:
-        if self.hold_takeover_claim and not entry.acquired_at_us:
+        if not self.takeovers_open.is_set() and not entry.acquired_at_us:
             self.holding.set()
-            await asyncio.sleep(self.hold_takeover_claim)
+            await self.takeovers_open.wait()
         if self.lose_next_takeover and not entry.acquired_at_us:
             self.lose_next_takeover = False
 
@@ -398,18 +396,20 @@ async def test_retry_that_finds_the_request_granted_meanwhile_never_deletes_it(
     holder, spec, first = await _held_and_queued(m, "conv_9", "r9")
     # The retry reads the slot queued, but its take-over is held back while the first
     # attempt is granted and answers; then the retry re-reads it granted.
-    faulty.hold_takeover_claim = 0.5
+    faulty.takeovers_open.clear()
     retry = asyncio.create_task(m.acquire(spec, 40))
-    await asyncio.sleep(0.1)
+    await asyncio.wait_for(faulty.holding.wait(), 10)  # it read the slot queued: held back
     await m.release(holder.lease_token, 5)
     delivered = await asyncio.wait_for(first, 10)
     assert isinstance(delivered, Grant)
-    slow.renew_delay, slow.renewing = 5.0, asyncio.Event()
+    slow.renewals_open.clear()
+    slow.renewing = asyncio.Event()
+    faulty.takeovers_open.set()
     await asyncio.wait_for(slow.renewing.wait(), 10)  # the retry is finishing its grant:
     retry.cancel()  # cut it off
     with pytest.raises(asyncio.CancelledError):
         await retry
-    slow.renew_delay = 0.0
+    slow.renewals_open.set()
     await m.close()  # let its cleanup run to the end
     assert await _holder_revision(store, "conv_9") == delivered.fencing_token
 
@@ -433,14 +433,14 @@ async def test_a_retry_whose_slot_vanishes_under_it_queues_anew(store: Store) ->
     faulty = Faulty(store)
     m = LockManager(faulty, Limits())  # type: ignore[arg-type]
     holder, spec, first = await _held_and_queued(m, "conv_v", "rv")
-    faulty.hold_takeover_claim = 1.0  # the retry's take-over waits; the slot goes meanwhile
+    faulty.takeovers_open.clear()  # the retry's take-over waits; the slot goes meanwhile
     retry = asyncio.create_task(m.acquire(spec, 40))
     await asyncio.wait_for(faulty.holding.wait(), 10)  # it read the slot (EXISTS): held back
     first.cancel()
     with pytest.raises(asyncio.CancelledError):
         await first
     await eventually(lambda: _slot_gone(m, "conv_v"))  # the first attempt gave its slot up
-    faulty.hold_takeover_claim = 0.0
+    faulty.takeovers_open.set()
     await eventually(functools.partial(_queued, m, "conv_v"))  # the retry queued again
     await m.release(holder.lease_token, 5)
     granted = await asyncio.wait_for(retry, 20)
