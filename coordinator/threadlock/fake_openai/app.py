@@ -38,7 +38,8 @@ class Notifier:
         event = self._event
         timeout = None if until is None else max(0.0, until - self._state.core.now())
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await event.wait()
 
 
 STATE = web.AppKey("state", FakeState)
