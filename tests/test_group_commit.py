@@ -11,6 +11,7 @@ import os
 import signal
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -157,6 +158,28 @@ async def test_unavailable_within_the_deadline(fresh_etcd: EtcdServer, key_prefi
         assert all(r.outcome is Outcome.GRANTED for r in got)
     finally:
         await s.close()
+
+
+async def test_a_caller_cancelled_as_its_answer_arrives_is_cancelled(store: EtcdStore) -> None:
+    """The caller is cancelled in the loop turn its answer is set: the cancellation reaches
+    it (the write applied, as for a lost answer: the acquire path cleans up). Python 3.11's
+    wait_for returned the answer instead, and an Acquire cancelled then carried on and
+    delivered a grant nobody received (CPython gh-86296; threadlock.timeouts)."""
+    lease = await store.grant(30, time.monotonic() + 5)
+    callers: list[asyncio.Task[object]] = []
+
+    class CancelOnAnswer(TxnBatcher):
+        async def _commit(self, batch: list[Any]) -> None:
+            await super()._commit(batch)
+            for caller in callers:  # the answers are set; their callers have not run yet
+                caller.cancel()
+
+    store.batcher = CancelOnAnswer(store.client)
+    call = asyncio.create_task(_enqueue(store, "met", "u-met", lease))
+    callers.append(call)
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert await store.get("met", "u-met", time.monotonic() + 5) is not None  # it applied
 
 
 async def test_a_caller_that_leaves_after_its_batch_was_sent(store: EtcdStore) -> None:
