@@ -264,3 +264,51 @@ async def test_a_rotated_token_file_moves_calls_to_a_new_stream(tmp_path: Any, e
             assert [s.header for s in streams if not s.closed] == [f"Bearer {new}"]
     finally:
         await c.stop()
+
+
+class _SyncRefusedFirst(stream_mod._SyncStream):
+    """A stream the coordinator has refused before the call that opened it is sent: what a
+    loaded machine does when the reader thread and the coordinator run ahead of the caller
+    (CI saw it: UNAVAILABLE "closed before the call" on every retry instead of the refusal)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._reader.join(10)
+
+
+class _AsyncRefusedFirst(stream_mod._AsyncStream):
+    async def call(self, op: Any, metadata: Any = None) -> Any:
+        await asyncio.wait({self._reader}, timeout=10)
+        return await super().call(op, metadata)
+
+
+async def test_a_call_that_comes_after_its_stream_was_refused_gets_the_refusal(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+    import hashlib
+
+    from authkit import new_api_key, write_auth
+    from harness import memory_config
+
+    from threadlock_client import Unauthenticated
+    known, unknown = new_api_key()[0], new_api_key()[0]
+    path = write_auth(tmp_path / "auth.yaml", {"api_keys": [
+        {"sha256": hashlib.sha256(known.encode()).hexdigest(), "tenant": "t",
+         "role": "locker"}]})
+    c = await Coordinator(dataclasses.replace(memory_config(), auth_file=str(path))).start()
+    monkeypatch.setattr(stream_mod, "_SyncStream", _SyncRefusedFirst)
+    monkeypatch.setattr(stream_mod, "_AsyncStream", _AsyncRefusedFirst)
+
+    def sync_status() -> None:
+        with LockClient(c.address, api_key=unknown, call_timeout=5) as client:
+            client.status()
+
+    try:
+        with pytest.raises(Unauthenticated):  # not Unavailable once the 5 s have run out
+            await asyncio.to_thread(sync_status)
+        async with AsyncLockClient(c.address, api_key=unknown, call_timeout=5) as client:
+            with pytest.raises(Unauthenticated):
+                await client.status()
+            assert all(s.refused is not None for s in client._transport._streams[0])
+    finally:
+        await c.stop()

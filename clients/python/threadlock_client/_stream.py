@@ -108,6 +108,24 @@ class _Ids:
         self.header = header  # the credential the stream was opened with
         self.ids = itertools.count(1)
         self.closed = False  # broken, or retired: takes no new calls
+        # The refusal the stream ended with (_PASSED_ON: a credential refused, no Stream
+        # there), set before `closed`: a call that comes after the stream ended gets it too.
+        self.refused: tuple[grpc.StatusCode, str] | None = None
+
+    def ended(self, code: grpc.StatusCode | None, details: str) -> StreamBroke:
+        """Note how the stream ended; the failure of the calls it leaves unanswered."""
+        if code in _PASSED_ON:
+            assert code is not None
+            self.refused = (code, details)
+        return broke(code, details)
+
+    def refusal(self) -> StreamBroke:
+        """What a call that finds the stream closed gets: the stream's refusal, which every
+        call shares (else it would be UNAVAILABLE, retried on new streams refused the same way
+        until the call's budget ran out), or UNAVAILABLE "no answer" for the flows to retry."""
+        if self.refused is not None:
+            return broke(*self.refused)
+        return broke(None, "it closed before the call")
 
     def usable(self, header: str | None, in_flight: int) -> bool:
         return not self.closed and header == self.header and in_flight < MAX_CALLS
@@ -140,9 +158,9 @@ class _AsyncStream(_Ids):
         except asyncio.CancelledError:
             details = "the client closed it"
         finally:
+            failure = self.ended(code, details)
             self.closed = True
             self._out.put_nowait(None)  # ends the frame generator
-            failure = broke(code, details)
             for waiter in self.pending.values():
                 if not waiter.done():
                     waiter.set_exception(failure)
@@ -156,7 +174,7 @@ class _AsyncStream(_Ids):
 
     async def call(self, op: Call, metadata: Metadata | None = None) -> Message:
         if self.closed:
-            raise broke(None, "it closed before the call")
+            raise self.refusal()
         call_id = next(self.ids)
         waiter: asyncio.Future[pb.StreamResponse] = asyncio.get_running_loop().create_future()
         self.pending[call_id] = waiter
@@ -264,8 +282,8 @@ class _SyncStream(_Ids):
         except grpc.RpcError as exc:
             code, details = exc.code(), exc.details() or ""
         finally:
-            failure = broke(code, details)
             with self._lock:
+                failure = self.ended(code, details)
                 self.closed = True
                 waiters, self.pending = list(self.pending.values()), {}
             self._out.put(None)  # frees the thread that sends the frames
@@ -284,7 +302,7 @@ class _SyncStream(_Ids):
         waiter: concurrent.futures.Future[pb.StreamResponse] = concurrent.futures.Future()
         with self._lock:
             if self.closed:  # broken, or retired (its end-of-frames is already queued)
-                raise broke(None, "it closed before the call")
+                raise self.refusal()
             call_id = next(self.ids)
             self.pending[call_id] = waiter
         self._out.put(frame(call_id, op, metadata))
