@@ -19,7 +19,7 @@ T = TypeVar("T")
 
 
 async def within(aw: Awaitable[T], seconds: float) -> T:
-    """`await aw`, or TimeoutError once `seconds` (<= 0: none) have passed. A future `aw` is
+    """`await aw`, or TimeoutError once `seconds` (<= 0: no time left) have passed. A future `aw` is
     cancelled with the caller (wrap it in `asyncio.shield` to keep it), and a cancellation of
     the caller always propagates, even if `aw` finished in the same loop turn."""
     async with asyncio.timeout(max(seconds, 0.0)):
